@@ -1,0 +1,38 @@
+"""python -m scorers FILE... [--out OUT.jsonl] [--task aime|math] [--mode MODE]"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from scorers.rescore import InputError, format_summary, read_records, score_record, summarise, write_jsonl_atomic
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scorers",
+        description="Re-score lm-eval samples JSONL or plain JSONL ({response, gold, task?, mode?, id?}) "
+        "with every metric; print each metric over the input and write one line per record.",
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parser.add_argument("--out", type=Path, help="write per-record verdicts here (JSONL); written only if all input is valid")
+    parser.add_argument("--task", help="task kind for every record: aime or math (default: from the record or file name)")
+    parser.add_argument("--mode", help="mode for records that do not name one (e.g. think_final)")
+    args = parser.parse_args(argv)
+    try:
+        # Read everything first: a bad line anywhere fails the run before any output is written.
+        records = [rec for path in args.files for rec in read_records(path, args.task, args.mode)]
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows = [score_record(rec) for rec in records]
+    print(format_summary(summarise(rows)))
+    if args.out is not None:
+        write_jsonl_atomic(args.out, rows)
+        print(f"wrote {len(rows)} records to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

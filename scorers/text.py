@@ -1,0 +1,89 @@
+"""Text surgery shared by the scorers: thinking blocks and boxed answers.
+
+Everything here is linear in the input length (no backtracking regexes, no
+recursion, no rescans), so a 1 MB response or a million nested braces costs
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+BOX_COMMANDS = ("\\boxed", "\\fbox")
+
+_BRACES = re.compile(r"[{}]")
+_SPACED_BOX = re.compile(r"\\(?:boxed|fbox) ([^\s${}]+?)(?=[\s$]|[.,](?:\s|$)|$)")
+
+
+def after_think(text: str) -> str | None:
+    """Text after the last `</think>`, or None when thinking never closed."""
+    end = text.rfind(THINK_CLOSE)
+    return None if end < 0 else text[end + len(THINK_CLOSE):]
+
+
+def strip_think(text: str) -> str:
+    """Remove thinking: closed blocks, an unterminated `<think>` and its tail,
+    and a leading block whose `<think>` was in the prompt (Qwen3's template
+    puts it there, so responses often hold only `</think>`)."""
+    close = text.rfind(THINK_CLOSE)
+    if close >= 0:
+        head = text[:close]
+        first_open = head.find(THINK_OPEN)
+        # Text before a `<think>` the response opened itself is not thinking.
+        text = (head[:first_open] if first_open >= 0 else "") + text[close + len(THINK_CLOSE):]
+    open_at = text.find(THINK_OPEN)
+    return text if open_at < 0 else text[:open_at]
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last complete `\\boxed{...}` / `\\fbox{...}` (or
+    `\\boxed 5`), else None. A box left open by truncation is ignored, so the
+    one before it counts. One pass over the braces."""
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return None
+    best_at, best = -1, None
+    opens: list[int] = []
+    for m in _BRACES.finditer(text):
+        if m.group() == "{":
+            opens.append(m.start())
+        elif opens:
+            brace = opens.pop()
+            cmd_at = _box_command_before(text, brace)
+            if cmd_at > best_at:
+                best_at, best = cmd_at, text[brace + 1 : m.start()]
+    for m in _SPACED_BOX.finditer(text, best_at + 1):
+        best_at, best = m.start(), m.group(1)
+    return best
+
+
+def _box_command_before(text: str, brace_at: int) -> int:
+    for cmd in BOX_COMMANDS:
+        if brace_at >= len(cmd) and text.startswith(cmd, brace_at - len(cmd)):
+            return brace_at - len(cmd)
+    return -1
+
+
+def unwrap_commands(text: str, commands: tuple[str, ...]) -> str:
+    """Replace `\\cmd{X}` by `X` for the given commands, innermost first
+    (`\\text{\\textbf{5}}` -> `5`). One pass over the braces."""
+    if not any(cmd in text for cmd in commands):
+        return text
+    # Collect (command start, brace, close) spans, then rebuild once.
+    spans: list[tuple[int, int, int]] = []
+    opens: list[int] = []
+    for m in _BRACES.finditer(text):
+        if m.group() == "{":
+            opens.append(m.start())
+        elif opens:
+            brace = opens.pop()
+            for cmd in commands:
+                if brace >= len(cmd) and text.startswith(cmd, brace - len(cmd)):
+                    spans.append((brace - len(cmd), brace, m.start()))
+                    break
+    drop = bytearray(len(text))
+    for cmd_at, brace, close in spans:
+        drop[cmd_at : brace + 1] = b"\x01" * (brace + 1 - cmd_at)
+        drop[close] = 1
+    return "".join(ch for ch, d in zip(text, drop) if not d)
