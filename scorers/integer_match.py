@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from scorers.text import after_think, last_boxed, strip_think, unwrap_commands
+from scorers.text import after_think, iter_last, last_boxed, strip_think, unwrap_commands
 from scorers.verdict import Verdict
 
 POLICIES = ("raw", "strip_think", "prefer_final")
@@ -37,6 +37,7 @@ _NEGATED = re.compile(r"(?i)(?:\bnot|n't|\binstead\s+of|\brather\s+than|\bnor)\s
 _CORRECTION = re.compile(r"(?i)\b(?:wait|actually|correction|oops|mistake|i\s+mean|no,)\b")
 _LEAD = re.compile(r"(?:\s|\$|\*|\\\(|\\\[|\\(?:text|textbf|mathbf|mathrm|boxed)\{|\{|\()*")
 _WRAPPERS = ("\\text", "\\textbf", "\\mathbf", "\\mathrm", "\\mbox", "\\displaystyle")
+_MAX_DIGITS = 30  # beyond any answer range; int() of 10^6 digits is slow and capped
 _MAX_ANSWER_CHARS = 256  # no integer answer is longer; keeps the regexes below cheap
 _VAR_PREFIX = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*")
 _UNIT_SUFFIX = re.compile(r"(?:\^\{?\\circ\}?|\\%|%|°|\s*(?:degrees|units|dollars|cents))$")
@@ -110,7 +111,7 @@ def _final_integer(part: str, valid: tuple[int, int]) -> tuple[int | None, str |
 
 
 def _phrase_answer(part: str, valid: tuple[int, int]) -> tuple[int | None, str | None] | None:
-    for phrase in reversed(list(_PHRASE.finditer(part))):
+    for phrase in iter_last(_PHRASE, part):
         lead = _LEAD.match(part, phrase.end())
         number = _NUMBER.match(part, lead.end())
         if number is None:
@@ -128,7 +129,7 @@ def _phrase_answer(part: str, valid: tuple[int, int]) -> tuple[int | None, str |
 
 def _last_plain_integer(part: str, valid: tuple[int, int]) -> int | None:
     lo, hi = valid
-    for number in reversed(list(_NUMBER.finditer(part))):
+    for number in iter_last(_NUMBER, part):
         value = _number_value(number)
         if value is None or not lo <= value <= hi:
             continue
@@ -151,7 +152,10 @@ def _number_value(match: re.Match) -> int | None:
     frac = match.group("frac")
     if frac and frac.strip("0"):
         return None
-    value = int(match.group("int").replace(",", ""))
+    digits = match.group("int").replace(",", "")
+    if len(digits) > _MAX_DIGITS:
+        return None
+    value = int(digits)
     return -value if match.group("sign") else value
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from scorers.text import after_think, last_boxed, strip_think, unwrap_commands
+from scorers.text import after_think, iter_last, last_boxed, strip_think, unwrap_commands
 
 # An answer longer than this is not a final answer but a paragraph: it is not
 # sent to sympy (which can take minutes on it) and only matches as a string.
 MAX_ANSWER_CHARS = 400
 _SHORT_TEXT_CHARS = 64
 _SPAN_WINDOW = 2000
+_MAX_NESTING = 64
 
 _PHRASE = re.compile(r"(?i)\b(?:final\s+answer|answer)\s*(?:is|:|=)\s*:?\s*")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
@@ -37,20 +38,26 @@ def extract_math_answer(response: str) -> str | None:
     `$...$` span, else the whole part when it is short."""
     final = after_think(response)
     parts = ([final] if final is not None else []) + [strip_think(response), response]
-    for part in parts:
-        answer = _answer_in(part)
-        if answer:
-            return answer
-    return None
+    answer = next(filter(None, map(_answer_in, parts)), None)
+    # An answer can itself state an answer ("the answer is $5$ apples" -> "$5$
+    # apples" -> "5"): read it until it stands alone, so extraction is idempotent.
+    for _ in range(_MAX_NESTING):
+        if answer is None:
+            break
+        inner = _answer_in(answer)
+        if inner is None or inner == answer:
+            break
+        answer = inner
+    return answer
 
 
 def _answer_in(part: str) -> str | None:
     boxed = last_boxed(part)
     if boxed is not None:
         return boxed.strip() or None
-    phrases = list(_PHRASE.finditer(part))
-    if phrases:
-        start = phrases[-1].end()
+    phrase = next(iter_last(_PHRASE, part), None)
+    if phrase is not None:
+        start = phrase.end()
         end = _SENTENCE_END.search(part, start)
         answer = _strip_delimiters(part[start : end.start() if end else len(part)])
         if answer:
@@ -107,7 +114,7 @@ def quick_verdict(gold: str, answer: str) -> bool | None:
 
 
 def _rational(text: str) -> Fraction | None:
-    m = _RATIONAL.match(text)
+    m = _RATIONAL.match(text) if len(text) <= 40 else None
     if m is None:
         return None
     sign, decimal, fn, fd, sn, sd = m.groups()
@@ -115,7 +122,7 @@ def _rational(text: str) -> Fraction | None:
         value = Fraction(decimal)
     else:
         num, den = (fn, fd) if fn is not None else (sn, sd)
-        if int(den) == 0 or len(num) + len(den) > 40:
+        if int(den) == 0:
             return None
         value = Fraction(int(num), int(den))
     return -value if sign else value

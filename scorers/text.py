@@ -87,3 +87,16 @@ def unwrap_commands(text: str, commands: tuple[str, ...]) -> str:
         drop[cmd_at : brace + 1] = b"\x01" * (brace + 1 - cmd_at)
         drop[close] = 1
     return "".join(ch for ch, d in zip(text, drop) if not d)
+
+
+def iter_last(pattern: re.Pattern, text: str, window: int = 4096, margin: int = 256):
+    """Matches of `pattern`, last first, found in windows growing from the end
+    of the text: the last answer of a 1 MB response costs a 4 KB scan. For
+    patterns whose matches are shorter than `margin` and do not depend on where
+    the scan starts (the lookbehinds here see before the window)."""
+    end = len(text)
+    while end > 0:
+        start = max(0, end - window)
+        found = [m for m in pattern.finditer(text, start, min(len(text), end + margin)) if m.start() < end]
+        yield from reversed(found)
+        end, window = start, window * 2

@@ -1,0 +1,119 @@
+"""Hypothesis properties of the extraction scorers."""
+
+import time
+
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+
+from scorers import POLICIES, exact_match, extract_integer, extract_math_answer, integer_match, math_equiv
+from scorers.sympy_worker import DEFAULT_TIMEOUT_S
+
+# Every way a model states an integer answer that integer_match supports.
+INTEGER_WRAPPERS = [
+    "{n}",
+    "{n:03d}",
+    "{n}.0",
+    "$ {n} $",
+    "\\( {n} \\)",
+    "\\[{n}\\]",
+    "**{n}**",
+    "\\boxed{{{n}}}",
+    "$\\boxed{{{n}}}$",
+    "\\boxed{{\\textbf{{{n}}}}}",
+    "\\fbox{{{n}}}",
+    "\\boxed {n}",
+    "The answer is {n}.",
+    "The final answer is $\\boxed{{{n}}}$.",
+    "**Answer:** {n}",
+    "Answer: $ {n} $",
+    "Final Answer: {n:03d}",
+    "So $x = {n}$",
+    "The answer is not {other}; it is {n}.",
+    "The answer is {n}, not {other}.",
+]
+# Text without digits or markup, to surround an answer.
+PROSE = st.text(alphabet=st.characters(categories=["L", "Zs"], exclude_characters="\\{}$<>*"), max_size=80)
+AIME_INT = st.integers(0, 999)
+
+
+def stated(wrapper: str, n: int, other: int) -> str:
+    return wrapper.format(n=n, other=other)
+
+
+@given(n=AIME_INT, other=AIME_INT, wrapper=st.sampled_from(INTEGER_WRAPPERS), prose=PROSE, policy=st.sampled_from(POLICIES))
+def test_any_integer_under_any_wrapper_is_extracted(n, other, wrapper, prose, policy):
+    response = prose + " " + stated(wrapper, n, other)
+    assert extract_integer(response, policy) == (n, None)
+
+
+@given(n=st.integers(-(10**7), 10**7), wrapper=st.sampled_from(["{s}", "\\boxed{{{s}}}", "The answer is {s}."]))
+def test_thousands_separators_and_signs(n, wrapper):
+    for spelled in (f"{n:,}", f"{n:,}".replace(",", "{,}"), str(n)):
+        response = wrapper.format(s=spelled)
+        assert extract_integer(response, "raw", (-(10**7), 10**7))[0] == n, response
+
+
+# Thinking full of numbers, boxes and answer phrases, but never closing itself.
+THINKING = st.lists(
+    st.one_of(
+        st.text(max_size=40),
+        st.integers(-5000, 5000).map(str),
+        st.integers(0, 999).map(lambda i: f"\\boxed{{{i}}}"),
+        st.integers(0, 999).map(lambda i: f"The answer is {i}."),
+        st.just("\\boxed{"),
+        st.just("<think>"),
+    ),
+    max_size=20,
+).map("".join)
+
+
+@given(thinking=THINKING, n=AIME_INT, other=AIME_INT, wrapper=st.sampled_from(INTEGER_WRAPPERS))
+def test_thinking_never_beats_the_final_answer(thinking, n, other, wrapper):
+    assume("</think>" not in thinking)
+    response = "<think>" + thinking + "</think>\n\n" + stated(wrapper, n, other)
+    assert extract_integer(response, "prefer_final") == (n, None)
+    assert extract_integer(thinking + "</think>" + stated(wrapper, n, other), "prefer_final") == (n, None)
+
+
+MATH_ANSWERS = st.sampled_from(
+    ["\\frac{1}{2}", "x \\in [-2,7]", "\\{1,2\\}", "(1,2)", "\\sqrt{3}", "30^\\circ", "\\text{(C)}", "y=2x+3", "-7", "0.25"]
+)
+
+
+@given(thinking=THINKING, answer=MATH_ANSWERS, wrapper=st.sampled_from(["\\boxed{{{a}}}", "$\\boxed{{{a}}}$", "Final answer: ${a}$"]))
+def test_thinking_never_beats_the_final_math_answer(thinking, answer, wrapper):
+    assume("</think>" not in thinking)
+    response = "<think>" + thinking + "</think>\n" + wrapper.format(a=answer)
+    assert extract_math_answer(response) == answer
+
+
+@given(text=st.text(max_size=300), policy=st.sampled_from(POLICIES))
+@example(text="The answer is 5. Wait, actually 6", policy="raw")
+def test_integer_extraction_is_idempotent(text, policy):
+    value, _ = extract_integer(text, policy)
+    if value is not None:
+        assert extract_integer(str(value), policy) == (value, None)
+
+
+@given(text=st.text(max_size=300))
+@example(text="The answer is \\boxed{\\text{answer: 5}}")
+@example(text="The answer is $5$ apples.")
+def test_math_extraction_is_idempotent(text):
+    answer = extract_math_answer(text)
+    if answer is not None:
+        assert extract_math_answer(answer) == answer
+
+
+GOLDS = st.sampled_from(["204", "\\frac{1}{2}", "x \\in [-2,7]", "\\text{(C)}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}"])
+
+
+@given(response=st.text(max_size=2000), gold=GOLDS)
+def test_arbitrary_unicode_never_raises_and_is_bounded(response, gold):
+    for scorer in (lambda: math_equiv(response, gold), lambda: exact_match(response, gold, "math")):
+        start = time.monotonic()
+        verdict = scorer()
+        assert isinstance(verdict.correct, bool)
+        assert time.monotonic() - start < 2 * DEFAULT_TIMEOUT_S
+    if gold.isdigit():
+        for policy in POLICIES:
+            assert isinstance(integer_match(response, gold, policy).correct, bool)
