@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from scorers.text import after_think, iter_last, last_boxed, strip_think, unwrap_commands
+from scorers.text import ANSWER_WORD, after_think, iter_last, last_box, strip_think, unwrap_commands
 from scorers.verdict import Verdict
 
 POLICIES = ("raw", "strip_think", "prefer_final")
@@ -30,9 +30,7 @@ _NUMBER = re.compile(
     r"(?:\.(?P<frac>\d+))?"  # 33.0
     r"(?![\w])"
 )
-_PHRASE = re.compile(
-    r"(?i)\b(?:final\s+answer|answer|result)\b(?:\s*(?:is|was|will\s+be|should\s+be|would\s+be|equals|=|:))*[\s:]*"
-)
+_PHRASE = re.compile(ANSWER_WORD + r"(?:\s*(?i:is|was|will\s+be|should\s+be|would\s+be|equals|=|:))*[\s:]*")
 _NEGATED = re.compile(r"(?i)(?:\bnot|n't|\binstead\s+of|\brather\s+than|\bnor)\s*[$*({\\\w]*\s*$")
 _CORRECTION = re.compile(r"(?i)\b(?:wait|actually|correction|oops|mistake|i\s+mean|no,)\b")
 _LEAD = re.compile(r"(?:\s|\$|\*|\\\(|\\\[|\\(?:text|textbf|mathbf|mathrm|boxed)\{|\{|\()*")
@@ -70,7 +68,6 @@ def extract_integer(
     """(value, note); value None means no valid integer answer."""
     if policy not in POLICIES:
         raise ValueError(f"unknown integer_match policy {policy!r}; choose one of {POLICIES}")
-    text = _normalise_separators(text)
     for part in _parts(text, policy):
         found = _final_integer(part, valid)
         if found is not None:
@@ -100,18 +97,23 @@ def _normalise_separators(text: str) -> str:
 
 def _final_integer(part: str, valid: tuple[int, int]) -> tuple[int | None, str | None] | None:
     """None when the part holds no answer at all; (value, note) otherwise."""
-    boxed = last_boxed(part)
-    if boxed is not None:
-        return _checked(parse_integer_answer(boxed), valid, boxed)
-    phrase = _phrase_answer(part, valid)
+    part = _normalise_separators(part)
+    box = last_box(part)
+    # An answer phrase after the last box restates the answer ("\\boxed{522}?
+    # ... **Answer:** 523"); plain numbers after it do not.
+    phrase = _phrase_answer(part, valid, after=-1 if box is None else box[0])
     if phrase is not None:
         return phrase
+    if box is not None:
+        return _checked(parse_integer_answer(box[1]), valid, box[1])
     value = _last_plain_integer(part, valid)
     return None if value is None else (value, None)
 
 
-def _phrase_answer(part: str, valid: tuple[int, int]) -> tuple[int | None, str | None] | None:
+def _phrase_answer(part: str, valid: tuple[int, int], after: int) -> tuple[int | None, str | None] | None:
     for phrase in iter_last(_PHRASE, part):
+        if phrase.start() < after:
+            return None
         lead = _LEAD.match(part, phrase.end())
         number = _NUMBER.match(part, lead.end())
         if number is None:
@@ -164,6 +166,8 @@ def parse_integer_answer(answer: str) -> int | None:
     `033`, `33.0`, `1,234`, `-5`, `\\textbf{33}`, `x = 33`, `33^\\circ`."""
     if len(answer) > _MAX_ANSWER_CHARS:
         return None
+    if answer.isdecimal() and answer.isascii():  # the common case: \boxed{204}
+        return int(answer)
     text = unwrap_commands(answer, _WRAPPERS)
     text = text.replace("$", "").replace("\\!", "").replace("\\ ", " ").strip()
     text = _UNIT_SUFFIX.sub("", _VAR_PREFIX.sub("", text)).strip()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from scorers.text import after_think, iter_last, last_boxed, strip_think, unwrap_commands
+from scorers.text import ANSWER_WORD, after_think, iter_last, last_box, strip_think, unwrap_commands
 
 # An answer longer than this is not a final answer but a paragraph: it is not
 # sent to sympy (which can take minutes on it) and only matches as a string.
@@ -19,7 +19,7 @@ _SHORT_TEXT_CHARS = 64
 _SPAN_WINDOW = 2000
 _MAX_NESTING = 64
 
-_PHRASE = re.compile(r"(?i)\b(?:final\s+answer|answer)\s*(?:is|:|=)\s*:?\s*")
+_PHRASE = re.compile(ANSWER_WORD + r"\s*(?i:is|:|=)\s*:?\s*")
 _SENTENCE_END = re.compile(r"\.(?:\s|$)|\n")
 _MATH_SPAN = re.compile(r"\$\$([^$]+)\$\$|\$([^$]+)\$|\\\(((?:(?!\\\)).)+)\\\)|\\\[((?:(?!\\\]).)+)\\\]", re.S)
 _TEXT_WRAPPERS = ("\\text", "\\textbf", "\\mathrm", "\\mbox", "\\mathbf", "\\textit", "\\displaystyle")
@@ -52,16 +52,16 @@ def extract_math_answer(response: str) -> str | None:
 
 
 def _answer_in(part: str) -> str | None:
-    boxed = last_boxed(part)
-    if boxed is not None:
-        return boxed.strip() or None
+    box = last_box(part)
     phrase = next(iter_last(_PHRASE, part), None)
-    if phrase is not None:
-        start = phrase.end()
-        end = _SENTENCE_END.search(part, start)
-        answer = _strip_delimiters(part[start : end.start() if end else len(part)])
+    # The later of the last box and the last answer phrase states the answer.
+    if phrase is not None and (box is None or phrase.start() > box[0]):
+        end = _SENTENCE_END.search(part, phrase.end())
+        answer = _strip_delimiters(part[phrase.end() : end.start() if end else len(part)])
         if answer:
             return answer
+    if box is not None:
+        return box[1].strip() or None
     # Only the tail: a final answer is at the end, and unclosed `\\(` make a
     # whole-text span search quadratic.
     spans = list(_MATH_SPAN.finditer(part, max(0, len(part) - _SPAN_WINDOW)))
