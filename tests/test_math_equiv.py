@@ -1,14 +1,16 @@
 import concurrent.futures
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from scorers import extract_math_answer, math_equiv
 from scorers.math_answer import quick_verdict
 from scorers.sympy_worker import SympyWorker
-from tests.responses import MATH_RESPONSES
-
 from evals import data
+from tests.responses import MATH_RESPONSES
 
 
 @pytest.mark.parametrize("response,gold,expected", MATH_RESPONSES)
@@ -77,3 +79,18 @@ def test_model_text_is_never_executed(tmp_path):
     for payload in payloads:
         assert math_equiv(payload, "1").correct is False
     assert not marker.exists()
+
+
+def test_bounded_in_xdist_workers():
+    # Each xdist worker runs tests in its own process; the sympy child and its
+    # bound must work there too (math-verify's SIGALRM would not, off the main thread).
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2",
+         "tests/test_math_equiv.py::test_timeout_bounds_a_stuck_comparison_and_recovers",
+         "tests/test_math_equiv.py::test_bounded_in_threads",
+         "tests/test_math_equiv.py::test_answer_categories"],
+        cwd=root, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout
