@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from scorers.integer_match import AIME_RANGE
+from scorers.jsonl import iter_objects
 from scorers.registry import load_task_metrics, task_kind_for
 
 
@@ -45,16 +46,8 @@ def read_records(path: Path, task: str | None = None, mode: str | None = None) -
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        for lineno, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+        for lineno, rec in iter_objects(handle, str(path), InputError):
             where = f"{path}:{lineno}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(rec, dict):
-                raise InputError(f"{where}: expected a JSON object, got {type(rec).__name__}")
             if "resps" in rec:
                 yield _from_lm_eval(rec, where, task or task_kind_for(stem), mode, path)
             else:

@@ -85,34 +85,17 @@ def _closed_content(text: str, start: int) -> str | None:
 def _last_box_one_pass(text: str) -> tuple[int, str] | None:
     # Many unclosed boxes (truncation, adversarial input): one pass matching all braces.
     best_at, best = -1, None
-    opens: list[int] = []
-    for m in _BRACES.finditer(text):
-        if m.group() == "{":
-            opens.append(m.start())
-        elif opens:
-            brace = opens.pop()
-            cmd_at = _box_command_before(text, brace)
-            if cmd_at > best_at:
-                best_at, best = cmd_at, text[brace + 1 : m.start()]
+    for cmd_at, brace, close in _command_groups(text, BOX_COMMANDS):
+        if cmd_at > best_at:
+            best_at, best = cmd_at, text[brace + 1 : close]
     for m in _SPACED_BOX.finditer(text, best_at + 1):
         best_at, best = m.start(), m.group(1)
     return None if best is None else (best_at, best)
 
 
-def _box_command_before(text: str, brace_at: int) -> int:
-    for cmd in BOX_COMMANDS:
-        if brace_at >= len(cmd) and text.startswith(cmd, brace_at - len(cmd)):
-            return brace_at - len(cmd)
-    return -1
-
-
-def unwrap_commands(text: str, commands: tuple[str, ...]) -> str:
-    """Replace `\\cmd{X}` by `X` for the given commands, innermost first
-    (`\\text{\\textbf{5}}` -> `5`). One pass over the braces."""
-    if not any(cmd in text for cmd in commands):
-        return text
-    # Collect (command start, brace, close) spans, then rebuild once.
-    spans: list[tuple[int, int, int]] = []
+def _command_groups(text: str, commands: tuple[str, ...]):
+    """(command start, `{`, matching `}`) of every closed `\\cmd{...}`, in
+    closing order: one pass with a stack of open braces."""
     opens: list[int] = []
     for m in _BRACES.finditer(text):
         if m.group() == "{":
@@ -121,10 +104,17 @@ def unwrap_commands(text: str, commands: tuple[str, ...]) -> str:
             brace = opens.pop()
             for cmd in commands:
                 if brace >= len(cmd) and text.startswith(cmd, brace - len(cmd)):
-                    spans.append((brace - len(cmd), brace, m.start()))
+                    yield brace - len(cmd), brace, m.start()
                     break
+
+
+def unwrap_commands(text: str, commands: tuple[str, ...]) -> str:
+    """Replace `\\cmd{X}` by `X` for the given commands, innermost first
+    (`\\text{\\textbf{5}}` -> `5`). One pass over the braces."""
+    if not any(cmd in text for cmd in commands):
+        return text
     drop = bytearray(len(text))
-    for cmd_at, brace, close in spans:
+    for cmd_at, brace, close in _command_groups(text, commands):
         drop[cmd_at : brace + 1] = b"\x01" * (brace + 1 - cmd_at)
         drop[close] = 1
     return "".join(ch for ch, d in zip(text, drop) if not d)

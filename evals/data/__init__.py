@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import tomllib
 from pathlib import Path
+
+from scorers.jsonl import iter_objects
 
 DATA_DIR = Path(__file__).parent
 REGISTRY = DATA_DIR / "datasets.toml"
@@ -60,15 +61,7 @@ def load_jsonl(path: Path, sha256: str | None = None, records: int | None = None
                 "the file was changed or damaged: restore it from git"
             )
     rows = []
-    for lineno, line in enumerate(raw.decode("utf-8").split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{lineno}: expected a JSON object")
+    for lineno, row in iter_objects(raw.decode("utf-8").split("\n"), str(path), DataError):
         for field in REQUIRED:
             if not isinstance(row.get(field), str) or not row[field]:
                 raise DataError(f"{path}:{lineno}: field {field!r} missing or not a non-empty string")
