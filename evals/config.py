@@ -1,0 +1,309 @@
+"""The matrix config (evals/matrix.yaml): loaded, validated, expanded into cases.
+
+Every error names the file and the key path. Validation is about meaning, not
+only shape: a mode that does not apply to a task, a setting lm-eval or vLLM
+would ignore (few-shot on a 0-shot task, top_p under greedy decoding, k
+samples that greedy decoding makes identical, more than the 4 stop strings
+lm-eval sends), a stop string that can cut thinking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+EVALS_DIR = Path(__file__).parent
+MATRIX_FILE = EVALS_DIR / "matrix.yaml"
+TASKS_DIR = EVALS_DIR / "tasks"
+
+# Stops that end a turn; the only ones allowed while the model thinks.
+END_OF_TURN = ("<|im_end|>", "<|endoftext|>")
+# lm-eval's chat-completions model sends only the first 4 stop strings.
+MAX_STOP_STRINGS = 4
+
+_KEYS = {
+    "": {"models", "tasks", "modes", "profiles"},
+    "model": {"model", "revision", "dtype", "quantization", "tiny", "server"},
+    "task": {"kind", "lm_eval_task"},
+    "mode": {"applies_to", "enable_thinking", "system", "until"},
+    "profile": {"gpu", "precisions", "cases", "limits", "repeats", "server", "server_by_precision", "generation", "num_fewshot"},
+    "generation": {"default", "thinking", "non_thinking", "by_task"},
+    "sampling": {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "repetition_penalty", "max_gen_toks", "seed"},
+}
+# Sampling settings that greedy decoding (temperature 0) ignores.
+_SAMPLING_ONLY = ("top_p", "top_k", "min_p", "seed")
+_SERVER_KEYS = {
+    "tensor_parallel_size", "max_model_len", "max_num_seqs", "enforce_eager", "disable_custom_all_reduce",
+    "dtype", "gpu_memory_utilization", "quantization", "kv_cache_dtype", "seed", "max_num_batched_tokens",
+}
+
+
+class ConfigError(ValueError):
+    """The matrix config is wrong; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    model: str | None  # hub id, or None for the tiny model
+    revision: str | None
+    dtype: str | None
+    tiny: str | None  # quantization scheme of the tiny model (evals/tiny/quantize.py)
+    server: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.tiny is not None
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    kind: str
+    lm_eval_task: str
+    until: tuple[str, ...]  # the task YAML's stop strings
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    applies_to: tuple[str, ...]
+    enable_thinking: bool
+    system: str
+    until: tuple[str, ...] | None  # replaces the task's stops when set
+
+
+@dataclass(frozen=True)
+class Case:
+    profile: str
+    precision: str
+    model: Model
+    task: Task
+    mode: Mode
+    limit: int | None
+    repeats: int
+    generation: dict[str, Any]  # lm-eval gen_kwargs, until included
+    server: dict[str, Any]  # vLLM server arguments for this model
+    gpu: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.precision}-{self.task.name}-{self.mode.name}"
+
+    def lm_eval_call(self) -> dict[str, Any]:
+        """Everything lm-eval is asked to do for this case (the plan shows it)."""
+        return {
+            "task": self.task.lm_eval_task,
+            "limit": self.limit,
+            "repeats": self.repeats,
+            "num_fewshot": 0,
+            "apply_chat_template": True,
+            "system_instruction": self.mode.system,
+            "gen_kwargs": self.generation,
+        }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    models: dict[str, Model]
+    tasks: dict[str, Task]
+    modes: dict[str, Mode]
+    profiles: dict[str, dict[str, Any]]
+    source: Path
+    digest: str  # sha256 of the config file and the task YAMLs
+
+    def cases(self, profile: str) -> list[Case]:
+        if profile not in self.profiles:
+            raise ConfigError(f"{self.source}: unknown profile {profile!r}; profiles: {sorted(self.profiles)}")
+        return _expand(self, profile, self.profiles[profile])
+
+    def server_args(self, profile: str, precision: str) -> dict[str, Any]:
+        spec = self.profiles[profile]
+        model = self.models[spec["precisions"][precision]]
+        return {**spec.get("server", {}), **model.server, **spec.get("server_by_precision", {}).get(precision, {})}
+
+
+def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    where = _Where(path)
+    _keys(where, raw, "", required=_KEYS[""])
+    models = {name: _model(where.at("models", name), name, spec) for name, spec in raw["models"].items()}
+    tasks = {name: _task(where.at("tasks", name), name, spec) for name, spec in raw["tasks"].items()}
+    modes = {name: _mode(where.at("modes", name), name, spec) for name, spec in raw["modes"].items()}
+    digest = hashlib.sha256(path.read_bytes())
+    for yaml_file in sorted(TASKS_DIR.glob("*.y*ml")) + sorted(TASKS_DIR.glob("*.py")):
+        digest.update(yaml_file.read_bytes())
+    matrix = Matrix(models, tasks, modes, raw["profiles"], path, digest.hexdigest())
+    for profile in raw["profiles"]:
+        _expand(matrix, profile, raw["profiles"][profile])  # validates every profile up front
+    return matrix
+
+
+class _Where:
+    def __init__(self, path: Path, keys: tuple[str, ...] = ()):
+        self.path, self.keys = path, keys
+
+    def at(self, *keys: str) -> "_Where":
+        return _Where(self.path, self.keys + tuple(str(k) for k in keys))
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {'.'.join(self.keys) or '(top level)'}: {message}")
+
+
+def _keys(where: _Where, spec: Any, kind: str, required: set[str] = frozenset()) -> None:
+    if not isinstance(spec, dict):
+        raise where.error(f"expected a mapping, got {type(spec).__name__}")
+    unknown = set(spec) - _KEYS[kind]
+    if unknown:
+        raise where.error(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(_KEYS[kind])}")
+    missing = set(required) - set(spec)
+    if missing:
+        raise where.error(f"missing key(s) {sorted(missing)}")
+
+
+def _model(where: _Where, name: str, spec: dict) -> Model:
+    _keys(where, spec, "model")
+    if ("model" in spec) == ("tiny" in spec):
+        raise where.error("needs exactly one of 'model' (a hub id or path) or 'tiny' (a tiny-model scheme)")
+    if "tiny" in spec:
+        from evals.tiny.quantize import SCHEMES
+
+        if spec["tiny"] not in SCHEMES:
+            raise where.at("tiny").error(f"unknown scheme {spec['tiny']!r}; choose one of {SCHEMES}")
+    server = spec.get("server", {})
+    _server_keys(where.at("server"), server)
+    return Model(name, spec.get("model"), spec.get("revision"), spec.get("dtype"), spec.get("tiny"), server)
+
+
+def _task(where: _Where, name: str, spec: dict) -> Task:
+    _keys(where, spec, "task", required={"kind", "lm_eval_task"})
+    from scorers.registry import load_task_metrics
+
+    if spec["kind"] not in load_task_metrics():
+        raise where.at("kind").error(f"{spec['kind']!r} is not a kind in scorers/metrics.toml: {sorted(load_task_metrics())}")
+    yaml_path = TASKS_DIR / f"{spec['lm_eval_task']}.yaml"
+    if not yaml_path.exists():
+        raise where.at("lm_eval_task").error(f"no task YAML {yaml_path}")
+    task_yaml = yaml.load(yaml_path.read_text(encoding="utf-8"), Loader=_TaskYamlLoader)
+    if task_yaml.get("num_fewshot", 0) != 0:
+        raise where.error(f"{yaml_path} must be 0-shot (num_fewshot: 0)")
+    until = tuple(task_yaml.get("generation_kwargs", {}).get("until", ()))
+    return Task(name, spec["kind"], spec["lm_eval_task"], until)
+
+
+class _TaskYamlLoader(yaml.SafeLoader):
+    """Reads lm-eval task YAMLs without importing their `!function` hooks."""
+
+
+_TaskYamlLoader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+
+
+def _mode(where: _Where, name: str, spec: dict) -> Mode:
+    _keys(where, spec, "mode", required={"applies_to", "enable_thinking", "system"})
+    if not isinstance(spec["enable_thinking"], bool):
+        raise where.at("enable_thinking").error("must be true or false")
+    until = spec.get("until")
+    return Mode(name, tuple(spec["applies_to"]), spec["enable_thinking"], spec["system"], None if until is None else tuple(until))
+
+
+def _server_keys(where: _Where, server: Any) -> None:
+    if not isinstance(server, dict):
+        raise where.error("expected a mapping of vLLM server arguments")
+    unknown = set(server) - _SERVER_KEYS
+    if unknown:
+        raise where.error(f"unknown vLLM server argument(s) {sorted(unknown)}; known: {sorted(_SERVER_KEYS)}")
+
+
+def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
+    where = _Where(matrix.source, ("profiles", profile))
+    _keys(where, spec, "profile", required={"gpu", "precisions", "cases"})
+    if spec.get("num_fewshot", 0) != 0:
+        raise where.at("num_fewshot").error(
+            "the suite's tasks are 0-shot (their YAMLs fix num_fewshot: 0), so this setting would be ignored"
+        )
+    for precision, model in spec["precisions"].items():
+        if model not in matrix.models:
+            raise where.at("precisions", precision).error(f"unknown model {model!r}; models: {sorted(matrix.models)}")
+        if matrix.models[model].is_tiny == bool(spec["gpu"]):
+            raise where.at("precisions", precision).error(
+                f"model {model!r} is {'the tiny CPU model' if matrix.models[model].is_tiny else 'a GPU checkpoint'}, "
+                f"but the profile has gpu: {spec['gpu']}"
+            )
+    _server_keys(where.at("server"), spec.get("server", {}))
+    for precision, server in spec.get("server_by_precision", {}).items():
+        if precision not in spec["precisions"]:
+            raise where.at("server_by_precision", precision).error(f"not a precision of this profile: {sorted(spec['precisions'])}")
+        _server_keys(where.at("server_by_precision", precision), server)
+    for key in ("limits", "repeats"):
+        for task, value in spec.get(key, {}).items():
+            if task not in spec["cases"]:
+                raise where.at(key, task).error(f"task {task!r} has no cases in this profile")
+            if not isinstance(value, int) or value < 1:
+                raise where.at(key, task).error(f"must be a positive integer, got {value!r}")
+    generation = spec.get("generation", {})
+    _keys(where.at("generation"), generation, "generation")
+    cases = []
+    for task_name, mode_names in spec["cases"].items():
+        if task_name not in matrix.tasks:
+            raise where.at("cases", task_name).error(f"unknown task; tasks: {sorted(matrix.tasks)}")
+        task = matrix.tasks[task_name]
+        for mode_name in mode_names:
+            mode_where = where.at("cases", task_name, mode_name)
+            if mode_name not in matrix.modes:
+                raise mode_where.error(f"unknown mode; modes: {sorted(matrix.modes)}")
+            mode = matrix.modes[mode_name]
+            if task.kind not in mode.applies_to:
+                raise mode_where.error(f"mode {mode_name!r} does not apply to {task.kind} tasks (applies_to: {list(mode.applies_to)})")
+            repeats = spec.get("repeats", {}).get(task_name, 1)
+            gen = _generation(where.at("generation"), generation, task, mode, repeats)
+            for precision, model in spec["precisions"].items():
+                cases.append(
+                    Case(
+                        profile, precision, matrix.models[model], task, mode,
+                        spec.get("limits", {}).get(task_name), repeats, gen,
+                        matrix.server_args(profile, precision), bool(spec["gpu"]),
+                    )
+                )
+    return cases
+
+
+def _generation(where: _Where, generation: dict, task: Task, mode: Mode, repeats: int) -> dict[str, Any]:
+    style = "thinking" if mode.enable_thinking else "non_thinking"
+    layers = [("default", generation.get("default", {})), (style, generation.get(style, {}))]
+    by_task = generation.get("by_task", {}).get(task.name, {})
+    layers += [(f"by_task.{task.name}.{k}", by_task.get(k, {})) for k in ("default", style)]
+    settings: dict[str, Any] = {}
+    for name, layer in layers:
+        _keys(where.at(name), layer, "sampling")
+        settings.update(layer)
+    if "max_gen_toks" not in settings:
+        raise where.error(f"no max_gen_toks for {task.name}/{mode.name}: lm-eval would silently use 256")
+    greedy = settings.get("temperature", 0.0) == 0.0
+    if greedy:
+        ignored = [k for k in _SAMPLING_ONLY if k in settings]
+        if ignored:
+            raise where.error(f"{ignored} would be ignored by greedy decoding (temperature 0) for {task.name}/{mode.name}")
+        if repeats > 1:
+            raise where.error(f"{repeats} samples of {task.name} under greedy decoding would all be the same")
+    until = mode.until if mode.until is not None else task.until
+    if mode.enable_thinking:
+        # Task stops such as "Question:" can occur inside <think>: only end-of-turn stops apply.
+        until = tuple(s for s in until if s in END_OF_TURN) if mode.until is None else until
+        cutting = [s for s in until if s not in END_OF_TURN]
+        if cutting:
+            raise where.error(f"stop strings {cutting} of thinking mode {mode.name!r} can cut thinking")
+    if len(until) > MAX_STOP_STRINGS:
+        raise where.error(f"{len(until)} stop strings for {task.name}/{mode.name}; lm-eval sends only {MAX_STOP_STRINGS}")
+    return {
+        **settings,
+        "do_sample": not greedy,
+        "until": list(until),
+        "chat_template_kwargs": {"enable_thinking": mode.enable_thinking},
+    }

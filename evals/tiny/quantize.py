@@ -1,0 +1,54 @@
+"""Round-to-nearest weight quantization that makes the tiny model's "precisions".
+
+Each scheme rounds the linear layers' weights as that format would store them
+and writes them back in full precision, so vLLM's CPU build serves them like
+any checkpoint while their accuracy really differs: bf16 is nearly lossless,
+fp8 (E4M3, per output channel) close to it, nvfp4 (E2M1 values, 16-wide
+groups with E4M3 scales, as NVIDIA's format) visibly lossy, int2 a deliberately
+degraded model for proving that the gate catches a regression.
+"""
+
+from __future__ import annotations
+
+import torch
+
+SCHEMES = ("bf16", "fp8", "nvfp4", "int2")
+_FP4_GRID = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
+
+
+def quantize_weight(weight: torch.Tensor, scheme: str) -> torch.Tensor:
+    if scheme == "bf16":
+        return weight.to(torch.bfloat16).to(weight.dtype)
+    if scheme == "fp8":
+        scale = weight.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 448.0
+        return (weight / scale).to(torch.float8_e4m3fn).to(weight.dtype) * scale
+    if scheme == "nvfp4":
+        return _grouped(weight, 16, _round_fp4, max_code=6.0, fp8_scale=True)
+    if scheme == "int2":
+        return _grouped(weight, 32, lambda x: x.round().clamp(-2, 1), max_code=2.0, fp8_scale=False)
+    raise ValueError(f"unknown quantization scheme {scheme!r}; choose one of {SCHEMES}")
+
+
+def _round_fp4(x: torch.Tensor) -> torch.Tensor:
+    grid = _FP4_GRID.to(x.dtype)
+    index = (x.abs().unsqueeze(-1) - grid).abs().argmin(dim=-1)
+    return grid[index] * x.sign()
+
+
+def _grouped(weight: torch.Tensor, group: int, round_codes, max_code: float, fp8_scale: bool) -> torch.Tensor:
+    rows, cols = weight.shape
+    if cols % group:
+        raise ValueError(f"weight with {cols} columns does not split into groups of {group}")
+    groups = weight.reshape(rows, cols // group, group)
+    scale = groups.abs().amax(dim=-1, keepdim=True).clamp(min=1e-12) / max_code
+    if fp8_scale:
+        scale = scale.to(torch.float8_e4m3fn).to(weight.dtype).clamp(min=1e-12)
+    return (round_codes(groups / scale) * scale).reshape(rows, cols)
+
+
+def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str, torch.Tensor]:
+    """Every 2-D projection weight of the decoder layers rounded; embeddings and norms kept."""
+    return {
+        name: quantize_weight(t, scheme) if t.dim() == 2 and ".layers." in name and name.endswith("proj.weight") else t.clone()
+        for name, t in state.items()
+    }
