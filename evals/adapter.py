@@ -1,0 +1,73 @@
+"""lm-eval's chat-completions model, keeping what the suite needs to see.
+
+lm-eval's `local-chat-completions` reads only `message.content`, drops the
+finish reason and the token counts, and sends every request with the same
+seed, so k sampled repeats of an item would all be the same text. This
+subclass (registered as `suite-chat-completions`, usable from lm-eval's CLI
+too) returns each generation as a `Generation`: a `str` (so lm-eval's
+filters, scoring and logging work unchanged) that also carries the finish
+reason, the token counts and the messages as sent; and it gives each repeat of
+a request its own seed, derived from the request, so reruns are reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+
+from lm_eval.api.registry import register_model
+from lm_eval.models.openai_completions import LocalChatCompletion
+
+
+class Generation(str):
+    """A response's text, with how it ended and what it cost."""
+
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    messages: list[dict] | None  # the chat messages as sent
+
+    def __new__(cls, text: str, *, finish_reason=None, prompt_tokens=None, completion_tokens=None, messages=None):
+        obj = super().__new__(cls, text)
+        obj.finish_reason, obj.prompt_tokens = finish_reason, prompt_tokens
+        obj.completion_tokens, obj.messages = completion_tokens, messages
+        return obj
+
+
+@register_model("suite-chat-completions")
+class SuiteChatCompletions(LocalChatCompletion):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._repeats: Counter[str] = Counter()
+        self.sent: dict[str, list[dict]] = {}  # request id -> messages as sent
+
+    def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs) -> dict:
+        payload = super()._create_payload(messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs)
+        key = json.dumps([messages, payload.get("chat_template_kwargs"), payload.get("max_tokens")], sort_keys=True)
+        repeat = self._repeats[key]
+        self._repeats[key] += 1
+        digest = hashlib.sha256(f"{key}|{seed}|{repeat}".encode()).hexdigest()
+        payload["seed"] = int(digest[:8], 16)  # per request and repeat, not one seed for all
+        payload["request_id"] = f"{digest[:24]}-{repeat}"  # vLLM answers with id "chatcmpl-<request_id>"
+        self.sent[payload["request_id"]] = messages
+        return payload
+
+    def parse_generations(self, outputs, **kwargs) -> list[str]:
+        texts = super().parse_generations(outputs, **kwargs)
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        out = []
+        for text, response in zip(texts, outputs):
+            if text is None:
+                out.append(None)
+                continue
+            choice = (response.get("choices") or [{}])[0]
+            usage = response.get("usage") or {}
+            out.append(Generation(
+                text,
+                finish_reason=choice.get("finish_reason"),
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+                messages=self.sent.pop(str(response.get("id", "")).removeprefix("chatcmpl-"), None),
+            ))
+        return out

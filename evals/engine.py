@@ -1,0 +1,221 @@
+"""A vLLM OpenAI-compatible server in a subprocess, owned whole by one object.
+
+Modelled on vLLM's `RemoteOpenAIServer` test helper: the object picks a free
+port, starts `python -m vllm.entrypoints.openai.api_server` in its own process
+group with its own log file, waits for readiness with a timeout (failing
+early, with the log's tail, if the process dies), and on stop kills the whole
+group (API server, engine core, workers). Process isolation is the point: a
+crash, hang or OOM fails one model's cases, and memory is really released
+before the next model starts. `RemoteServer` is the same interface for a
+server someone else runs (`--vllm-url`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+READY_TIMEOUT_S = 900.0
+STOP_GRACE_S = 20.0
+_LIVE: set["VllmServer"] = set()
+
+
+class ServerError(RuntimeError):
+    """The server failed to start or died; the message ends with its log's tail."""
+
+
+def cli_args(args: dict) -> list[str]:
+    """vLLM's own flags from a mapping: {max_model_len: 4096, enforce_eager: true} ->
+    ['--max-model-len', '4096', '--enforce-eager']."""
+    out: list[str] = []
+    for key, value in args.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            out.append(flag)
+        elif value is not False and value is not None:
+            out += [flag, str(value)]
+    return out
+
+
+def cpu_env(args: dict) -> dict[str, str]:
+    """What vLLM's CPU build needs: a KV cache that fits the host (its default
+    share of memory fails on these machines) and one core per TP rank."""
+    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+    tp = int(args.get("tensor_parallel_size", 1))
+    if tp > 1:
+        env["VLLM_CPU_OMP_THREADS_BIND"] = "|".join(str(rank) for rank in range(tp))
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    # Linux: if the test process is killed outright, the server gets SIGKILL too.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+class VllmServer:
+    def __init__(
+        self,
+        model: str,
+        served_name: str,
+        args: dict,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        ready_timeout: float = READY_TIMEOUT_S,
+    ):
+        self.model, self.served_name, self.args = model, served_name, dict(args)
+        self.log_path, self.env, self.ready_timeout = Path(log_path), dict(env or {}), ready_timeout
+        self.port = _free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+            "--model", self.model, "--served-model-name", self.served_name,
+            "--host", "127.0.0.1", "--port", str(self.port), *cli_args(self.args),
+        ]
+
+    def start(self) -> "VllmServer":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        log.write(f"$ {' '.join(self.command())}\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env}, start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        log.close()
+        _LIVE.add(self)
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(f"vLLM server for {self.served_name} exited with code {self.proc.returncode} "
+                                  f"while starting.\n{self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/health", timeout=5).ok:
+                    return
+            time.sleep(1.0)
+        raise ServerError(f"vLLM server for {self.served_name} not ready after {self.ready_timeout:.0f} s.\n{self.log_tail()}")
+
+    def check_alive(self) -> None:
+        """Raise ServerError with the log's tail if the server is gone or not answering."""
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            raise ServerError(f"vLLM server for {self.served_name} is not running (exit code {code}).\n{self.log_tail()}")
+        try:
+            requests.get(f"{self.url}/health", timeout=30).raise_for_status()
+        except requests.RequestException as exc:
+            raise ServerError(f"vLLM server for {self.served_name} does not answer /health ({exc}).\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return f"(no log at {self.log_path})"
+        return f"--- last {min(lines, len(text))} lines of {self.log_path} ---\n" + "\n".join(text[-lines:])
+
+    def stop(self) -> None:
+        """Kill the whole process group: SIGTERM, then SIGKILL after a grace period."""
+        _LIVE.discard(self)
+        if self.proc is None:
+            return
+        for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, 10.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=wait)
+            if not _group_alive(self.proc.pid):
+                break
+
+    def __enter__(self) -> "VllmServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class RemoteServer:
+    """A server that is already running (`--vllm-url PRECISION=URL`)."""
+
+    def __init__(self, url: str, served_name: str | None = None):
+        self.url = url.rstrip("/").removesuffix("/v1")
+        self.served_name = served_name or self._served_model()
+
+    def _served_model(self) -> str:
+        try:
+            models = requests.get(f"{self.url}/v1/models", timeout=30).json()["data"]
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            raise ServerError(f"no OpenAI-compatible server at {self.url} ({exc})") from None
+        return models[0]["id"]
+
+    def check_alive(self) -> None:
+        try:
+            requests.get(f"{self.url}/v1/models", timeout=30).raise_for_status()
+        except requests.RequestException as exc:
+            raise ServerError(f"server at {self.url} does not answer ({exc})") from None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return f"(remote server at {self.url}: its log is where it runs)"
+
+    def stop(self) -> None:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_all() -> None:
+    for server in list(_LIVE):
+        server.stop()
+
+
+atexit.register(stop_all)
+
+
+def gpu_status(tensor_parallel_size: int) -> tuple[bool, str]:
+    """(usable, reason): can this machine serve a model on `tensor_parallel_size` GPUs?"""
+    try:
+        import torch
+    except ImportError:
+        return False, "torch is not installed"
+    if not torch.cuda.is_available():
+        return False, f"torch {torch.__version__} sees no CUDA device"
+    count = torch.cuda.device_count()
+    if count < tensor_parallel_size:
+        return False, f"{count} CUDA device(s) visible, tensor parallel needs {tensor_parallel_size}"
+    return True, f"{count} CUDA device(s)"

@@ -1,0 +1,141 @@
+"""One case: lm-eval on the suite's task, against a running server, into records and metrics."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from evals.adapter import Generation, SuiteChatCompletions
+from evals.config import TASKS_DIR, Case
+from scorers.registry import load_task_metrics
+
+# Requests in flight per server, at most: enough that vLLM batches them.
+MAX_CONCURRENT = 64
+REQUEST_TIMEOUT_S = 3600
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    metrics: dict[str, dict[str, float]]  # metric -> {mean, stderr}
+    primary: str
+    n: int  # items
+    k: int  # samples per item
+    truncation_rate: float
+    output_tokens: dict[str, float]  # mean, max
+    samples: list[dict] = field(repr=False)  # one per response
+    lm_eval_results: dict[str, Any] = field(repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id, "primary": self.primary, "n": self.n, "k": self.k,
+            "metrics": self.metrics, "truncation_rate": self.truncation_rate, "output_tokens": self.output_tokens,
+        }
+
+
+@functools.cache
+def task_manager():
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+
+
+def load_task(case: Case):
+    task = task_manager().load([case.task.lm_eval_task])["tasks"][case.task.lm_eval_task]
+    task.set_config("repeats", case.repeats)
+    return task
+
+
+def make_model(case: Case, base_url: str, served_name: str, concurrency: int) -> SuiteChatCompletions:
+    return SuiteChatCompletions(
+        base_url=f"{base_url}/v1/chat/completions",
+        model=served_name,
+        tokenizer_backend=None,  # the server tokenizes; the prompt-length check happens up front
+        num_concurrent=max(1, concurrency),
+        max_gen_toks=case.generation["max_gen_toks"],
+        max_retries=1,  # a failed request is a failure, not something to paper over
+        timeout=REQUEST_TIMEOUT_S,
+        max_length=case.server.get("max_model_len", 2048),
+    )
+
+
+def run_case(case: Case, base_url: str, served_name: str) -> CaseResult:
+    import lm_eval
+
+    logging.getLogger("lm_eval").setLevel(logging.WARNING)
+    concurrency = min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT))
+    model = make_model(case, base_url, served_name, concurrency)
+    gen_kwargs = {k: v for k, v in case.generation.items()}
+    out = lm_eval.simple_evaluate(
+        model=model,
+        tasks=[load_task(case)],
+        limit=case.limit,
+        system_instruction=case.mode.system,
+        apply_chat_template=True,
+        gen_kwargs=gen_kwargs,
+        log_samples=True,
+        task_manager=task_manager(),
+        bootstrap_iters=0,
+    )
+    return collect(case, out)
+
+
+def collect(case: Case, out: dict) -> CaseResult:
+    """Per-response records and case metrics from lm-eval's output."""
+    name = case.task.lm_eval_task
+    results = out["results"][name]
+    task_metrics = load_task_metrics()[case.task.kind]
+    primary = task_metrics.primary_for(case.mode.name)
+    scorers = task_metrics.scorers()
+    samples = []
+    for doc_sample in out["samples"][name]:
+        responses = doc_sample["resps"][0]
+        for repeat, response in enumerate(responses):
+            verdicts = {metric: scorer(response, doc_sample["doc"]["answer"]) for metric, scorer in scorers.items()}
+            samples.append({
+                "case": case.id,
+                "item": doc_sample["doc"]["id"],
+                "doc_id": doc_sample["doc_id"],
+                "repeat": repeat,
+                "gold": doc_sample["doc"]["answer"],
+                "messages": getattr(response, "messages", None),
+                "chat_template_kwargs": case.generation.get("chat_template_kwargs"),
+                "response": str(response),
+                "finish_reason": getattr(response, "finish_reason", None),
+                "prompt_tokens": getattr(response, "prompt_tokens", None),
+                "completion_tokens": getattr(response, "completion_tokens", None),
+                "correct": verdicts[primary].correct,
+                "verdicts": {m: v.correct for m, v in verdicts.items()},
+                "extracted": {m: v.extracted for m, v in verdicts.items()},
+            })
+    metrics = {
+        metric: {"mean": results[f"{metric},all"], "stderr": _stderr(results.get(f"{metric}_stderr,all"))}
+        for metric in task_metrics.metrics
+    }
+    tokens = [s["completion_tokens"] for s in samples if s["completion_tokens"] is not None]
+    n = len(out["samples"][name])
+    return CaseResult(
+        case_id=case.id,
+        metrics=metrics,
+        primary=primary,
+        n=n,
+        k=case.repeats,
+        truncation_rate=sum(s["finish_reason"] == "length" for s in samples) / max(1, len(samples)),
+        output_tokens={"mean": statistics.fmean(tokens) if tokens else math.nan, "max": max(tokens, default=0)},
+        samples=samples,
+        lm_eval_results=out,
+    )
+
+
+def _stderr(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # lm-eval writes "N/A" when n < 2
+        return math.nan
+
+
+__all__ = ["CaseResult", "Generation", "run_case", "collect", "load_task"]
