@@ -78,10 +78,11 @@ class VllmServer:
         log_path: Path,
         env: dict[str, str] | None = None,
         ready_timeout: float = READY_TIMEOUT_S,
+        port: int | None = None,
     ):
         self.model, self.served_name, self.args = model, served_name, dict(args)
         self.log_path, self.env, self.ready_timeout = Path(log_path), dict(env or {}), ready_timeout
-        self.port = _free_port()
+        self.port = port or _free_port()
         self.proc: subprocess.Popen | None = None
 
     @property

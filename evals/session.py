@@ -13,6 +13,13 @@ from evals.config import Case, Model
 from evals.preflight import check_cases
 
 
+def server_args(case: Case) -> dict:
+    """vLLM arguments of a case's model: the profile's, plus a checkpoint's dtype and revision."""
+    if case.model.is_tiny:
+        return dict(case.server)
+    return {"dtype": case.model.dtype, "revision": case.model.revision, **case.server}
+
+
 class MatrixRun:
     def __init__(self, chosen: dict, config):
         self.matrix, self.profile = chosen["matrix"], chosen["profile"]
@@ -57,12 +64,6 @@ class MatrixRun:
             return str(ensure_built(model.tiny, self.matrix)), None
         return model.model, model.revision
 
-    def server_args(self, case: Case) -> dict:
-        args = dict(case.server)
-        if not case.model.is_tiny:
-            args = {"dtype": case.model.dtype, "revision": case.model.revision, **args}
-        return args
-
     @contextlib.contextmanager
     def server(self, precision: str):
         case = next(c for c in self.cases if c.precision == precision)
@@ -72,7 +73,7 @@ class MatrixRun:
             yield server
             return
         path, _ = self.model_path(case.model)
-        args = self.server_args(case)
+        args = server_args(case)
         env = {} if case.gpu else engines.cpu_env(args)
         server = engines.VllmServer(
             path, case.model.name, args, self.artifacts.server_log(precision), env=env, ready_timeout=self.ready_timeout

@@ -1,0 +1,54 @@
+"""The exact plan of a profile: every server command line and every lm-eval call.
+
+Rendered on any machine (no GPU, no model download), from the same code the run
+uses, so a change to what a GPU run would do shows in review as a change of
+snapshots/plan/<profile>.json.
+
+    python -m evals.plan --profile full
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from evals.config import Matrix, load_matrix
+from evals.engine import VllmServer, cpu_env
+
+PLAN_PORT = 8000  # a fixed port, so the plan does not change from run to run
+
+
+def render_plan(matrix: Matrix, profile: str) -> dict:
+    from evals.session import server_args
+
+    cases = matrix.cases(profile)
+    servers = {}
+    for case in cases:
+        if case.precision in servers:
+            continue
+        model = case.model.model if not case.model.is_tiny else f"<tiny:{case.model.tiny}>"
+        args = server_args(case)
+        command = VllmServer(model, case.model.name, args, log_path="server.log", port=PLAN_PORT).command()
+        servers[case.precision] = {
+            "command": ["python", *command[1:]],
+            "env": {} if case.gpu else cpu_env(args),
+        }
+    return {
+        "profile": profile,
+        "gpu": cases[0].gpu if cases else None,
+        "servers": servers,
+        "cases": {case.id: {"precision": case.precision, **case.lm_eval_call()} for case in cases},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="full")
+    args = parser.parse_args()
+    json.dump(render_plan(load_matrix(), args.profile), sys.stdout, indent=2)
+    print()
+
+
+if __name__ == "__main__":
+    main()

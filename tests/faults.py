@@ -1,0 +1,62 @@
+"""A pytest plugin that injects engine faults into a `pytest evals` run.
+
+Loaded only by tests/test_engine_failures.py (`-p tests.faults`), which sets
+SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
+its N-th request is being sent (mid-case); `badarg:PRECISION` gives that
+server an argument vLLM rejects, so it fails to start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+FAULT = os.environ.get("SUITE_FAULT", "")
+
+
+def pytest_configure(config):
+    kind, _, rest = FAULT.partition(":")
+    if kind == "kill":
+        precision, _, nth = rest.partition(":")
+        _kill_on_request(precision, int(nth))
+    elif kind == "badarg":
+        _bad_argument(rest)
+
+
+def _kill_on_request(precision: str, nth: int) -> None:
+    from evals import engine
+    from evals.adapter import SuiteChatCompletions
+
+    original = SuiteChatCompletions._create_payload
+    sent = {"n": 0}
+
+    def create_payload(self, *args, **kwargs):
+        payload = original(self, *args, **kwargs)
+        if self.model.endswith(f"-{precision}"):
+            sent["n"] += 1
+            if sent["n"] == nth:
+                for server in list(engine._LIVE):
+                    if server.served_name == self.model:
+                        os.killpg(server.proc.pid, signal.SIGKILL)
+        return payload
+
+    SuiteChatCompletions._create_payload = create_payload
+
+
+def _bad_argument(precision: str) -> None:
+    from evals import session
+
+    original = session.server_args
+
+    def server_args(case):
+        args = original(case)
+        return {**args, "dtype": "no-such-dtype"} if case.precision == precision else args
+
+    session.server_args = server_args
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_report_header(config):
+    return f"injected fault: {FAULT or 'none'}"

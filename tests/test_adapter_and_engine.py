@@ -1,0 +1,61 @@
+"""Pieces of the engine path that need no server."""
+
+import pytest
+
+from evals.adapter import Generation, SuiteChatCompletions
+from evals.engine import VllmServer, cli_args, cpu_env
+
+
+def test_vllm_flags_from_config():
+    assert cli_args({"max_model_len": 4096, "enforce_eager": True, "disable_custom_all_reduce": False, "revision": None}) == [
+        "--max-model-len", "4096", "--enforce-eager"
+    ]
+
+
+def test_cpu_env_binds_one_core_per_rank():
+    assert cpu_env({"tensor_parallel_size": 2})["VLLM_CPU_OMP_THREADS_BIND"] == "0|1"
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in cpu_env({})
+
+
+def test_server_command_is_vllms_own_entrypoint(tmp_path):
+    server = VllmServer("org/model", "name", {"tensor_parallel_size": 2}, tmp_path / "x.log", port=8000)
+    assert server.command()[1:] == [
+        "-m", "vllm.entrypoints.openai.api_server", "--model", "org/model", "--served-model-name", "name",
+        "--host", "127.0.0.1", "--port", "8000", "--tensor-parallel-size", "2",
+    ]
+
+
+def test_server_that_cannot_start_fails_fast_with_its_log(tmp_path):
+    server = VllmServer("/no/such/model", "broken", {"dtype": "no-such-dtype"}, tmp_path / "broken.log", ready_timeout=300)
+    with pytest.raises(Exception, match=r"exited with code .*\n--- last \d+ lines of .*broken\.log"):
+        server.start()
+    assert server.proc.poll() is not None
+
+
+@pytest.fixture
+def model():
+    return SuiteChatCompletions(base_url="http://127.0.0.1:9/v1/chat/completions", model="m", tokenizer_backend=None)
+
+
+def test_repeats_of_a_request_get_their_own_seeds(model):
+    messages = [{"role": "user", "content": "2+2?"}]
+    payloads = [model._create_payload(messages, generate=True, gen_kwargs={"max_gen_toks": 8, "temperature": 0.6}) for _ in range(4)]
+    assert len({p["seed"] for p in payloads}) == 4
+    assert len({p["request_id"] for p in payloads}) == 4
+    again = SuiteChatCompletions(base_url="http://127.0.0.1:9/v1/chat/completions", model="m", tokenizer_backend=None)
+    replay = [again._create_payload(messages, generate=True, gen_kwargs={"max_gen_toks": 8, "temperature": 0.6}) for _ in range(4)]
+    assert [p["seed"] for p in replay] == [p["seed"] for p in payloads]  # reproducible across runs
+
+
+def test_generations_keep_finish_reason_tokens_and_prompt(model):
+    messages = [{"role": "user", "content": "2+2?"}]
+    payload = model._create_payload(messages, generate=True, gen_kwargs={"max_gen_toks": 8})
+    response = {
+        "id": f"chatcmpl-{payload['request_id']}",
+        "choices": [{"index": 0, "message": {"content": "<think>x</think>4"}, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 8},
+    }
+    [generation] = model.parse_generations(response)
+    assert isinstance(generation, Generation) and generation == "<think>x</think>4"
+    assert (generation.finish_reason, generation.prompt_tokens, generation.completion_tokens) == ("length", 11, 8)
+    assert generation.messages == messages

@@ -1,0 +1,75 @@
+"""evals/matrix.yaml is validated on load: every error names the file and the key."""
+
+import copy
+
+import pytest
+import yaml
+
+from evals.config import MATRIX_FILE, ConfigError, load_matrix
+
+BASE = yaml.safe_load(MATRIX_FILE.read_text())
+
+
+def load_with(tmp_path, edit):
+    raw = copy.deepcopy(BASE)
+    edit(raw)
+    path = tmp_path / "matrix.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return load_matrix(path)
+
+
+def test_shipped_matrix_expands_to_the_documented_cases():
+    matrix = load_matrix()
+    full = matrix.cases("full")
+    assert len(full) == 30  # 3 precisions x (aime24: 4 modes, math500: 2, aime25: 4)
+    assert {c.id for c in full} >= {"fp8-aime24-think_final", "bf16-math500-think", "nvfp4-aime25-int_only"}
+    assert all(c.gpu for c in full) and not any(c.gpu for c in matrix.cases("tiny"))
+    assert [c.id for c in matrix.cases("tiny")] == [c.id for c in full]  # the same matrix on the CPU
+    seed = {c.id: c for c in matrix.cases("seed")}
+    assert seed["bf16-aime24-answer_only"].generation["max_gen_toks"] == 256
+    assert seed["bf16-aime24-answer_only"].limit == 30 and seed["bf16-math500-answer_only"].limit == 100
+    think = next(c for c in full if c.id == "bf16-aime24-think")
+    assert think.generation["max_gen_toks"] == 38912 and think.generation["temperature"] == 0.6
+    assert think.repeats == 8 and think.generation["until"] == ["<|im_end|>"]
+    answer = next(c for c in full if c.id == "bf16-math500-answer_only")
+    assert answer.generation["presence_penalty"] == 1.5 and answer.generation["max_gen_toks"] == 32768
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda r: r["modes"]["think"].update(temprature=0.6), r"modes\.think: unknown key\(s\) \['temprature'\]"),
+        (lambda r: r["profiles"]["seed"].update(num_fewshot=5), r"profiles\.seed\.num_fewshot: .*0-shot.*ignored"),
+        (lambda r: r["profiles"]["seed"]["cases"]["math500"].append("think_final"),
+         r"profiles\.seed\.cases\.math500\.think_final: mode 'think_final' does not apply to math tasks"),
+        (lambda r: r["profiles"]["seed"]["generation"]["default"].update(top_p=0.9),
+         r"profiles\.seed\.generation: \['top_p'\] would be ignored by greedy decoding"),
+        (lambda r: r["profiles"]["seed"].update(repeats={"aime24": 4}),
+         r"4 samples of aime24 under greedy decoding would all be the same"),
+        (lambda r: r["modes"]["think"].update(until=["Question:", "<|im_end|>"]),
+         r"stop strings \['Question:'\] of thinking mode 'think' can cut thinking"),
+        (lambda r: r["modes"]["answer_only"].update(until=["a", "b", "c", "d", "e"]), r"5 stop strings .* lm-eval sends only 4"),
+        (lambda r: r["profiles"]["seed"]["generation"]["default"].pop("max_gen_toks"), r"no max_gen_toks .* silently use 256"),
+        (lambda r: r["profiles"]["seed"]["precisions"].update(bf16="qwen3-32b"), r"profiles\.seed\.precisions\.bf16: unknown model 'qwen3-32b'"),
+        (lambda r: r["profiles"]["tiny"]["precisions"].update(bf16="qwen3-32b-bf16"), r"is a GPU checkpoint, but the profile has gpu: False"),
+        (lambda r: r["profiles"]["tiny"]["server"].update(max_model_length=10), r"unknown vLLM server argument\(s\) \['max_model_length'\]"),
+        (lambda r: r["profiles"]["tiny"]["limits"].update(gsm8k=3), r"profiles\.tiny\.limits\.gsm8k: task 'gsm8k' has no cases"),
+        (lambda r: r["tasks"]["aime24"].update(kind="gsm"), r"tasks\.aime24\.kind: 'gsm' is not a kind"),
+        (lambda r: r["models"]["tiny-fp8"].update(tiny="fp6"), r"models\.tiny-fp8\.tiny: unknown scheme 'fp6'"),
+    ],
+)
+def test_bad_config_is_an_error_naming_the_key(tmp_path, edit, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_with(tmp_path, edit)
+    assert str(tmp_path / "matrix.yaml") in str(info.value)
+
+
+def test_adding_a_mode_is_a_config_change(tmp_path):
+    def add_mode(raw):
+        raw["modes"]["brief"] = {"applies_to": ["math"], "enable_thinking": False, "system": "Be brief."}
+        raw["profiles"]["tiny"]["cases"]["math500"].append("brief")
+
+    cases = load_with(tmp_path, add_mode).cases("tiny")
+    brief = [c for c in cases if c.mode.name == "brief"]
+    assert [c.id for c in brief] == ["bf16-math500-brief", "fp8-math500-brief", "nvfp4-math500-brief"]
+    assert brief[0].generation["until"] == ["Problem:", "</s>", "<|im_end|>", "<|eot_id|>"]

@@ -1,0 +1,37 @@
+"""The GPU plan (server command lines, lm-eval calls) is a reviewed snapshot."""
+
+import pytest
+
+from evals.config import load_matrix
+from evals.plan import render_plan
+from evals.snapshots import PlanSnapshot
+
+
+@pytest.fixture
+def plan_snapshot(snapshot):
+    return snapshot.use_extension(PlanSnapshot)
+
+
+@pytest.mark.parametrize("profile", ["seed", "full"])
+def test_gpu_plan(profile, plan_snapshot):
+    plan = render_plan(load_matrix(), profile)
+    assert plan["gpu"] is True
+    assert plan_snapshot(name=profile) == plan
+
+
+def test_gpu_plan_keeps_the_seed_settings():
+    plan = render_plan(load_matrix(), "seed")
+    command = plan["servers"]["nvfp4"]["command"]
+    for flag in ("--tensor-parallel-size", "--enforce-eager", "--disable-custom-all-reduce"):
+        assert flag in command
+    assert command[command.index("--max-model-len") + 1] == "4096"
+    answer_only = plan["cases"]["bf16-math500-answer_only"]
+    assert answer_only["limit"] == 100 and answer_only["gen_kwargs"]["max_gen_toks"] == 256
+    assert answer_only["gen_kwargs"]["chat_template_kwargs"] == {"enable_thinking": False}
+
+
+def test_thinking_cases_stop_only_at_end_of_turn():
+    for profile in ("seed", "full"):
+        for case_id, call in render_plan(load_matrix(), profile)["cases"].items():
+            if call["gen_kwargs"]["chat_template_kwargs"]["enable_thinking"]:
+                assert call["gen_kwargs"]["until"] == ["<|im_end|>"], case_id
