@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 
 from lm_eval.api.registry import register_model
@@ -41,6 +42,9 @@ class SuiteChatCompletions(LocalChatCompletion):
         super().__init__(*args, **kwargs)
         self._repeats: Counter[str] = Counter()
         self.sent: dict[str, list[dict]] = {}  # request id -> messages as sent
+        # The generation window: first request built to last response parsed.
+        self.first_sent: float | None = None
+        self.last_received: float | None = None
 
     def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs) -> dict:
         payload = super()._create_payload(messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs)
@@ -51,10 +55,13 @@ class SuiteChatCompletions(LocalChatCompletion):
         payload["seed"] = int(digest[:8], 16)  # per request and repeat, not one seed for all
         payload["request_id"] = f"{digest[:24]}-{repeat}"  # vLLM answers with id "chatcmpl-<request_id>"
         self.sent[payload["request_id"]] = messages
+        if self.first_sent is None:
+            self.first_sent = time.perf_counter()
         return payload
 
     def parse_generations(self, outputs, **kwargs) -> list[str]:
         texts = super().parse_generations(outputs, **kwargs)
+        self.last_received = time.perf_counter()
         outputs = outputs if isinstance(outputs, list) else [outputs]
         out = []
         for text, response in zip(texts, outputs):
@@ -71,3 +78,9 @@ class SuiteChatCompletions(LocalChatCompletion):
                 messages=self.sent.pop(str(response.get("id", "")).removeprefix("chatcmpl-"), None),
             ))
         return out
+
+
+def generation_seconds(model: SuiteChatCompletions) -> float | None:
+    if model.first_sent is None or model.last_received is None:
+        return None
+    return model.last_received - model.first_sent

@@ -9,7 +9,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals.adapter import Generation, SuiteChatCompletions
+from evals.adapter import Generation, SuiteChatCompletions, generation_seconds
 from evals.config import TASKS_DIR, Case
 from scorers.registry import load_task_metrics
 
@@ -27,6 +27,7 @@ class CaseResult:
     k: int  # samples per item
     truncation_rate: float
     output_tokens: dict[str, float]  # mean, max
+    generation_seconds: float | None  # first request sent to last response received
     samples: list[dict] = field(repr=False)  # one per response
     lm_eval_results: dict[str, Any] = field(repr=False)
 
@@ -34,6 +35,7 @@ class CaseResult:
         return {
             "case": self.case_id, "primary": self.primary, "n": self.n, "k": self.k,
             "metrics": self.metrics, "truncation_rate": self.truncation_rate, "output_tokens": self.output_tokens,
+            "generation_seconds": self.generation_seconds,
         }
 
 
@@ -81,10 +83,10 @@ def run_case(case: Case, base_url: str, served_name: str) -> CaseResult:
         task_manager=task_manager(),
         bootstrap_iters=0,
     )
-    return collect(case, out)
+    return collect(case, out, generation_seconds(model))
 
 
-def collect(case: Case, out: dict) -> CaseResult:
+def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResult:
     """Per-response records and case metrics from lm-eval's output."""
     name = case.task.lm_eval_task
     results = out["results"][name]
@@ -126,6 +128,7 @@ def collect(case: Case, out: dict) -> CaseResult:
         k=case.repeats,
         truncation_rate=sum(s["finish_reason"] == "length" for s in samples) / max(1, len(samples)),
         output_tokens={"mean": statistics.fmean(tokens) if tokens else math.nan, "max": max(tokens, default=0)},
+        generation_seconds=gen_seconds,
         samples=samples,
         lm_eval_results=out,
     )

@@ -1,0 +1,33 @@
+"""One case the seed report's way: a fresh process running lm-eval's stock
+`local-chat-completions` model against an engine started for this case alone.
+
+    python bench/seed_case.py CASE_ID BASE_URL SERVED_NAME
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if __name__ == "__main__":
+    import lm_eval
+
+    from evals.config import load_matrix
+    from evals.runner import MAX_CONCURRENT, load_task, task_manager
+
+    case_id, url, served = sys.argv[1:4]
+    case = next(c for c in load_matrix().cases("tiny") if c.id == case_id)
+    lm_eval.simple_evaluate(
+        model="local-chat-completions",
+        model_args={
+            "base_url": f"{url}/v1/chat/completions", "model": served, "tokenizer_backend": None,
+            "num_concurrent": min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT)),
+        },
+        tasks=[load_task(case)],
+        limit=case.limit,
+        system_instruction=case.mode.system,
+        apply_chat_template=True,
+        gen_kwargs=dict(case.generation),
+        log_samples=True,
+        task_manager=task_manager(),
+    )

@@ -1,0 +1,143 @@
+"""A server that dies mid-case or never starts fails only its own model's cases,
+with its log's tail, and leaves no process behind. These run real vLLM servers
+(the tiny model on vLLM's CPU build), in a child `pytest evals` run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Callable
+
+import psutil
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def run_evals(tmp_path: Path, fault: str, *args: str, interrupt_when: Callable[[], bool] | None = None):
+    """Run `pytest evals` with a fault; return (exit code, {case id: (outcome, message)}, processes left, output).
+
+    Every process of the run inherits a unique environment token, so processes it
+    leaves behind are found even after they are orphaned."""
+    report = tmp_path / "report.xml"
+    command = [
+        sys.executable, "-m", "pytest", "evals", "-p", "tests.faults", "-p", "no:cacheprovider",
+        "--artifacts", str(tmp_path / "artifacts"), f"--junitxml={report}", "-q", *args,
+    ]
+    token = uuid.uuid4().hex
+    env = {**os.environ, "SUITE_FAULT": fault, "SUITE_TEST_RUN": token}
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A background shell starts jobs with SIGINT ignored, and Python keeps it so: restore Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    if interrupt_when is not None:
+        deadline = time.time() + 900
+        while time.time() < deadline and proc.poll() is None and not interrupt_when():
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=1500)
+    time.sleep(2)  # let the kernel reap the killed group
+    return proc.returncode, _outcomes(report), _processes_with(token), output
+
+
+def _processes_with(token: str) -> list[list[str]]:
+    left = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if process.environ().get("SUITE_TEST_RUN") == token and process.status() != psutil.STATUS_ZOMBIE:
+                left.append(process.info["cmdline"])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return left
+
+
+def _outcomes(report: Path) -> dict[str, tuple[str, str]]:
+    outcomes = {}
+    if not report.exists():
+        return outcomes
+    for case in ET.parse(report).getroot().iter("testcase"):
+        node, outcome = None, "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                node, outcome = case.find(tag), {"failure": "failed"}.get(tag, tag)
+                break
+        text = "" if node is None else node.get("message", "") + "\n" + (node.text or "")
+        outcomes[case.get("name").split("[", 1)[1].rstrip("]")] = (outcome, text)
+    return outcomes
+
+
+def test_server_killed_mid_case_fails_only_its_model(tmp_path):
+    code, outcomes, left, output = run_evals(
+        tmp_path, "kill:fp8:2", "--precision", "fp8,nvfp4", "--task", "aime24", "--limit", "4"
+    )
+    assert code == 1, output[-3000:]
+    fp8 = {k: v for k, v in outcomes.items() if k.startswith("fp8-")}
+    nvfp4 = {k: v for k, v in outcomes.items() if k.startswith("nvfp4-")}
+    assert len(fp8) == len(nvfp4) == 4, outcomes.keys()
+    assert all(outcome == "passed" for outcome, _ in nvfp4.values()), nvfp4
+    assert all(outcome == "failed" for outcome, _ in fp8.values()), fp8
+    first = fp8["fp8-aime24-answer_only"][1]
+    assert "the server died during the case" in first and "--- last" in first and "fp8.log" in first
+    later = fp8["fp8-aime24-think"][1]
+    assert "is not running" in later and "--- last" in later
+    assert left == []
+
+
+def test_server_that_cannot_start_fails_only_its_model(tmp_path):
+    code, outcomes, left, output = run_evals(
+        tmp_path, "badarg:fp8", "--precision", "fp8,nvfp4", "--task", "aime24", "--mode", "int_only", "--limit", "2"
+    )
+    assert code == 1, output[-3000:]
+    assert outcomes["nvfp4-aime24-int_only"][0] == "passed"
+    outcome, message = outcomes["fp8-aime24-int_only"]
+    assert outcome == "error"
+    assert "exited with code" in message and "no-such-dtype" in message
+    assert left == []
+
+
+def test_interrupt_stops_every_server(tmp_path):
+    artifacts = tmp_path / "artifacts"
+
+    def second_server_starting() -> bool:  # fp8's cases are done and nvfp4's server is coming up
+        return any(artifacts.glob("*/fp8-*/summary.json")) and any(artifacts.glob("*/servers/nvfp4.log"))
+
+    code, outcomes, left, output = run_evals(
+        tmp_path, "", "--precision", "fp8,nvfp4", "--task", "aime24", "--mode", "int_only", "--limit", "2",
+        interrupt_when=second_server_starting,
+    )
+    assert code == 2, output[-3000:]  # pytest's exit code for an interrupted run
+    assert list(artifacts.glob("*/fp8-aime24-int_only/samples.jsonl")), "the finished case is kept"
+    assert not list(artifacts.glob("*/nvfp4-*"))
+    assert left == []
+
+
+def test_vllm_url_tests_a_running_server_instead_of_starting_one(tmp_path):
+    from evals.config import load_matrix
+    from evals.engine import VllmServer, cpu_env
+    from evals.session import server_args
+    from evals.tiny.build import ensure_built
+
+    matrix = load_matrix()
+    case = next(c for c in matrix.cases("tiny") if c.precision == "nvfp4")
+    args = server_args(case)
+    with VllmServer(str(ensure_built("nvfp4", matrix)), "tiny-nvfp4", args, tmp_path / "remote.log", env=cpu_env(args)) as server:
+        code, outcomes, left, output = run_evals(
+            tmp_path, "", "--precision", "nvfp4", "--task", "aime24", "--mode", "int_only", "--limit", "2",
+            "--vllm-url", f"nvfp4={server.url}",
+        )
+    assert code == 0, output[-3000:]
+    assert outcomes == {"nvfp4-aime24-int_only": ("passed", "")}
+    artifacts = tmp_path / "artifacts"
+    assert not list(artifacts.glob("*/servers/*.log"))  # the run started no server of its own
+    [manifest] = artifacts.glob("*/manifest.json")
+    assert json.loads(manifest.read_text())["models"]["nvfp4"]["url"] == server.url
+    assert left == []

@@ -1,0 +1,48 @@
+"""Without a usable GPU, the Qwen3-32B cases skip with one clear reason, or fail with --require-gpu."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_evals(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "evals", "-p", "no:cacheprovider", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_gpu_cases_skip_with_one_reason(tmp_path):
+    proc = pytest_evals("-m", "gpu", "-q", "-rs", "--artifacts", str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "30 skipped" in proc.stdout
+    reasons = [line for line in proc.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert len(reasons) == 1 and "[30]" in reasons[0] and "no usable GPU" in reasons[0]
+    assert not list(tmp_path.glob("*/servers/*.log"))  # no engine was started
+
+
+def test_require_gpu_makes_it_a_failure():
+    proc = pytest_evals("-m", "gpu", "--require-gpu", "--collect-only", "-q")
+    assert proc.returncode == 4
+    assert "--require-gpu: 30 GPU cases cannot run" in proc.stderr + proc.stdout
+
+
+def test_seed_profile_selects_the_seed_cases():
+    proc = pytest_evals("--profile", "seed", "--collect-only", "-q")
+    ids = [line for line in proc.stdout.splitlines() if "::test_case[" in line]
+    assert len(ids) == 15 and any("fp8-aime24-think_final" in i for i in ids)
+
+
+def test_bad_options_name_the_flag():
+    for args, message in [
+        (["--task", "gsm8k"], "--task gsm8k: not in profile 'tiny'"),
+        (["--vllm-url", "fp8:8000"], "--vllm-url expects PRECISION=http://HOST:PORT"),
+        (["--vllm-url", "fp4=http://x:1"], "'fp4' is not a precision of profile 'tiny'"),
+        (["--limit", "0"], "--limit must be at least 1"),
+        (["--profile", "huge"], "--profile 'huge': choose one of"),
+    ]:
+        proc = pytest_evals("--collect-only", "-q", *args)
+        assert proc.returncode == 4, (args, proc.stdout[-500:])
+        assert message in proc.stderr + proc.stdout, (args, proc.stderr[-500:])
