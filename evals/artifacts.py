@@ -118,5 +118,17 @@ class RunArtifacts:
         self._save_manifest()
         return case_dir
 
+    def write_recovery(self, case_id: str, reference_id: str, comparison, interval: tuple[float, float, float]) -> None:
+        """Cross-precision results of the run, one entry per quantized case."""
+        path = self.dir / "recovery.json"
+        data = json.loads(path.read_text()) if path.exists() else {}
+        point, low, high = interval
+        data[case_id] = {
+            "reference": reference_id, "recovery": point, "ci95": [low, high], "delta": comparison.delta,
+            "p_value": comparison.p_value, "test": comparison.test, "verdict": comparison.verdict,
+            "worse": comparison.worse, "better": comparison.better,
+        }
+        write_json(path, data)
+
     def _save_manifest(self) -> None:
         write_json(self.dir / "manifest.json", self.manifest)

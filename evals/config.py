@@ -28,7 +28,7 @@ MAX_STOP_STRINGS = 4
 _KEYS = {
     "": {"models", "tasks", "modes", "profiles"},
     "model": {"model", "revision", "dtype", "quantization", "tiny", "server"},
-    "task": {"kind", "lm_eval_task"},
+    "task": {"kind", "lm_eval_task", "min_effect"},
     "mode": {"applies_to", "enable_thinking", "system", "until"},
     "profile": {"gpu", "precisions", "cases", "limits", "repeats", "server", "server_by_precision", "generation", "num_fewshot"},
     "generation": {"default", "thinking", "non_thinking", "by_task"},
@@ -67,6 +67,7 @@ class Task:
     kind: str
     lm_eval_task: str
     until: tuple[str, ...]  # the task YAML's stop strings
+    min_effect: float | None = None  # the gate's minimum effect for this task, overriding the default
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,10 @@ def _task(where: _Where, name: str, spec: dict) -> Task:
     if task_yaml.get("num_fewshot", 0) != 0:
         raise where.error(f"{yaml_path} must be 0-shot (num_fewshot: 0)")
     until = tuple(task_yaml.get("generation_kwargs", {}).get("until", ()))
-    return Task(name, spec["kind"], spec["lm_eval_task"], until)
+    min_effect = spec.get("min_effect")
+    if min_effect is not None and not (isinstance(min_effect, (int, float)) and 0 <= min_effect < 1):
+        raise where.at("min_effect").error(f"must be a share of accuracy in [0, 1), e.g. 0.05 for 5 points; got {min_effect!r}")
+    return Task(name, spec["kind"], spec["lm_eval_task"], until, min_effect)
 
 
 class _TaskYamlLoader(yaml.SafeLoader):

@@ -29,6 +29,9 @@ def pytest_addoption(parser):
                     help="test a server that is already running for this precision")
     group.addoption("--artifacts", default="artifacts", help="root folder of run artifacts (default: artifacts)")
     group.addoption("--require-gpu", action="store_true", help="fail, instead of skip, when GPU cases cannot run")
+    group.addoption("--gate-alpha", type=float, default=None, help="significance level of the baseline gate (default 0.01)")
+    group.addoption("--gate-min-effect", type=float, default=None,
+                    help="minimum accuracy change the gate fails on, e.g. 0.03 for 3 points (default: per task, else 0.03)")
     group.addoption("--server-timeout", type=float, default=engines.READY_TIMEOUT_S, help="seconds to wait for a vLLM server")
 
 
@@ -92,6 +95,17 @@ def selection(config) -> dict:
 
 
 def pytest_generate_tests(metafunc):
+    if "pair" in metafunc.fixturenames:
+        pairs = cross_precision_pairs(selection(metafunc.config)["cases"])
+        metafunc.parametrize(
+            "pair", [pytest.param(p, id=p[1].id, marks=[pytest.mark.gpu] if p[1].gpu else []) for p in pairs]
+        )
+    if "seed_case" in metafunc.fixturenames:
+        from evals.seed_reference import load_reference
+
+        chosen = selection(metafunc.config)
+        cases = [c for c in chosen["cases"] if chosen["profile"] == "seed" and c.id in load_reference()]
+        metafunc.parametrize("seed_case", [pytest.param(c, id=c.id, marks=[pytest.mark.gpu]) for c in cases])
     if "case" not in metafunc.fixturenames:
         return
     chosen = selection(metafunc.config)
@@ -104,7 +118,29 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize(["engine", "case"], params, indirect=["engine"], scope="session")
 
 
+REFERENCE_PRECISION = "bf16"
+
+
+def cross_precision_pairs(cases) -> list[tuple]:
+    """(bf16 case, quantized case) for each task and mode with both selected."""
+    by_id = {c.id: c for c in cases}
+    return [
+        (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)
+        for c in cases
+        if c.precision != REFERENCE_PRECISION and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in by_id
+    ]
+
+
 def pytest_collection_modifyitems(config, items):
+    # A cross-precision test with no pair selected (e.g. --precision fp8) is not
+    # a test to report as skipped: drop it.
+    empty = [
+        i for i in items
+        if any(m.name == "skip" and "empty parameter set" in str(m.kwargs.get("reason", "")) for m in i.iter_markers())
+    ]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [i for i in items if i not in empty]
     chosen = selection(config)
     gpu_items = [i for i in items if i.get_closest_marker("gpu") and i.callspec.params.get("engine") not in chosen["remote"]]
     if not gpu_items:
@@ -129,8 +165,23 @@ def run(request):
         yield matrix_run
 
 
+@pytest.fixture
+def baseline(snapshot, case):
+    """The case's baseline snapshot (snapshots/<profile>/<case>.json), compared by the gate."""
+    from evals.snapshots import BaselineSnapshot
+
+    return snapshot.use_extension(BaselineSnapshot.for_profile(case.profile))(name=case.id)
+
+
 @pytest.fixture(scope="session")
 def engine(request, run):
     """The server of one precision, started once for all of its cases."""
     with run.server(request.param) as server:
         yield server
+
+
+def pytest_ignore_collect(collection_path, config):
+    # The seed report's table is the reference of the seed profile only.
+    if collection_path.name == "test_seed_reference.py":
+        return selection(config)["profile"] != "seed" or None
+    return None

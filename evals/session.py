@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from evals import engine as engines
+from evals import stats
 from evals.artifacts import RunArtifacts
 from evals.config import Case, Model
 from evals.preflight import check_cases
@@ -28,6 +29,9 @@ class MatrixRun:
         self.ready_timeout = config.getoption("server_timeout")
         self.artifacts_root = Path(config.getoption("artifacts"))
         self.artifacts: RunArtifacts | None = None
+        self.alpha = config.getoption("gate_alpha") or stats.DEFAULT_ALPHA
+        self._min_effect = config.getoption("gate_min_effect")
+        self.records: dict[str, dict] = {}  # case id -> baseline record of this run
 
     def __enter__(self) -> "MatrixRun":
         self.artifacts = RunArtifacts(self.artifacts_root, self.matrix, self.profile, self.cases)
@@ -36,6 +40,11 @@ class MatrixRun:
 
     def __exit__(self, *exc) -> None:
         engines.stop_all()
+
+    def min_effect(self, case: Case) -> float:
+        if self._min_effect is not None:
+            return self._min_effect
+        return case.task.min_effect if case.task.min_effect is not None else stats.DEFAULT_MIN_EFFECT
 
     def _local_models(self) -> dict[str, Case]:
         """precision -> one of its cases, for precisions this session serves itself."""

@@ -1,10 +1,11 @@
-"""One test per case of the matrix: precision x task x mode."""
+"""One test per case of the matrix: precision x task x mode, gated against its baseline."""
 
+from evals.baseline import build_record
 from evals.engine import ServerError
 from evals.runner import run_case
 
 
-def test_case(case, engine, run):
+def test_case(case, engine, run, baseline):
     engine.check_alive()  # a dead server fails its model's remaining cases at once, with its log
     try:
         result = run_case(case, engine.url, engine.served_name)
@@ -26,3 +27,7 @@ def test_case(case, engine, run):
         per_item.setdefault(sample["item"], []).append(sample["correct"])
     own_mean = sum(sum(v) / len(v) for v in per_item.values()) / len(per_item)
     assert abs(own_mean - result.metrics[result.primary]["mean"]) < 1e-9
+
+    record = build_record(case, result, alpha=run.alpha, min_effect=run.min_effect(case))
+    run.records[case.id] = record
+    assert baseline == record  # the statistical gate (evals/snapshots.py, evals/baseline.py)

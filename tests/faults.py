@@ -3,7 +3,9 @@
 Loaded only by tests/test_engine_lifecycle.py (`-p tests.faults`), which sets
 SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
 its N-th request is being sent (mid-case); `badarg:PRECISION` gives that
-server an argument vLLM rejects, so it fails to start.
+server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`
+serves that precision's tiny model with broken (binary) weights under the same
+configuration, as an engine bug would.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ def pytest_configure(config):
         _kill_on_request(precision, int(nth))
     elif kind == "badarg":
         _bad_argument(rest)
+    elif kind == "degrade":
+        _degrade(rest)
 
 
 def _kill_on_request(precision: str, nth: int) -> None:
@@ -55,6 +59,20 @@ def _bad_argument(precision: str) -> None:
         return {**args, "dtype": "no-such-dtype"} if case.precision == precision else args
 
     session.server_args = server_args
+
+
+def _degrade(precision: str) -> None:
+    from evals.session import MatrixRun
+    from evals.tiny.build import ensure_built
+
+    original = MatrixRun.model_path
+
+    def model_path(self, model):
+        if model.is_tiny and self.matrix.profiles[self.profile]["precisions"].get(precision) == model.name:
+            return str(ensure_built("binary", self.matrix)), None
+        return original(self, model)
+
+    MatrixRun.model_path = model_path
 
 
 @pytest.hookimpl(trylast=True)

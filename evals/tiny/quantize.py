@@ -5,10 +5,10 @@ and writes them back in full precision, so vLLM's CPU build serves them like
 any checkpoint while their accuracy really differs: bf16 is nearly lossless,
 fp8 (E4M3, per output channel) close to it, nvfp4 (E2M1 values, 16-wide
 groups with E4M3 scales, as NVIDIA's format) a little lossier, and binary
-(sign times a per-128 scale) a deliberately degraded model, for proving that
-the gate catches a regression. The tiny model memorises with wide margins: its
-answers survive fp8 and nvfp4 rounding, while binary weights lose about one
-answer in six.
+(sign times a per-128 scale, embeddings included) a deliberately broken model,
+for proving that the gate catches a regression. The tiny model memorises with
+wide margins: its answers survive fp8 and nvfp4 rounding (and even binary
+decoder layers lose only one in six), while binary embeddings lose most.
 """
 
 from __future__ import annotations
@@ -51,8 +51,9 @@ def _grouped(weight: torch.Tensor, group: int, round_codes, max_code: float, fp8
 
 def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str, torch.Tensor]:
     """The decoder layers' projection weights rounded, as real checkpoints of
-    these formats do; embeddings and norms kept."""
-    return {
-        name: quantize_weight(t, scheme) if t.dim() == 2 and ".layers." in name and name.endswith("proj.weight") else t.clone()
-        for name, t in state.items()
-    }
+    these formats do; norms kept, embeddings kept except by the broken scheme."""
+    def rounded(name: str, tensor: torch.Tensor) -> bool:
+        layer = ".layers." in name and name.endswith("proj.weight")
+        return tensor.dim() == 2 and (layer or (scheme == "binary" and "embed_tokens" in name))
+
+    return {name: quantize_weight(t, scheme) if rounded(name, t) else t.clone() for name, t in state.items()}

@@ -1,0 +1,73 @@
+"""Run `pytest evals` in a child process, with a fault injected (tests/faults.py),
+and read back what happened: exit code, each case's outcome and message, and
+any process the run left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_evals(tmp_path: Path, fault: str, *args: str, interrupt_when: Callable[[], bool] | None = None,
+              env: dict[str, str] | None = None):
+    """Run `pytest evals` with a fault; return (exit code, {case id: (outcome, message)}, processes left, output).
+
+    Every process of the run inherits a unique environment token, so processes it
+    leaves behind are found even after they are orphaned."""
+    report = tmp_path / "report.xml"
+    command = [
+        sys.executable, "-m", "pytest", "evals", "-p", "tests.faults", "-p", "no:cacheprovider",
+        "--artifacts", str(tmp_path / "artifacts"), f"--junitxml={report}", "-q", *args,
+    ]
+    token = uuid.uuid4().hex
+    env = {**os.environ, **(env or {}), "SUITE_FAULT": fault, "SUITE_TEST_RUN": token}
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        # A background shell starts jobs with SIGINT ignored, and Python keeps it so: restore Ctrl-C.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    if interrupt_when is not None:
+        deadline = time.time() + 900
+        while time.time() < deadline and proc.poll() is None and not interrupt_when():
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=1500)
+    time.sleep(2)  # let the kernel reap the killed group
+    return proc.returncode, _outcomes(report), _processes_with(token), output
+
+
+def _processes_with(token: str) -> list[list[str]]:
+    left = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if process.environ().get("SUITE_TEST_RUN") == token and process.status() != psutil.STATUS_ZOMBIE:
+                left.append(process.info["cmdline"])
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return left
+
+
+def _outcomes(report: Path) -> dict[str, tuple[str, str]]:
+    outcomes = {}
+    if not report.exists():
+        return outcomes
+    for case in ET.parse(report).getroot().iter("testcase"):
+        node, outcome = None, "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                node, outcome = case.find(tag), {"failure": "failed"}.get(tag, tag)
+                break
+        text = "" if node is None else node.get("message", "") + "\n" + (node.text or "")
+        outcomes[case.get("name").split("[", 1)[1].rstrip("]")] = (outcome, text)
+    return outcomes
