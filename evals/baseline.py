@@ -44,12 +44,11 @@ def gpu_architecture(case: Case) -> str:
 
 def fingerprint(case: Case, engine: str | None = None, architecture: str | None = None) -> dict[str, Any]:
     """What must be equal for two runs of a case to be compared."""
-    server = {k: v for k, v in case.server.items()}
     return {
         "model": case.model.model or f"tiny:{case.model.tiny}",
         "revision": case.model.revision,
         "dtype": case.model.dtype,
-        "server": server,
+        "server": dict(case.server),
         "generation": case.lm_eval_call(),
         "engine": engine if engine is not None else engine_version(),
         "gpu_architecture": architecture if architecture is not None else gpu_architecture(case),

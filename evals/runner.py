@@ -9,7 +9,7 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from evals.adapter import Generation, SuiteChatCompletions, generation_seconds
+from evals.adapter import SuiteChatCompletions, generation_seconds
 from evals.config import TASKS_DIR, Case
 from scorers.registry import load_task_metrics
 
@@ -71,14 +71,13 @@ def run_case(case: Case, base_url: str, served_name: str) -> CaseResult:
     logging.getLogger("lm_eval").setLevel(logging.WARNING)
     concurrency = min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT))
     model = make_model(case, base_url, served_name, concurrency)
-    gen_kwargs = {k: v for k, v in case.generation.items()}
     out = lm_eval.simple_evaluate(
         model=model,
         tasks=[load_task(case)],
         limit=case.limit,
         system_instruction=case.mode.system,
         apply_chat_template=True,
-        gen_kwargs=gen_kwargs,
+        gen_kwargs=dict(case.generation),
         log_samples=True,
         task_manager=task_manager(),
         bootstrap_iters=0,
@@ -140,5 +139,3 @@ def _stderr(value) -> float:
     except (TypeError, ValueError):  # lm-eval writes "N/A" when n < 2
         return math.nan
 
-
-__all__ = ["CaseResult", "Generation", "run_case", "collect", "load_task"]
