@@ -23,15 +23,18 @@ def run_evals(tmp_path: Path, fault: str, *args: str, interrupt_when: Callable[[
               env: dict[str, str] | None = None):
     """Run `pytest evals` with a fault; return (exit code, {case id: (outcome, message)}, processes left, output).
 
-    Every process of the run inherits a unique environment token, so processes it
-    leaves behind are found even after they are orphaned."""
+    Baselines are read from tmp_path/snapshots unless `env` names others, so the
+    repository's are never touched. Every process of the run inherits a unique
+    environment token, so processes it leaves behind are found even after they
+    are orphaned."""
     report = tmp_path / "report.xml"
     command = [
         sys.executable, "-m", "pytest", "evals", "-p", "tests.faults", "-p", "no:cacheprovider",
         "--artifacts", str(tmp_path / "artifacts"), f"--junitxml={report}", "-q", *args,
     ]
     token = uuid.uuid4().hex
-    env = {**os.environ, **(env or {}), "SUITE_FAULT": fault, "SUITE_TEST_RUN": token}
+    env = {**os.environ, "SUITE_SNAPSHOTS_DIR": str(tmp_path / "snapshots"), **(env or {}),
+           "SUITE_FAULT": fault, "SUITE_TEST_RUN": token}
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         # A background shell starts jobs with SIGINT ignored, and Python keeps it so: restore Ctrl-C.

@@ -1,6 +1,7 @@
 """A server that dies mid-case or never starts fails only its own model's cases,
 with its log's tail, and leaves no process behind. These run real vLLM servers
-(the tiny model on vLLM's CPU build), in a child `pytest evals` run."""
+(the tiny model on vLLM's CPU build), in a child `pytest evals` run whose
+baselines (made with --snapshot-update in a temporary folder) are not the point."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 def test_server_killed_mid_case_fails_only_its_model(tmp_path):
     code, outcomes, left, output = run_evals(
-        tmp_path, "kill:fp8:2", "--precision", "fp8,nvfp4", "--task", "aime24", "--limit", "4"
+        tmp_path, "kill:fp8:2", "--precision", "fp8,nvfp4", "--task", "aime24", "--limit", "4", "--snapshot-update"
     )
     assert code == 1, output[-3000:]
     fp8 = {k: v for k, v in outcomes.items() if k.startswith("fp8-")}
@@ -32,7 +33,8 @@ def test_server_killed_mid_case_fails_only_its_model(tmp_path):
 
 def test_server_that_cannot_start_fails_only_its_model(tmp_path):
     code, outcomes, left, output = run_evals(
-        tmp_path, "badarg:fp8", "--precision", "fp8,nvfp4", "--task", "aime24", "--mode", "int_only", "--limit", "2"
+        tmp_path, "badarg:fp8", "--precision", "fp8,nvfp4", "--task", "aime24", "--mode", "int_only", "--limit", "2",
+        "--snapshot-update",
     )
     assert code == 1, output[-3000:]
     assert outcomes["nvfp4-aime24-int_only"][0] == "passed"
@@ -50,7 +52,7 @@ def test_interrupt_stops_every_server(tmp_path):
 
     code, outcomes, left, output = run_evals(
         tmp_path, "", "--precision", "fp8,nvfp4", "--task", "aime24", "--mode", "int_only", "--limit", "2",
-        interrupt_when=second_server_starting,
+        "--snapshot-update", interrupt_when=second_server_starting,
     )
     assert code == 2, output[-3000:]  # pytest's exit code for an interrupted run
     assert list(artifacts.glob("*/fp8-aime24-int_only/samples.jsonl")), "the finished case is kept"
@@ -70,7 +72,7 @@ def test_vllm_url_tests_a_running_server_instead_of_starting_one(tmp_path):
     with VllmServer(str(ensure_built("nvfp4", matrix)), "tiny-nvfp4", args, tmp_path / "remote.log", env=cpu_env(args)) as server:
         code, outcomes, left, output = run_evals(
             tmp_path, "", "--precision", "nvfp4", "--task", "aime24", "--mode", "int_only", "--limit", "2",
-            "--vllm-url", f"nvfp4={server.url}",
+            "--vllm-url", f"nvfp4={server.url}", "--snapshot-update",
         )
     assert code == 0, output[-3000:]
     assert outcomes == {"nvfp4-aime24-int_only": ("passed", "")}

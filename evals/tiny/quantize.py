@@ -54,6 +54,8 @@ def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str
     these formats do; norms kept, embeddings kept except by the broken scheme."""
     def rounded(name: str, tensor: torch.Tensor) -> bool:
         layer = ".layers." in name and name.endswith("proj.weight")
-        return tensor.dim() == 2 and (layer or (scheme == "binary" and "embed_tokens" in name))
+        # The embeddings are tied to lm_head: both names must get the same rounded tensor.
+        embedding = "embed_tokens" in name or name == "lm_head.weight"
+        return tensor.dim() == 2 and (layer or (scheme == "binary" and embedding))
 
     return {name: quantize_weight(t, scheme) if rounded(name, t) else t.clone() for name, t in state.items()}
