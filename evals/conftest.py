@@ -150,7 +150,7 @@ def pytest_collection_modifyitems(config, items):
     if usable:
         return
     if config.getoption("require_gpu"):
-        raise pytest.UsageError(f"--require-gpu: {len(gpu_items)} GPU cases cannot run: {reason}")
+        raise pytest.UsageError(f"--require-gpu: {len(gpu_items)} GPU tests cannot run: {reason}")
     skip = pytest.mark.skip(reason=f"no usable GPU: {reason} (or pass --vllm-url PRECISION=URL)")
     for item in gpu_items:
         item.add_marker(skip)

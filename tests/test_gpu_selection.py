@@ -17,16 +17,17 @@ def pytest_evals(*args: str) -> subprocess.CompletedProcess:
 def test_gpu_cases_skip_with_one_reason(tmp_path):
     proc = pytest_evals("-m", "gpu", "-q", "-rs", "--artifacts", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-2000:]
-    assert "30 skipped" in proc.stdout
-    reasons = [line for line in proc.stdout.splitlines() if line.startswith("SKIPPED")]
-    assert len(reasons) == 1 and "[30]" in reasons[0] and "no usable GPU" in reasons[0]
+    # 30 cases and 20 cross-precision checks, all with one reason
+    assert "50 skipped" in proc.stdout
+    reasons = {line.split(": ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("SKIPPED")}
+    assert len(reasons) == 1 and "no usable GPU" in reasons.pop()
     assert not list(tmp_path.glob("*/servers/*.log"))  # no engine was started
 
 
 def test_require_gpu_makes_it_a_failure():
     proc = pytest_evals("-m", "gpu", "--require-gpu", "--collect-only", "-q")
     assert proc.returncode == 4
-    assert "--require-gpu: 30 GPU cases cannot run" in proc.stderr + proc.stdout
+    assert "--require-gpu: 50 GPU tests cannot run" in proc.stderr + proc.stdout
 
 
 def test_seed_profile_selects_the_seed_cases():
