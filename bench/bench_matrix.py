@@ -48,8 +48,9 @@ def suite_part(out: Path) -> dict:
         cwd=ROOT, env=ENV, capture_output=True, text=True,
     )
     seconds = time.perf_counter() - start
+    # VllmServer writes its command line, "$ python -m vllm...", into the log once per start.
     logs = list(artifacts.glob("*/servers/*.log"))
-    starts = sum(log.read_text(errors="replace").count("vllm.entrypoints.openai.api_server") for log in logs)
+    starts = sum(line.startswith("$ ") for log in logs for line in log.read_text(errors="replace").splitlines())
     print(f"suite: {seconds:.0f} s, {starts} engine starts, pytest exit {proc.returncode}", flush=True)
     return {"seconds": seconds, "engine_starts": starts, "exit": proc.returncode, "tail": proc.stdout[-300:]}
 
@@ -101,7 +102,7 @@ def throughput_part(out: Path, tokens: int) -> dict:
     )
     if proc.returncode != 0:
         raise SystemExit(f"raw LLM.chat failed:\n{proc.stderr[-3000:]}")
-    raw = json.loads(proc.stdout.strip().splitlines()[-1])
+    raw = json.loads(next(line for line in proc.stdout.splitlines() if line.startswith("RESULT "))[len("RESULT "):])
     print(f"throughput via LLM.chat: {raw['tokens']} tokens in {raw['seconds']:.1f} s", flush=True)
     return {
         "suite_tokens": suite_tokens, "suite_seconds": suite_seconds, "suite_tok_s": suite_tokens / suite_seconds,

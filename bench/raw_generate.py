@@ -1,5 +1,5 @@
 """vLLM's own in-process `LLM.chat` on the bf16 tiny model's prompts of the tiny
-matrix, forced to TOKENS new tokens each; prints {"tokens", "seconds"} as JSON.
+matrix, forced to TOKENS new tokens each; prints `RESULT {"tokens", "seconds"}`.
 
     python bench/raw_generate.py MODEL_PATH SERVER_ARGS_JSON TOKENS
 """
@@ -34,4 +34,4 @@ if __name__ == "__main__":  # vLLM spawns workers that re-import this file
         outputs = llm.chat(conversations, sampling, chat_template_kwargs=template_kwargs, use_tqdm=False)
         generated += sum(len(o.outputs[0].token_ids) for o in outputs)
     seconds = time.perf_counter() - start
-    print(json.dumps({"tokens": generated, "seconds": seconds}))
+    print("RESULT " + json.dumps({"tokens": generated, "seconds": seconds}), flush=True)
