@@ -13,7 +13,7 @@ if __name__ == "__main__":
     import lm_eval
 
     from evals.config import load_matrix
-    from evals.runner import MAX_CONCURRENT, load_task, task_manager
+    from evals.runner import concurrency, evaluate_arguments
 
     case_id, url, served = sys.argv[1:4]
     case = next(c for c in load_matrix().cases("tiny") if c.id == case_id)
@@ -21,13 +21,7 @@ if __name__ == "__main__":
         model="local-chat-completions",
         model_args={
             "base_url": f"{url}/v1/chat/completions", "model": served, "tokenizer_backend": None,
-            "num_concurrent": min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT)),
+            "num_concurrent": concurrency(case),
         },
-        tasks=[load_task(case)],
-        limit=case.limit,
-        system_instruction=case.mode.system,
-        apply_chat_template=True,
-        gen_kwargs=dict(case.generation),
-        log_samples=True,
-        task_manager=task_manager(),
+        **evaluate_arguments(case),
     )

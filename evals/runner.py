@@ -52,12 +52,12 @@ def load_task(case: Case):
     return task
 
 
-def make_model(case: Case, base_url: str, served_name: str, concurrency: int) -> SuiteChatCompletions:
+def make_model(case: Case, base_url: str, served_name: str) -> SuiteChatCompletions:
     return SuiteChatCompletions(
         base_url=f"{base_url}/v1/chat/completions",
         model=served_name,
         tokenizer_backend=None,  # the server tokenizes; the prompt-length check happens up front
-        num_concurrent=max(1, concurrency),
+        num_concurrent=concurrency(case),
         max_gen_toks=case.generation["max_gen_toks"],
         max_retries=1,  # a failed request is a failure, not something to paper over
         timeout=REQUEST_TIMEOUT_S,
@@ -65,23 +65,30 @@ def make_model(case: Case, base_url: str, served_name: str, concurrency: int) ->
     )
 
 
+def concurrency(case: Case) -> int:
+    """Requests in flight: as many as the server batches, up to MAX_CONCURRENT."""
+    return max(1, min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT)))
+
+
+def evaluate_arguments(case: Case) -> dict[str, Any]:
+    """lm-eval's simple_evaluate arguments for a case, whatever model serves it."""
+    return {
+        "tasks": [load_task(case)],
+        "limit": case.limit,
+        "system_instruction": case.mode.system,
+        "apply_chat_template": True,
+        "gen_kwargs": dict(case.generation),
+        "log_samples": True,
+        "task_manager": task_manager(),
+    }
+
+
 def run_case(case: Case, base_url: str, served_name: str) -> CaseResult:
     import lm_eval
 
     logging.getLogger("lm_eval").setLevel(logging.WARNING)
-    concurrency = min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT))
-    model = make_model(case, base_url, served_name, concurrency)
-    out = lm_eval.simple_evaluate(
-        model=model,
-        tasks=[load_task(case)],
-        limit=case.limit,
-        system_instruction=case.mode.system,
-        apply_chat_template=True,
-        gen_kwargs=dict(case.generation),
-        log_samples=True,
-        task_manager=task_manager(),
-        bootstrap_iters=0,
-    )
+    model = make_model(case, base_url, served_name)
+    out = lm_eval.simple_evaluate(model=model, bootstrap_iters=0, **evaluate_arguments(case))
     return collect(case, out, generation_seconds(model))
 
 
