@@ -8,16 +8,23 @@ too) returns each generation as a `Generation`: a `str` (so lm-eval's
 filters, scoring and logging work unchanged) that also carries the finish
 reason, the token counts and the messages as sent; and it gives each repeat of
 a request its own seed, derived from the request, so reruns are reproducible.
+
+With a `GenerationStore` (evals/generations.py) it answers requests already
+generated from the store and keeps each new response as it arrives; with an
+`endpoint` it asks for the server's URL only when a request must really be
+sent, so a fully stored model needs no engine at all.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import time
 from collections import Counter
 
 from lm_eval.api.registry import register_model
+from lm_eval.models.api_models import LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER
 from lm_eval.models.openai_completions import LocalChatCompletion
 
 
@@ -38,8 +45,11 @@ class Generation(str):
 
 @register_model("suite-chat-completions")
 class SuiteChatCompletions(LocalChatCompletion):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, store=None, endpoint=None, case_id: str = "", progress=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if (store is not None or endpoint is not None) and self._concurrent <= 1:
+            raise ValueError("the generation store and lazy endpoint need num_concurrent >= 2 (lm-eval's async path)")
+        self.store, self.endpoint, self.case_id, self.progress = store, endpoint, case_id, progress
         self._repeats: Counter[str] = Counter()
         self.sent: dict[str, list[dict]] = {}  # request id -> messages as sent
         # The generation window: first request built to last response parsed.
@@ -55,13 +65,47 @@ class SuiteChatCompletions(LocalChatCompletion):
         payload["seed"] = int(digest[:8], 16)  # per request and repeat, not one seed for all
         payload["request_id"] = f"{digest[:24]}-{repeat}"  # vLLM answers with id "chatcmpl-<request_id>"
         self.sent[payload["request_id"]] = messages
-        if self.first_sent is None:
-            self.first_sent = time.perf_counter()
         return payload
 
-    def parse_generations(self, outputs, **kwargs) -> list[str]:
+    def generate_until(self, requests, disable_tqdm: bool = False):
+        if self.progress is not None:
+            self.progress.start(len(requests))
+        return super().generate_until(requests, disable_tqdm=True)
+
+    def _chat_url(self) -> str:
+        return f"{self.endpoint.url}/v1/chat/completions" if self.endpoint is not None else self.base_url
+
+    async def amodel_call(self, session, sem, messages, *, generate=True, cache_keys=None, ctxlens=None,
+                          gen_kwargs=None, **kwargs):
+        payload = self._create_payload(
+            self.create_message(messages), generate=generate, gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed, **kwargs
+        )
+        key = self.store.key(payload) if self.store is not None else None
+        outputs = self.store.get(key) if key is not None else None
+        reused = outputs is not None
+        if not reused:
+            if self.first_sent is None:
+                self.first_sent = time.perf_counter()
+            async with sem:
+                async with session.post(self._chat_url(), json=payload, headers=self.header) as response:
+                    if not response.ok:
+                        text = await response.text()
+                        raise RuntimeError(f"{self.case_id}: the server answered {response.status}: {text[:2000]}")
+                    outputs = await response.json()
+            if self.store is not None:
+                self.store.put(key, self.case_id, outputs)
+        answers = self.parse_generations(outputs=outputs, reused=reused)
+        if self.progress is not None:
+            self.progress.update((outputs.get("usage") or {}).get("completion_tokens"), reused=reused)
+        answers = [LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER if a is None else a for a in answers]
+        for answer, cache_key in zip(answers, cache_keys or []):  # lm-eval's --use_cache, as its own call does
+            self.cache_hook.add_partial("generate_until", cache_key, answer)
+        return answers
+
+    def parse_generations(self, outputs, reused: bool = False, **kwargs) -> list[str]:
         texts = super().parse_generations(outputs, **kwargs)
-        self.last_received = time.perf_counter()
+        if not reused:
+            self.last_received = time.perf_counter()
         outputs = outputs if isinstance(outputs, list) else [outputs]
         out = []
         for text, response in zip(texts, outputs):

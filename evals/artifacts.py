@@ -3,14 +3,23 @@ run keeps every finished case:
 
     ARTIFACTS/<run id>/manifest.json           versions, hardware, models, config digest, finished cases
     ARTIFACTS/<run id>/servers/<precision>.log  one log per vLLM server
+    ARTIFACTS/<run id>/generations/<precision>.jsonl  every response as it arrived (evals/generations.py)
     ARTIFACTS/<run id>/<case id>/results.json  lm-eval's results JSON for the case
     ARTIFACTS/<run id>/<case id>/summary.json  the case's metrics (mean, stderr, n, k, truncation, tokens)
     ARTIFACTS/<run id>/<case id>/samples.jsonl one line per response: prompt as sent, full response,
                                                finish reason, tokens, verdicts and extracted answers
+    ARTIFACTS/<run id>/<case id>/record.json   the case's baseline record from this run (evals/baseline.py)
+    ARTIFACTS/<run id>/<case id>/gate.json     its comparison with the committed baseline
+    ARTIFACTS/<run id>/recovery.json           cross-precision results
+    ARTIFACTS/<run id>/report.{md,json,png}    the report (evals/report.py)
+
+Several processes may share a run folder (pytest-xdist workers, a resumed run):
+the manifest and recovery.json are updated under a file lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -78,57 +87,128 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def latest_run(root: Path, replays: bool = False) -> Path:
+    """The newest run folder under an artifacts root (run ids sort by time); replays
+    of other runs only if asked for."""
+    runs = []
+    for manifest in sorted(Path(root).glob("*/manifest.json")):
+        if replays or not json.loads(manifest.read_text(encoding="utf-8")).get("replay_of"):
+            runs.append(manifest.parent)
+    if not runs:
+        raise FileNotFoundError(f"no run with a manifest.json under {root}")
+    return runs[-1]
+
+
+def new_run_id(profile: str) -> str:
+    return time.strftime(f"%Y%m%d-%H%M%S-{profile}")
+
+
 class RunArtifacts:
-    def __init__(self, root: Path, matrix: Matrix, profile: str, cases: list[Case], run_id: str | None = None):
-        self.dir = Path(root) / (run_id or time.strftime(f"%Y%m%d-%H%M%S-{profile}"))
+    """One run's folder. Opening an existing folder (a resumed run, or another xdist
+    worker of the same run) keeps what it holds."""
+
+    def __init__(self, run_dir: Path, matrix: Matrix, profile: str, cases: list[Case], **facts: Any):
+        self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.manifest = {
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "profile": profile,
-            "config_digest": matrix.digest,
-            "versions": versions(),
-            "hardware": hardware(),
-            "models": {
-                c.precision: {"name": c.model.name, "model": c.model.model or f"tiny:{c.model.tiny}",
-                              "revision": c.model.revision, "server": c.server}
-                for c in cases
-            },
-            "cases": [c.id for c in cases],
-            "finished": {},
+        models = {
+            c.precision: {"name": c.model.name, "model": c.model.model or f"tiny:{c.model.tiny}",
+                          "revision": c.model.revision, "server": c.server}
+            for c in cases
         }
-        self._save_manifest()
+
+        facts.update(profile=profile, config_digest=matrix.digest, versions=versions(), hardware=hardware())
+
+        def start(manifest: dict) -> None:
+            if manifest and manifest.get("profile") != profile:
+                raise ValueError(f"{self.dir}: a run of profile {manifest.get('profile')!r}, not {profile!r}")
+            manifest.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            manifest.update(facts)
+            for precision, model in models.items():
+                manifest.setdefault("models", {}).setdefault(precision, {}).update(model)
+            manifest["cases"] = list(dict.fromkeys([*manifest.get("cases", []), *(c.id for c in cases)]))
+            manifest.setdefault("finished", {})
+
+        self.update_manifest(start)
 
     def server_log(self, precision: str) -> Path:
         return self.dir / "servers" / f"{precision}.log"
 
+    def generations(self, precision: str) -> Path:
+        return self.dir / "generations" / f"{precision}.jsonl"
+
+    def manifest(self) -> dict:
+        return json.loads((self.dir / "manifest.json").read_text(encoding="utf-8"))
+
     def record_model(self, precision: str, **facts: Any) -> None:
-        """Facts known once a server runs (the resolved model path, the served name)."""
-        self.manifest["models"].setdefault(precision, {}).update(facts)
-        self._save_manifest()
+        """Facts known once a model's endpoint exists (the model path, the engine version)."""
+        self.update_manifest(lambda m: m["models"].setdefault(precision, {}).update(facts))
+
+    def start_case(self, case_id: str) -> None:
+        """Forget what an earlier session of a resumed run wrote for this case, so nothing
+        stale is read as this session's result if the case fails."""
+        for name in ("results.json", "summary.json", "samples.jsonl", "record.json", "gate.json"):
+            (self.dir / case_id / name).unlink(missing_ok=True)
+        self.update_manifest(lambda m: m["finished"].pop(case_id, None))
+
+        def forget(recovery: dict) -> None:
+            for quantized in [k for k, v in recovery.items() if case_id in (k, v["reference"])]:
+                del recovery[quantized]
+
+        if (self.dir / "recovery.json").exists():
+            _locked_update(self.dir / "recovery.json", forget)
 
     def write_case(self, case: Case, result: CaseResult) -> Path:
         case_dir = self.dir / case.id
         results = {k: v for k, v in result.lm_eval_results.items() if k != "samples"}
         write_json(case_dir / "results.json", results)
         write_json(case_dir / "summary.json", result.summary())
-        with open(case_dir / "samples.jsonl", "w", encoding="utf-8") as out:
-            for sample in result.samples:
-                out.write(json.dumps(sample, ensure_ascii=False) + "\n")
-        self.manifest["finished"][case.id] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        self._save_manifest()
+        write_jsonl(case_dir / "samples.jsonl", result.samples)
         return case_dir
+
+    def write_record(self, case_id: str, record: dict, gate: dict, worker: str | None = None) -> None:
+        """The case's baseline record and gate outcome; the case counts as finished."""
+        write_json(self.dir / case_id / "record.json", record)
+        write_json(self.dir / case_id / "gate.json", gate)
+
+        def finished(manifest: dict) -> None:
+            manifest["finished"][case_id] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            if worker:
+                manifest.setdefault("workers", {})[case_id] = worker
+
+        self.update_manifest(finished)
+
+    def read_record(self, case_id: str) -> dict | None:
+        path = self.dir / case_id / "record.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
     def write_recovery(self, case_id: str, reference_id: str, comparison, interval: tuple[float, float, float]) -> None:
         """Cross-precision results of the run, one entry per quantized case."""
-        path = self.dir / "recovery.json"
-        data = json.loads(path.read_text()) if path.exists() else {}
         point, low, high = interval
-        data[case_id] = {
+        entry = {
             "reference": reference_id, "recovery": point, "ci95": [low, high], "delta": comparison.delta,
             "p_value": comparison.p_value, "test": comparison.test, "verdict": comparison.verdict,
             "worse": comparison.worse, "better": comparison.better,
         }
-        write_json(path, data)
+        _locked_update(self.dir / "recovery.json", lambda data: data.__setitem__(case_id, entry))
 
-    def _save_manifest(self) -> None:
-        write_json(self.dir / "manifest.json", self.manifest)
+    def update_manifest(self, change) -> None:
+        _locked_update(self.dir / "manifest.json", change)
+
+
+def write_jsonl(path: Path, records) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
+def _locked_update(path: Path, change) -> None:
+    """Read, change and atomically rewrite a JSON object, one process at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        change(data)
+        write_json(path, data)

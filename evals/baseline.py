@@ -42,16 +42,21 @@ def gpu_architecture(case: Case) -> str:
         return "unknown"
 
 
-def fingerprint(case: Case, engine: str | None = None, architecture: str | None = None) -> dict[str, Any]:
-    """What must be equal for two runs of a case to be compared."""
+_HERE = object()  # the engine / GPU of this machine
+
+
+def fingerprint(case: Case, engine: Any = _HERE, architecture: Any = _HERE) -> dict[str, Any]:
+    """What must be equal for two runs of a case to be compared. `engine` and
+    `architecture` are those that made the generations (a replay's are the replayed
+    run's); by default this machine's."""
     return {
         "model": case.model.model or f"tiny:{case.model.tiny}",
         "revision": case.model.revision,
         "dtype": case.model.dtype,
         "server": dict(case.server),
         "generation": case.lm_eval_call(),
-        "engine": engine if engine is not None else engine_version(),
-        "gpu_architecture": architecture if architecture is not None else gpu_architecture(case),
+        "engine": engine_version() if engine is _HERE else engine,
+        "gpu_architecture": gpu_architecture(case) if architecture is _HERE else architecture,
         "scorer_version": SCORER_VERSION,
     }
 
@@ -108,6 +113,18 @@ class GateResult:
         elif self.comparison.verdict == "improvement":
             out.append("Accuracy improved beyond the tolerance: record the new baseline with --snapshot-update.")
         return out
+
+
+def gate_summary(current: dict, baseline: dict | None) -> dict[str, Any]:
+    """The gate's outcome as data, for the artifacts and the report."""
+    if baseline is None:
+        return {"status": "missing"}
+    result = compare(current, baseline)
+    if not result.comparable:
+        return {"status": "not comparable", "differing": sorted(result.differing)}
+    c = result.comparison
+    return {"status": c.verdict, "baseline": c.reference, "current": c.current, "delta": c.delta, "p_value": c.p_value,
+            "test": c.test, "worse": c.worse, "better": c.better, "created": baseline.get("created")}
 
 
 def compare(current: dict, baseline: dict) -> GateResult:

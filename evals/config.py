@@ -28,7 +28,7 @@ MAX_STOP_STRINGS = 4
 _KEYS = {
     "": {"models", "tasks", "modes", "profiles"},
     "model": {"model", "revision", "dtype", "quantization", "tiny", "server"},
-    "task": {"kind", "lm_eval_task", "min_effect"},
+    "task": {"kind", "lm_eval_task", "min_effect", "published"},
     "mode": {"applies_to", "enable_thinking", "system", "until"},
     "profile": {"gpu", "precisions", "cases", "limits", "repeats", "server", "server_by_precision", "generation", "num_fewshot"},
     "generation": {"default", "thinking", "non_thinking", "by_task"},
@@ -68,6 +68,7 @@ class Task:
     lm_eval_task: str
     until: tuple[str, ...]  # the task YAML's stop strings
     min_effect: float | None = None  # the gate's minimum effect for this task, overriding the default
+    published: dict[str, float] = field(default_factory=dict)  # "thinking"/"non_thinking" -> Qwen3-32B's published accuracy
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,13 @@ def _task(where: _Where, name: str, spec: dict) -> Task:
     min_effect = spec.get("min_effect")
     if min_effect is not None and not (isinstance(min_effect, (int, float)) and 0 <= min_effect < 1):
         raise where.at("min_effect").error(f"must be a share of accuracy in [0, 1), e.g. 0.05 for 5 points; got {min_effect!r}")
-    return Task(name, spec["kind"], spec["lm_eval_task"], until, min_effect)
+    published = spec.get("published", {})
+    if not isinstance(published, dict) or set(published) - {"thinking", "non_thinking"}:
+        raise where.at("published").error(f"expected {{thinking: share, non_thinking: share}}, got {published!r}")
+    for style, value in published.items():
+        if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+            raise where.at("published", style).error(f"must be a share of accuracy in [0, 1], e.g. 0.814; got {value!r}")
+    return Task(name, spec["kind"], spec["lm_eval_task"], until, min_effect, dict(published))
 
 
 class _TaskYamlLoader(yaml.SafeLoader):

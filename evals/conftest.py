@@ -1,21 +1,23 @@
-"""pytest wiring of the matrix: options, one case per test, one server per model.
+"""pytest wiring of the matrix: options, one case per test, one endpoint per model.
 
     pytest evals                       # the tiny CPU matrix (default without a usable GPU)
     pytest evals -m gpu                # the Qwen3-32B matrix, profile full
     pytest evals --profile seed -m gpu # the seed report's settings
+    pytest evals --resume last         # finish an interrupted run, regenerating nothing it kept
+    pytest evals --replay artifacts/RUN  # re-score a run's generations, re-check baselines, no engine
+    pytest evals -m gpu -n 3           # one worker per model, each on its own GPUs (evals/workers.py)
 """
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 
 import pytest
 
 from evals import engine as engines
-from evals.config import ConfigError, load_matrix
-
-_STASH = pytest.StashKey[dict]()
+from evals.progress import DEFAULT_INTERVAL_S
+from evals.run_hooks import RunHooks
+from evals.selection import REFERENCE_PRECISION, cross_precision_pairs, selection
 
 
 def pytest_addoption(parser):
@@ -33,54 +35,16 @@ def pytest_addoption(parser):
     group.addoption("--gate-min-effect", type=float, default=None,
                     help="minimum accuracy change the gate fails on, e.g. 0.03 for 3 points (default: per task, else 0.03)")
     group.addoption("--server-timeout", type=float, default=engines.READY_TIMEOUT_S, help="seconds to wait for a vLLM server")
-
-
-def _split(values: list[str]) -> list[str]:
-    return [v for value in values for v in value.split(",") if v]
-
-
-def _select(config) -> dict:
-    try:
-        matrix = load_matrix()
-    except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    profile = config.getoption("profile")
-    if profile is None:
-        profile = "full" if config.getoption("markexpr", "") == "gpu" or engines.gpu_status(1)[0] else "tiny"
-    if profile not in matrix.profiles:
-        raise pytest.UsageError(f"--profile {profile!r}: choose one of {sorted(matrix.profiles)}")
-    cases = matrix.cases(profile)
-    for flag, attr in (("precision", "precision"), ("task", "task.name"), ("mode", "mode.name")):
-        wanted = _split(config.getoption(flag))
-        known = sorted({_attr(c, attr) for c in cases})
-        unknown = sorted(set(wanted) - set(known))
-        if unknown:
-            raise pytest.UsageError(f"--{flag} {','.join(unknown)}: not in profile {profile!r}; choose from {known}")
-        if wanted:
-            cases = [c for c in cases if _attr(c, attr) in wanted]
-    limit = config.getoption("limit")
-    if limit is not None:
-        if limit < 1:
-            raise pytest.UsageError(f"--limit must be at least 1, got {limit}")
-        cases = [dataclasses.replace(c, limit=limit) for c in cases]
-    remote = {}
-    for spec in config.getoption("vllm_url"):
-        precision, sep, url = spec.partition("=")
-        if not sep or not url.startswith(("http://", "https://")):
-            raise pytest.UsageError(f"--vllm-url expects PRECISION=http://HOST:PORT, got {spec!r}")
-        if precision not in {c.precision for c in matrix.cases(profile)}:
-            raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
-        remote[precision] = url
-    return {"matrix": matrix, "profile": profile, "cases": cases, "remote": remote}
-
-
-def _attr(case, dotted: str):
-    for part in dotted.split("."):
-        case = getattr(case, part)
-    return case
+    group.addoption("--resume", metavar="RUN", help="continue the run in this artifacts folder ('last': the newest under "
+                    "--artifacts), regenerating nothing it kept")
+    group.addoption("--replay", metavar="RUN", help="re-score this run's saved generations and re-check the baselines, "
+                    "with no engine ('last': the newest under --artifacts)")
+    group.addoption("--progress-interval", type=float, default=DEFAULT_INTERVAL_S,
+                    help=f"seconds between progress lines of a case (default {DEFAULT_INTERVAL_S:g})")
 
 
 def pytest_configure(config):
+    config.pluginmanager.register(RunHooks(config), "suite-run-hooks")
     # CI cancels with SIGTERM: unwind like Ctrl-C, so every server is stopped.
     def interrupt(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -88,47 +52,29 @@ def pytest_configure(config):
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def selection(config) -> dict:
-    if _STASH not in config.stash:
-        config.stash[_STASH] = _select(config)
-    return config.stash[_STASH]
-
-
 def pytest_generate_tests(metafunc):
     if "pair" in metafunc.fixturenames:
         pairs = cross_precision_pairs(selection(metafunc.config)["cases"])
-        metafunc.parametrize(
-            "pair", [pytest.param(p, id=p[1].id, marks=[pytest.mark.gpu] if p[1].gpu else []) for p in pairs]
-        )
+        metafunc.parametrize("pair", [pytest.param(p, id=p[1].id, marks=_marks(p[1])) for p in pairs])
     if "seed_case" in metafunc.fixturenames:
         from evals.seed_reference import load_reference
 
         chosen = selection(metafunc.config)
         cases = [c for c in chosen["cases"] if chosen["profile"] == "seed" and c.id in load_reference()]
-        metafunc.parametrize("seed_case", [pytest.param(c, id=c.id, marks=[pytest.mark.gpu]) for c in cases])
+        metafunc.parametrize("seed_case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in cases])
     if "case" not in metafunc.fixturenames:
         return
     chosen = selection(metafunc.config)
-    params = [
-        pytest.param(c.precision, c, id=c.id, marks=[pytest.mark.gpu] if c.gpu else [])
-        for c in chosen["cases"]
-    ]
+    # The reference precision first (under xdist, its unit of work is handed out first).
+    cases = sorted(chosen["cases"], key=lambda c: c.precision != REFERENCE_PRECISION)
+    params = [pytest.param(c.precision, c, id=c.id, marks=_marks(c)) for c in cases]
     # Session scope: pytest runs all of one model's cases together and tears
     # its server down before the next model's server starts.
     metafunc.parametrize(["engine", "case"], params, indirect=["engine"], scope="session")
 
 
-REFERENCE_PRECISION = "bf16"
-
-
-def cross_precision_pairs(cases) -> list[tuple]:
-    """(bf16 case, quantized case) for each task and mode with both selected."""
-    by_id = {c.id: c for c in cases}
-    return [
-        (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)
-        for c in cases
-        if c.precision != REFERENCE_PRECISION and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in by_id
-    ]
+def _marks(case) -> list:
+    return [pytest.mark.gpu] if case.gpu else []
 
 
 def pytest_collection_modifyitems(config, items):
@@ -142,6 +88,8 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=empty)
         items[:] = [i for i in items if i not in empty]
     chosen = selection(config)
+    if chosen["replay"]:
+        return  # a replay needs no engine, so no GPU
     gpu_items = [i for i in items if i.get_closest_marker("gpu") and i.callspec.params.get("engine") not in chosen["remote"]]
     if not gpu_items:
         return
@@ -175,9 +123,9 @@ def baseline(snapshot, case):
 
 @pytest.fixture(scope="session")
 def engine(request, run):
-    """The server of one precision, started once for all of its cases."""
-    with run.server(request.param) as server:
-        yield server
+    """Where one precision's requests go, opened once for all of its cases."""
+    with run.endpoint(request.param) as endpoint:
+        yield endpoint
 
 
 def pytest_ignore_collect(collection_path, config):

@@ -82,7 +82,7 @@ class VllmServer:
     ):
         self.model, self.served_name, self.args = model, served_name, dict(args)
         self.log_path, self.env, self.ready_timeout = Path(log_path), dict(env or {}), ready_timeout
-        self.port = port or _free_port()
+        self.port = port  # a free one is picked when the server starts, not before
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -97,13 +97,15 @@ class VllmServer:
         ]
 
     def start(self) -> "VllmServer":
+        self.port = self.port or _free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
         log.write(f"$ {' '.join(self.command())}\n".encode())
         log.flush()
         self.proc = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **self.env}, start_new_session=True, preexec_fn=_die_with_parent,
+            # Unbuffered: a server killed outright still leaves its last lines in the log.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, start_new_session=True, preexec_fn=_die_with_parent,
         )
         log.close()
         _LIVE.add(self)
@@ -188,6 +190,76 @@ class RemoteServer:
 
     def stop(self) -> None:
         pass
+
+
+class LazyServer:
+    """A VllmServer started on first use of its URL: a resumed model whose every request
+    is already stored needs no engine. A failed start is remembered, so the model's other
+    cases fail at once with the same log instead of starting it again."""
+
+    def __init__(self, server: VllmServer, on_start=None):
+        self.server, self.served_name, self.on_start = server, server.served_name, on_start
+        self.started = False
+        self._failure: ServerError | None = None
+
+    @property
+    def url(self) -> str:
+        if self._failure is not None:
+            raise self._failure
+        if not self.started:
+            try:
+                self.server.start()
+                if self.on_start is not None:
+                    self.on_start()
+            except ServerError as exc:
+                self._failure = exc
+                raise
+            self.started = True
+        return self.server.url
+
+    def check_alive(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self.started:
+            self.server.check_alive()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self.server.log_tail(lines)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> "LazyServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class NoServer:
+    """Replay: there is no engine; every request must be in the saved generations."""
+
+    def __init__(self, served_name: str, source: Path):
+        self.served_name, self.source = served_name, source
+
+    @property
+    def url(self) -> str:
+        raise ServerError(f"--replay {self.source}: a request of this case has no saved generation there "
+                          f"(the replayed run did not finish it, or the prompt or settings changed since)")
+
+    def check_alive(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def served_engine_version(url: str) -> str | None:
+    """The engine behind an OpenAI-compatible URL, from vLLM's /version (None if it has none)."""
+    try:
+        return f"vllm {requests.get(f'{url}/version', timeout=30).json()['version']}"
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return None
 
 
 def _group_alive(pgid: int) -> bool:

@@ -21,6 +21,7 @@ REQUEST_TIMEOUT_S = 3600
 @dataclass
 class CaseResult:
     case_id: str
+    identity: dict[str, Any]  # precision, task, mode, thinking: what the report groups by
     metrics: dict[str, dict[str, float]]  # metric -> {mean, stderr}
     primary: str
     n: int  # items
@@ -33,7 +34,7 @@ class CaseResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "case": self.case_id, "primary": self.primary, "n": self.n, "k": self.k,
+            "case": self.case_id, **self.identity, "primary": self.primary, "n": self.n, "k": self.k,
             "metrics": self.metrics, "truncation_rate": self.truncation_rate, "output_tokens": self.output_tokens,
             "generation_seconds": self.generation_seconds,
         }
@@ -52,22 +53,28 @@ def load_task(case: Case):
     return task
 
 
-def make_model(case: Case, base_url: str, served_name: str) -> SuiteChatCompletions:
+def make_model(case: Case, server, store=None, progress=None) -> SuiteChatCompletions:
+    """lm-eval's model for a case. `server` needs `.url` and `.served_name`; its URL is
+    read only when a request is really sent (a stored one is answered from `store`)."""
     return SuiteChatCompletions(
-        base_url=f"{base_url}/v1/chat/completions",
-        model=served_name,
+        endpoint=server,
+        model=server.served_name,
         tokenizer_backend=None,  # the server tokenizes; the prompt-length check happens up front
         num_concurrent=concurrency(case),
         max_gen_toks=case.generation["max_gen_toks"],
         max_retries=1,  # a failed request is a failure, not something to paper over
         timeout=REQUEST_TIMEOUT_S,
         max_length=case.server.get("max_model_len", 2048),
+        store=store,
+        case_id=case.id,
+        progress=progress,
     )
 
 
 def concurrency(case: Case) -> int:
-    """Requests in flight: as many as the server batches, up to MAX_CONCURRENT."""
-    return max(1, min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT)))
+    """Requests in flight: as many as the server batches, up to MAX_CONCURRENT; at least
+    2, which keeps lm-eval on its async path, where the adapter keeps every response."""
+    return max(2, min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT)))
 
 
 def evaluate_arguments(case: Case) -> dict[str, Any]:
@@ -80,15 +87,20 @@ def evaluate_arguments(case: Case) -> dict[str, Any]:
         "gen_kwargs": dict(case.generation),
         "log_samples": True,
         "task_manager": task_manager(),
+        # > 0 turns stderr on; the metrics aggregate by mean, whose stderr lm-eval computes
+        # in closed form, so nothing is bootstrapped (0 would leave every stderr "N/A").
+        "bootstrap_iters": 1,
     }
 
 
-def run_case(case: Case, base_url: str, served_name: str) -> CaseResult:
+def run_case(case: Case, server, store=None, progress=None) -> CaseResult:
     import lm_eval
 
     logging.getLogger("lm_eval").setLevel(logging.WARNING)
-    model = make_model(case, base_url, served_name)
-    out = lm_eval.simple_evaluate(model=model, bootstrap_iters=0, **evaluate_arguments(case))
+    model = make_model(case, server, store, progress)
+    out = lm_eval.simple_evaluate(model=model, **evaluate_arguments(case))
+    if progress is not None:
+        progress.finish()
     return collect(case, out, generation_seconds(model))
 
 
@@ -128,6 +140,8 @@ def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResu
     n = len(out["samples"][name])
     return CaseResult(
         case_id=case.id,
+        identity={"precision": case.precision, "task": case.task.name, "mode": case.mode.name,
+                  "thinking": case.mode.enable_thinking},
         metrics=metrics,
         primary=primary,
         n=n,

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from evals import engine as engines
-from evals import stats
+from evals import stats, workers
 from evals.artifacts import RunArtifacts
+from evals.baseline import engine_version, gpu_architecture
 from evals.config import Case, Model
+from evals.generations import GenerationStore
 from evals.preflight import check_cases
+from evals.progress import Progress
+
+
+REMOTE_ARCHITECTURE = "unknown (remote server)"
 
 
 def server_args(case: Case) -> dict:
@@ -22,20 +32,35 @@ def server_args(case: Case) -> dict:
 
 
 class MatrixRun:
+    """The session's run: its artifacts folder, its up-front checks, one endpoint and one
+    generation store per model, and the cases' records (shared through the artifacts
+    folder with other xdist workers of the same run)."""
+
     def __init__(self, chosen: dict, config):
         self.matrix, self.profile = chosen["matrix"], chosen["profile"]
         self.cases: list[Case] = chosen["cases"]
         self.remote: dict[str, str] = chosen["remote"]
+        self.replay: Path | None = chosen["replay"]
+        self.limit: int | None = chosen["limit"]
+        self.run_dir: Path = chosen["run_dir"]
         self.ready_timeout = config.getoption("server_timeout")
-        self.artifacts_root = Path(config.getoption("artifacts"))
+        self.progress_interval = config.getoption("progress_interval")
+        self._terminal = _terminal_writer(config)
+        self.device_env = workers.server_devices(config, max(c.server.get("tensor_parallel_size", 1) for c in self.cases))
+        name = workers.worker_name(config)
+        self.worker = {"worker": name} if name else {}  # recorded per model and case
+        self.snapshot_update = bool(config.getoption("update_snapshots", False))
         self.artifacts: RunArtifacts | None = None
         self.alpha = config.getoption("gate_alpha") or stats.DEFAULT_ALPHA
         self._min_effect = config.getoption("gate_min_effect")
         self.records: dict[str, dict] = {}  # case id -> baseline record of this run
+        self._stores: dict[str, GenerationStore] = {}
 
     def __enter__(self) -> "MatrixRun":
-        self.artifacts = RunArtifacts(self.artifacts_root, self.matrix, self.profile, self.cases)
-        self._preflight()
+        facts = {"limit": self.limit, **({"replay_of": str(self.replay)} if self.replay else {})}
+        self.artifacts = RunArtifacts(self.run_dir, self.matrix, self.profile, self.cases, **facts)
+        if not self.replay:  # a replay sends no prompt, and needs no tokenizer
+            self._preflight()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -73,20 +98,102 @@ class MatrixRun:
             return str(ensure_built(model.tiny, self.matrix)), None
         return model.model, model.revision
 
+    def _identity(self, case: Case) -> str:
+        """The model's weights: hub id and revision, or the tiny model's build."""
+        if case.model.is_tiny:
+            path = Path(self.model_path(case.model)[0])
+            return f"tiny:{case.model.tiny}@{path.parent.name}"
+        return f"{case.model.model}@{case.model.revision}"
+
+    def _context(self, case: Case, engine: str | None, architecture: str) -> dict:
+        """What a generation depends on besides the request (evals/generations.py)."""
+        return {"model": self._identity(case), "server": server_args(case), "engine": engine,
+                "gpu_architecture": architecture}
+
     @contextlib.contextmanager
-    def server(self, precision: str):
+    def endpoint(self, precision: str):
+        """Where a model's requests go: a local vLLM server (started when the first request
+        that is not kept needs it), a remote one (--vllm-url), or none (--replay)."""
         case = next(c for c in self.cases if c.precision == precision)
+        if self.replay:
+            context = self.replayed_manifest["models"].get(precision, {}).get("context")
+            path = self.replay / "generations" / f"{precision}.jsonl"
+            if context is None or not path.exists():
+                raise engines.ServerError(f"--replay {self.replay}: no kept generations of {precision} ({path})")
+            self._open(precision, context, path, writable=False)
+            yield engines.NoServer(case.model.name, self.replay)
+            return
         if precision in self.remote:
             server = engines.RemoteServer(self.remote[precision])
-            self.artifacts.record_model(precision, url=server.url, served_name=server.served_name)
+            # Its GPU cannot be seen from here: baselines of remote runs say so.
+            context = self._context(case, engines.served_engine_version(server.url), REMOTE_ARCHITECTURE)
+            self.artifacts.record_model(precision, url=server.url, served_name=server.served_name, context=context)
+            self._open(precision, context, self.artifacts.generations(precision))
             yield server
             return
         path, _ = self.model_path(case.model)
         args = server_args(case)
-        env = {} if case.gpu else engines.cpu_env(args)
+        env = {**({} if case.gpu else engines.cpu_env(args)), **self.device_env}
         server = engines.VllmServer(
             path, case.model.name, args, self.artifacts.server_log(precision), env=env, ready_timeout=self.ready_timeout
         )
-        self.artifacts.record_model(precision, path=path, command=server.command(), env=env)
-        with server:
-            yield server
+        context = self._context(case, engine_version(), gpu_architecture(case))
+        self.artifacts.record_model(precision, path=path, context=context, **self.worker)
+        store = self._open(precision, context, self.artifacts.generations(precision))
+        on_start = lambda: self.artifacts.record_model(precision, command=server.command(), env=env)  # noqa: E731
+        with engines.LazyServer(server, on_start) as lazy:
+            if not len(store):
+                lazy.url  # nothing kept: every case needs the engine, start it now
+            yield lazy
+
+    @functools.cached_property
+    def replayed_manifest(self) -> dict:
+        return json.loads((self.replay / "manifest.json").read_text(encoding="utf-8"))
+
+    def _open(self, precision: str, context: dict, path: Path, writable: bool = True) -> GenerationStore:
+        self._stores[precision] = GenerationStore(path, context, writable=writable)
+        return self._stores[precision]
+
+    def store(self, precision: str) -> GenerationStore:
+        return self._stores[precision]
+
+    def fingerprint_facts(self, precision: str) -> dict:
+        """The engine and GPU architecture that made this precision's generations."""
+        context = self._stores[precision].context
+        return {"engine": context["engine"], "architecture": context["gpu_architecture"]}
+
+    def progress(self, case: Case) -> Progress:
+        log = self.artifacts.dir / "progress.log"
+
+        def write(line: str) -> None:
+            stamped = f"{time.strftime('%H:%M:%S')} {line}"
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(stamped + "\n")
+            self._terminal(stamped)
+
+        return Progress(case.id, write, self.progress_interval)
+
+    def finish_case(self, case: Case, record: dict, gate: dict) -> None:
+        self.records[case.id] = record
+        self.artifacts.write_record(case.id, record, gate, **self.worker)
+
+    def record(self, case_id: str) -> dict | None:
+        """A case's record from this run: this process's, or (xdist) another worker's,
+        which finished before any cross-precision test was handed out."""
+        return self.records.get(case_id) or self.artifacts.read_record(case_id)
+
+
+def _terminal_writer(config):
+    """Progress lines on the terminal, past pytest's output capture (xdist workers: stderr)."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+    prefix = f"[{workers.worker_name(config)}] " if workers.is_worker(config) else ""
+
+    def write(line: str) -> None:
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if reporter is not None and not prefix:
+                reporter.write_line(line)
+            else:
+                print(prefix + line, file=sys.stderr, flush=True)
+
+    return write

@@ -61,6 +61,12 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
     def dirname(cls, *, test_location) -> str:
         return str(SNAPSHOTS_DIR / cls.profile)
 
+    @classmethod
+    def read(cls, profile: str, case_id: str) -> dict | None:
+        """The committed baseline of a case, or None."""
+        path = SNAPSHOTS_DIR / profile / f"{case_id}.{cls.file_extension}"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
     def serialize(self, data, **kwargs) -> str:
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 

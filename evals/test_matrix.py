@@ -1,14 +1,18 @@
 """One test per case of the matrix: precision x task x mode, gated against its baseline."""
 
-from evals.baseline import build_record
+from evals.baseline import build_record, gate_summary
 from evals.engine import ServerError
 from evals.runner import run_case
+from evals.snapshots import BaselineSnapshot
 
 
 def test_case(case, engine, run, baseline):
+    run.artifacts.start_case(case.id)
     engine.check_alive()  # a dead server fails its model's remaining cases at once, with its log
     try:
-        result = run_case(case, engine.url, engine.served_name)
+        result = run_case(case, engine, run.store(case.precision), run.progress(case))
+    except ServerError:
+        raise  # it could not start, or a replay lacks a generation: the message says which
     except Exception as exc:
         try:
             engine.check_alive()
@@ -28,6 +32,10 @@ def test_case(case, engine, run, baseline):
     own_mean = sum(sum(v) / len(v) for v in per_item.values()) / len(per_item)
     assert abs(own_mean - result.metrics[result.primary]["mean"]) < 1e-9
 
-    record = build_record(case, result, alpha=run.alpha, min_effect=run.min_effect(case))
-    run.records[case.id] = record
+    record = build_record(case, result, alpha=run.alpha, min_effect=run.min_effect(case),
+                          **run.fingerprint_facts(case.precision))
+    gate = gate_summary(record, BaselineSnapshot.read(case.profile, case.id))
+    if run.snapshot_update and gate["status"] != "unchanged":
+        gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
+    run.finish_case(case, record, gate)
     assert baseline == record  # the statistical gate (evals/snapshots.py, evals/baseline.py)

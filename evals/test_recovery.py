@@ -8,7 +8,8 @@ from evals.baseline import item_scores
 
 def test_recovery(pair, run):
     reference_case, quantized_case = pair
-    reference, quantized = run.records.get(reference_case.id), run.records.get(quantized_case.id)
+    # Under xdist the other precision's record comes from another worker, through the artifacts.
+    reference, quantized = run.record(reference_case.id), run.record(quantized_case.id)
     if reference is None or quantized is None:
         missing = reference_case.id if reference is None else quantized_case.id
         pytest.skip(f"{missing} produced no result in this run")

@@ -6,7 +6,7 @@ from evals.seed_reference import compare_to_reference, load_reference
 
 
 def test_seed_reference(seed_case, run):
-    record = run.records.get(seed_case.id)
+    record = run.record(seed_case.id)
     if record is None:
         pytest.skip(f"{seed_case.id} produced no result in this run")
     results = compare_to_reference(record, load_reference()[seed_case.id], run.alpha, run.min_effect(seed_case))

@@ -5,7 +5,9 @@ SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
 its N-th request is being sent (mid-case); `badarg:PRECISION` gives that
 server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`
 serves that precision's tiny model with broken (binary) weights under the same
-configuration, as an engine bug would.
+configuration, as an engine bug would; `die-after:N` SIGKILLs the pytest process
+itself right after the N-th response is kept (a run killed halfway, mid-case,
+with requests in flight).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def pytest_configure(config):
         _bad_argument(rest)
     elif kind == "degrade":
         _degrade(rest)
+    elif kind == "die-after":
+        _die_after(int(rest))
 
 
 def _kill_on_request(precision: str, nth: int) -> None:
@@ -73,6 +77,21 @@ def _degrade(precision: str) -> None:
         return original(self, model)
 
     MatrixRun.model_path = model_path
+
+
+def _die_after(nth: int) -> None:
+    from evals.generations import GenerationStore
+
+    original = GenerationStore.put
+    kept = {"n": 0}
+
+    def put(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        kept["n"] += 1
+        if kept["n"] == nth:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    GenerationStore.put = put
 
 
 @pytest.hookimpl(trylast=True)

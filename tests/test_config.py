@@ -56,6 +56,9 @@ def test_shipped_matrix_expands_to_the_documented_cases():
         (lambda r: r["profiles"]["tiny"]["limits"].update(gsm8k=3), r"profiles\.tiny\.limits\.gsm8k: task 'gsm8k' has no cases"),
         (lambda r: r["tasks"]["aime24"].update(kind="gsm"), r"tasks\.aime24\.kind: 'gsm' is not a kind"),
         (lambda r: r["models"]["tiny-fp8"].update(tiny="fp6"), r"models\.tiny-fp8\.tiny: unknown scheme 'fp6'"),
+        (lambda r: r["tasks"]["aime24"]["published"].update(thinking=81.4),
+         r"tasks\.aime24\.published\.thinking: must be a share of accuracy in \[0, 1\]"),
+        (lambda r: r["tasks"]["aime24"]["published"].update(reasoning=0.8), r"tasks\.aime24\.published: expected"),
     ],
 )
 def test_bad_config_is_an_error_naming_the_key(tmp_path, edit, message):

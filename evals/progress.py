@@ -1,0 +1,63 @@
+"""Progress of a case during long runs: requests done of total, tokens/s, ETA.
+
+One line when the case starts, then at most one per interval, then one at the
+end, so a CI log of a many-hour run stays readable. Reused responses (a resumed
+run) count as done but not toward the rate, which measures this engine now.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+DEFAULT_INTERVAL_S = 30.0
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+class Progress:
+    def __init__(self, case_id: str, write: Callable[[str], None], interval: float = DEFAULT_INTERVAL_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.case_id, self.write, self.interval, self.clock = case_id, write, interval, clock
+        self.total = 0
+        self.done = self.reused = self.tokens = 0
+        self.started = self.last_line = None
+
+    def start(self, total: int) -> None:
+        self.total += total
+        if self.started is None:
+            self.started = self.last_line = self.clock()
+            self.write(f"{self.case_id}: {self.total} requests")
+
+    def update(self, completion_tokens: int | None, reused: bool = False) -> None:
+        self.done += 1
+        if reused:
+            self.reused += 1
+        else:
+            self.tokens += completion_tokens or 0
+        now = self.clock()
+        if self.done < self.total and now - self.last_line >= self.interval:
+            self.last_line = now
+            self.write(self.line())
+
+    def finish(self) -> None:
+        if self.started is not None:
+            self.write(self.line(final=True))
+
+    def line(self, final: bool = False) -> str:
+        elapsed = max(self.clock() - self.started, 1e-9)
+        generated = self.done - self.reused
+        parts = [f"{self.case_id}: {self.done}/{self.total} requests"]
+        if self.reused:
+            parts.append(f"{self.reused} reused")
+        parts.append(f"{self.tokens / elapsed:.0f} tok/s")
+        if final:
+            parts.append(f"done in {_duration(elapsed)}")
+        elif generated:
+            parts.append(f"ETA {_duration((self.total - self.done) * elapsed / generated)}")
+        return ", ".join(parts)

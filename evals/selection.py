@@ -1,0 +1,126 @@
+"""Which cases a pytest session runs, and where its artifacts go: from the matrix config
+and the command line (--profile, --precision, --task, --mode, --limit, --vllm-url,
+--resume, --replay). Every bad option is a usage error that names the flag."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from evals import engine as engines
+from evals import workers
+from evals.artifacts import latest_run, new_run_id
+from evals.config import ConfigError, load_matrix
+
+_STASH = pytest.StashKey[dict]()
+REFERENCE_PRECISION = "bf16"
+
+
+def selection(config) -> dict:
+    if _STASH not in config.stash:
+        config.stash[_STASH] = _select(config)
+    return config.stash[_STASH]
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v for value in values for v in value.split(",") if v]
+
+
+def _source_run(config, flag: str) -> tuple[Path | None, dict | None]:
+    """The run folder named by --resume or --replay, and its manifest. xdist workers
+    take the folder the controller resolved ('last' must mean the same run for all)."""
+    if workers.is_worker(config):
+        value = config.workerinput.get(f"suite_{flag}")
+    else:
+        value = config.getoption(flag)
+    if value is None:
+        return None, None
+    try:
+        run = latest_run(Path(config.getoption("artifacts"))) if value == "last" else Path(value)
+    except FileNotFoundError as exc:
+        raise pytest.UsageError(f"--{flag} last: {exc}") from None
+    try:
+        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--{flag} {value}: not a run folder with a readable manifest.json ({exc})") from None
+    if manifest.get("replay_of"):
+        raise pytest.UsageError(f"--{flag} {run}: that folder is a replay of {manifest['replay_of']}; name that run instead")
+    return run, manifest
+
+
+def _select(config) -> dict:
+    try:
+        matrix = load_matrix()
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    resume, resumed = _source_run(config, "resume")
+    replay, replayed = _source_run(config, "replay")
+    if resume and replay:
+        raise pytest.UsageError("--resume and --replay: choose one")
+    if replay and config.getoption("vllm_url"):
+        raise pytest.UsageError("--replay uses no engine: drop --vllm-url")
+    source = resumed or replayed
+    profile = config.getoption("profile")
+    if source is not None:
+        flag = "--resume" if resume else "--replay"
+        if profile is not None and profile != source["profile"]:
+            raise pytest.UsageError(f"{flag}: that run is of profile {source['profile']!r}, not --profile {profile!r}")
+        profile = source["profile"]
+    if profile is None:
+        profile = "full" if config.getoption("markexpr", "") == "gpu" or engines.gpu_status(1)[0] else "tiny"
+    if profile not in matrix.profiles:
+        raise pytest.UsageError(f"--profile {profile!r}: choose one of {sorted(matrix.profiles)}")
+    cases = matrix.cases(profile)
+    if source is not None:  # that run's cases and limit, unless the command narrows them
+        cases = [c for c in cases if c.id in set(source["cases"])]
+    for flag, attr in (("precision", "precision"), ("task", "task.name"), ("mode", "mode.name")):
+        wanted = _split(config.getoption(flag))
+        known = sorted({_attr(c, attr) for c in cases})
+        unknown = sorted(set(wanted) - set(known))
+        if unknown:
+            raise pytest.UsageError(f"--{flag} {','.join(unknown)}: not in profile {profile!r}; choose from {known}")
+        if wanted:
+            cases = [c for c in cases if _attr(c, attr) in wanted]
+    limit = config.getoption("limit")
+    if limit is None and source is not None:
+        limit = source.get("limit")
+    if limit is not None:
+        if limit < 1:
+            raise pytest.UsageError(f"--limit must be at least 1, got {limit}")
+        cases = [dataclasses.replace(c, limit=limit) for c in cases]
+    remote = {}
+    for spec in config.getoption("vllm_url"):
+        precision, sep, url = spec.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"--vllm-url expects PRECISION=http://HOST:PORT, got {spec!r}")
+        if precision not in {c.precision for c in matrix.cases(profile)}:
+            raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
+        remote[precision] = url
+    return {"matrix": matrix, "profile": profile, "cases": cases, "limit": limit, "remote": remote,
+            "resume": resume, "replay": replay, "run_dir": run_dir(config, resume, replay, profile)}
+
+
+def run_dir(config, resume: Path | None, replay: Path | None, profile: str) -> Path:
+    """The run's artifacts folder: the resumed one, the one the xdist controller chose, or a new one."""
+    if workers.is_worker(config):
+        return Path(config.workerinput["suite_run_dir"])
+    return resume or Path(config.getoption("artifacts")) / (new_run_id(profile) + ("-replay" if replay else ""))
+
+
+def _attr(case, dotted: str):
+    for part in dotted.split("."):
+        case = getattr(case, part)
+    return case
+
+
+def cross_precision_pairs(cases) -> list[tuple]:
+    """(bf16 case, quantized case) for each task and mode with both selected."""
+    by_id = {c.id: c for c in cases}
+    return [
+        (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)
+        for c in cases
+        if c.precision != REFERENCE_PRECISION and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in by_id
+    ]

@@ -1,0 +1,127 @@
+"""Scale-out on one node with pytest-xdist: `pytest evals -m gpu -n 3`.
+
+The suite schedules the workers itself (`ModelScheduling`, whatever `--dist` says):
+each model's cases are one unit of work, so one worker runs them all against one
+server, the reference precision first; the cross-precision tests are one more unit,
+handed out only when every case has finished, so no test ever waits for another
+worker. Each worker owns a slot of tensor-parallel-sized GPUs (slot 0 -> GPUs 0,1;
+slot 1 -> 2,3 at TP=2) out of the devices the whole run may use (CUDA_VISIBLE_DEVICES
+of the pytest command, else all); a worker that replaces a crashed one takes over the
+free slot.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+CROSS_PRECISION = "cross-precision"
+_PARAM = re.compile(r"::(?P<test>test_\w+)\[(?P<id>[^\]]+)\]")
+
+
+class DeviceError(RuntimeError):
+    """More workers than sets of GPUs."""
+
+
+def is_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def worker_name(config) -> str | None:
+    return config.workerinput["workerid"] if is_worker(config) else None
+
+
+def worker_slot(config) -> int | None:
+    """The worker's device slot (given by the controller); None without xdist."""
+    return int(config.workerinput["suite_device_slot"]) if is_worker(config) else None
+
+
+def worker_devices(slot: int, tensor_parallel_size: int, visible: str | None = None,
+                   device_count: int | None = None) -> str:
+    """CUDA_VISIBLE_DEVICES for a slot: its own `tensor_parallel_size` devices.
+
+    `visible` is the run's CUDA_VISIBLE_DEVICES (None: devices 0..device_count-1);
+    `device_count` bounds the devices when it is known."""
+    if visible is not None and visible.strip():
+        pool = [d.strip() for d in visible.split(",") if d.strip()]
+    else:
+        pool = [str(i) for i in range(device_count)] if device_count is not None else None
+    first, last = slot * tensor_parallel_size, (slot + 1) * tensor_parallel_size
+    if pool is None:
+        return ",".join(str(i) for i in range(first, last))
+    if last > len(pool):
+        raise DeviceError(
+            f"xdist worker slot {slot} needs devices {first}-{last - 1} of {pool} (tensor parallel "
+            f"{tensor_parallel_size}): run at most {len(pool) // tensor_parallel_size} worker(s) (-n)"
+        )
+    return ",".join(pool[first:last])
+
+
+def server_devices(config, tensor_parallel_size: int) -> dict[str, str]:
+    """The environment that pins this worker's servers to its GPUs ({} without xdist)."""
+    slot = worker_slot(config)
+    if slot is None:
+        return {}
+    count = None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            count = torch.cuda.device_count()
+    except Exception:  # no usable torch: the pool is what CUDA_VISIBLE_DEVICES says
+        pass
+    return {"CUDA_VISIBLE_DEVICES": worker_devices(slot, tensor_parallel_size, os.environ.get("CUDA_VISIBLE_DEVICES"), count)}
+
+
+class DeviceSlots:
+    """The controller's book of which worker holds which device slot."""
+
+    def __init__(self):
+        self.held: dict[str, int] = {}  # worker id -> slot
+
+    def take(self, worker: str) -> int:
+        slot = next(i for i in range(len(self.held) + 1) if i not in self.held.values())
+        self.held[worker] = slot
+        return slot
+
+    def release(self, worker: str) -> None:
+        self.held.pop(worker, None)
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work of a test: its model's precision, or the cross-precision unit."""
+    match = _PARAM.search(nodeid)
+    if match is None:
+        return nodeid.rsplit("::", 1)[0]
+    if match["test"] == "test_recovery":
+        return CROSS_PRECISION
+    return match["id"].split("-", 1)[0]
+
+
+def make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModelScheduling(LoadScopeScheduling):
+        """One unit per model, in collection order (the reference model first); the
+        cross-precision unit last, once no case is left to run."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+        def schedule(self) -> None:
+            self.config.option.loadscopereorder = False  # keep collection order
+            super().schedule()
+
+        def _assign_work_unit(self, node) -> None:
+            ready = [unit for unit in self.workqueue if unit != CROSS_PRECISION]
+            if not ready and (not self.workqueue or self._cases_pending()):
+                return  # the worker idles until the last case is done (or shuts down with the run)
+            unit = ready[0] if ready else CROSS_PRECISION
+            self.workqueue.move_to_end(unit, last=False)
+            super()._assign_work_unit(node)
+
+        def _cases_pending(self) -> bool:
+            return any(not done for work in self.assigned_work.values() for unit, tests in work.items()
+                       if unit != CROSS_PRECISION for done in tests.values())
+
+    return ModelScheduling(config, log)

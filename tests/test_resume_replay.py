@@ -1,0 +1,84 @@
+"""A run killed halfway regenerates, when resumed, only what it had not kept; a resumed
+run with nothing left to generate starts no engine; a replay of the run's generations
+needs no engine and reproduces its metrics exactly. Requests are counted by the vLLM
+server's own access log, not by the suite."""
+
+import json
+import re
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.evals_run import ROOT, run_evals
+
+pytestmark = pytest.mark.slow
+
+CASES = ["fp8-aime24-answer_only", "fp8-aime24-int_only", "fp8-aime24-think", "fp8-aime24-think_final"]
+SELECT = ("--precision", "fp8", "--task", "aime24", "--progress-interval", "0")
+ITEMS = 10  # the tiny profile's aime24 limit
+KILLED_AFTER = 15  # responses kept before the kill: case 1 finished, case 2 half done
+COMMITTED = {"SUITE_SNAPSHOTS_DIR": str(ROOT / "snapshots")}  # read only: no --snapshot-update here
+
+
+def requests_per_start(log: Path) -> list[int]:
+    """Chat requests the server answered, per server start (each start writes its "$ command" line)."""
+    counts: list[int] = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("$ "):
+            counts.append(0)
+        elif re.search(r'"POST /v1/chat/completions HTTP/1\.1" 200', line):
+            counts[-1] += 1
+    return counts
+
+
+def metrics(run: Path) -> dict:
+    return {case: json.loads((run / case / "summary.json").read_text())["metrics"] for case in CASES}
+
+
+def verdicts(run: Path) -> dict:
+    return {case: [(s["item"], s["response"], s["verdicts"]) for s in map(json.loads, (run / case / "samples.jsonl").open())]
+            for case in CASES}
+
+
+def test_killed_run_resumes_without_regenerating_and_replays_exactly(tmp_path):
+    code, _, left, output = run_evals(tmp_path, f"die-after:{KILLED_AFTER}", *SELECT, env=COMMITTED)
+    assert code == -signal.SIGKILL, output[-3000:]
+    assert not left, f"processes left after the kill: {left}"
+    [run] = [p.parent for p in (tmp_path / "artifacts").glob("*/manifest.json")]
+    kept = (run / "generations" / "fp8.jsonl").read_text().splitlines()
+    assert len(kept) == KILLED_AFTER
+    assert list(json.loads((run / "manifest.json").read_text())["finished"]) == CASES[:1]
+    log = run / "servers" / "fp8.log"
+    assert requests_per_start(log)[0] >= KILLED_AFTER  # requests in flight at the kill were lost
+
+    code, outcomes, left, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED)
+    assert code == 0, output[-3000:]
+    assert all(outcomes[c][0] == "passed" for c in CASES), outcomes
+    assert not left
+    assert requests_per_start(log)[1] == len(CASES) * ITEMS - KILLED_AFTER  # only the unfinished part
+    assert len((run / "generations" / "fp8.jsonl").read_text().splitlines()) == len(CASES) * ITEMS
+    progress = (run / "progress.log").read_text()
+    assert f"fp8-aime24-answer_only: {ITEMS}/{ITEMS} requests, {ITEMS} reused" in progress
+    assert f"fp8-aime24-int_only: {ITEMS}/{ITEMS} requests, {KILLED_AFTER - ITEMS} reused" in progress
+    assert "fp8-aime24-think: 10/10 requests" in output  # progress reaches the terminal too
+    resumed = metrics(run)
+
+    code, outcomes, _, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED)
+    assert code == 0, output[-3000:]
+    assert len(requests_per_start(log)) == 2, "everything was kept: no engine should start"
+
+    replay_root = tmp_path / "replay"
+    replay_root.mkdir()
+    code, outcomes, left, output = run_evals(replay_root, "", "--replay", str(run), env=COMMITTED)
+    assert code == 0, output[-3000:]
+    assert {c for c, (o, _) in outcomes.items() if o == "passed"} == set(CASES)
+    [replayed] = [p.parent for p in (replay_root / "artifacts").glob("*/manifest.json")]
+    assert not (replayed / "servers").exists() and not left
+    assert json.loads((replayed / "manifest.json").read_text())["replay_of"] == str(run)
+    assert metrics(replayed) == resumed
+    assert verdicts(replayed) == verdicts(run)
+    report = json.loads((replayed / "report.json").read_text())
+    assert {c: report["cases"][c]["mean"] for c in CASES} == {c: m[report["cases"][c]["primary"]]["mean"] for c, m in resumed.items()}
+    assert (replayed / "report.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| FP8 |" in (replayed / "report.md").read_text()
