@@ -143,20 +143,6 @@ class RunArtifacts:
         """Facts known once a model's endpoint exists (the model path, the engine version)."""
         self.update_manifest(lambda m: m["models"].setdefault(precision, {}).update(facts))
 
-    def start_case(self, case_id: str) -> None:
-        """Forget what an earlier session of a resumed run wrote for this case, so nothing
-        stale is read as this session's result if the case fails."""
-        for name in ("results.json", "summary.json", "samples.jsonl", "record.json", "gate.json"):
-            (self.dir / case_id / name).unlink(missing_ok=True)
-        self.update_manifest(lambda m: m["finished"].pop(case_id, None))
-
-        def forget(recovery: dict) -> None:
-            for quantized in [k for k, v in recovery.items() if case_id in (k, v["reference"])]:
-                del recovery[quantized]
-
-        if (self.dir / "recovery.json").exists():
-            _locked_update(self.dir / "recovery.json", forget)
-
     def write_case(self, case: Case, result: CaseResult) -> Path:
         case_dir = self.dir / case.id
         results = {k: v for k, v in result.lm_eval_results.items() if k != "samples"}
@@ -181,6 +167,9 @@ class RunArtifacts:
         path = self.dir / case_id / "record.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
+    def ended(self, case_id: str) -> bool:
+        return (self.dir / case_id / ENDED).exists()
+
     def write_recovery(self, case_id: str, reference_id: str, comparison, interval: tuple[float, float, float]) -> None:
         """Cross-precision results of the run, one entry per quantized case."""
         point, low, high = interval
@@ -193,6 +182,33 @@ class RunArtifacts:
 
     def update_manifest(self, change) -> None:
         _locked_update(self.dir / "manifest.json", change)
+
+
+ENDED = ".ended"  # a case's test is over in this session (passed, failed, errored, crashed)
+_DERIVED = ("results.json", "summary.json", "samples.jsonl", "record.json", "gate.json", ENDED)
+
+
+def mark_ended(run_dir: Path, case_id: str, outcome: str) -> None:
+    (Path(run_dir) / case_id).mkdir(parents=True, exist_ok=True)
+    (Path(run_dir) / case_id / ENDED).write_text(outcome)
+
+
+def forget_cases(run_dir: Path, case_ids: list[str]) -> None:
+    """Before a resumed run's session: what earlier sessions wrote for these cases goes,
+    so nothing stale is read as this session's result (the kept generations stay)."""
+    run_dir = Path(run_dir)
+    for case_id in case_ids:
+        for name in _DERIVED:
+            (run_dir / case_id / name).unlink(missing_ok=True)
+    forgotten = set(case_ids)
+    if (run_dir / "manifest.json").exists():
+        _locked_update(run_dir / "manifest.json", lambda m: [m.get("finished", {}).pop(c, None) for c in forgotten])
+    if (run_dir / "recovery.json").exists():
+        def forget(recovery: dict) -> None:
+            for quantized in [k for k, v in recovery.items() if {k, v["reference"]} & forgotten]:
+                del recovery[quantized]
+
+        _locked_update(run_dir / "recovery.json", forget)
 
 
 def write_jsonl(path: Path, records) -> None:

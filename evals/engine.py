@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import requests
 
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_S = 900.0
 STOP_GRACE_S = 20.0
 _LIVE: set["VllmServer"] = set()
@@ -63,12 +63,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    # Linux: if the test process is killed outright, the server gets SIGKILL too.
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 class VllmServer:
     def __init__(
         self,
@@ -102,10 +96,13 @@ class VllmServer:
         log = open(self.log_path, "ab")
         log.write(f"$ {' '.join(self.command())}\n".encode())
         log.flush()
+        # The guard leads the server's own process group (new session) and kills the group
+        # if this process dies outright (evals/server_guard.py).
         self.proc = subprocess.Popen(
-            self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "evals.server_guard", *self.command()],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=_PROJECT_ROOT,
             # Unbuffered: a server killed outright still leaves its last lines in the log.
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, start_new_session=True, preexec_fn=_die_with_parent,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, start_new_session=True,
         )
         log.close()
         _LIVE.add(self)

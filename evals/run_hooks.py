@@ -1,16 +1,22 @@
 """A pytest session's run as a whole: under xdist, the controller's choices every
 worker must share (the run folder, the resolved --resume/--replay run, a device
-slot per worker) and the suite's own scheduling (evals/workers.py); at the end,
-the report (evals/report.py). Registered by evals/conftest.py."""
+slot per worker) and the suite's own scheduling (evals/workers.py); a resumed run's
+stale results cleared before anything runs; each case marked ended when its test
+is over (cross-precision tests on other workers wait for that); at the end, the
+report (evals/report.py). Registered by evals/conftest.py."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from evals import workers
+from evals.artifacts import forget_cases, mark_ended
 from evals.selection import selection
+
+_CASE_TEST = re.compile(r"test_matrix\.py::test_case\[(?P<case>[^\]]+)\]")
 
 
 class RunHooks:
@@ -39,11 +45,33 @@ class RunHooks:
     def pytest_xdist_make_scheduler(self, config, log):
         return workers.make_scheduler(config, log)
 
+    @property
+    def _controls_run(self) -> bool:
+        """The process that owns the run: the xdist controller, or the only process."""
+        return not workers.is_worker(self.config) and not self.config.getoption("collectonly")
+
+    def pytest_sessionstart(self, session):
+        if self._controls_run and (self.run_dir / "manifest.json").exists():  # a resumed run
+            forget_cases(self.run_dir, [c.id for c in selection(self.config)["cases"]])
+
+    def pytest_collection_finish(self, session):
+        """The cases this session will run, after -k/-m deselection (cross-precision
+        tests wait only for those)."""
+        selection(self.config)["scheduled"] = {
+            item.callspec.params["case"].id for item in session.items
+            if hasattr(item, "callspec") and "case" in item.callspec.params
+        }
+
+    def pytest_runtest_logreport(self, report):
+        """A case's test is over. Under xdist the controller hears of it too, even when
+        its worker crashed (phase "???")."""
+        match = _CASE_TEST.search(report.nodeid)
+        if match and report.when in ("teardown", "???") and (self.run_dir / "manifest.json").exists():
+            mark_ended(self.run_dir, match["case"], report.outcome)
+
     def pytest_sessionfinish(self, session):
         """The run's report, once every worker is done."""
-        if workers.is_worker(self.config) or self.config.getoption("collectonly"):
-            return
-        if not (self.run_dir / "manifest.json").exists():
+        if not self._controls_run or not (self.run_dir / "manifest.json").exists():
             return  # no case started
         from evals.report import write_report
 

@@ -19,6 +19,7 @@ from evals.config import Case, Model
 from evals.generations import GenerationStore
 from evals.preflight import check_cases
 from evals.progress import Progress
+from evals.selection import selection
 
 
 REMOTE_ARCHITECTURE = "unknown (remote server)"
@@ -43,6 +44,7 @@ class MatrixRun:
         self.replay: Path | None = chosen["replay"]
         self.limit: int | None = chosen["limit"]
         self.run_dir: Path = chosen["run_dir"]
+        self.config = config
         self.ready_timeout = config.getoption("server_timeout")
         self.progress_interval = config.getoption("progress_interval")
         self._terminal = _terminal_writer(config)
@@ -140,7 +142,9 @@ class MatrixRun:
         context = self._context(case, engine_version(), gpu_architecture(case))
         self.artifacts.record_model(precision, path=path, context=context, **self.worker)
         store = self._open(precision, context, self.artifacts.generations(precision))
-        on_start = lambda: self.artifacts.record_model(precision, command=server.command(), env=env)  # noqa: E731
+        def on_start() -> None:  # the server's session id is its guard's pid
+            self.artifacts.record_model(precision, command=server.command(), env=env, session=server.proc.pid)
+
         with engines.LazyServer(server, on_start) as lazy:
             if not len(store):
                 lazy.url  # nothing kept: every case needs the engine, start it now
@@ -177,10 +181,27 @@ class MatrixRun:
         self.records[case.id] = record
         self.artifacts.write_record(case.id, record, gate, **self.worker)
 
-    def record(self, case_id: str) -> dict | None:
-        """A case's record from this run: this process's, or (xdist) another worker's,
-        which finished before any cross-precision test was handed out."""
-        return self.records.get(case_id) or self.artifacts.read_record(case_id)
+    def record(self, case_id: str, poll_s: float = 2.0) -> dict | None:
+        """A case's record from this run: this process's, or another xdist worker's, once
+        that case's test is over; None if it produced none. A worker gives up waiting
+        when nothing in the run folder has moved for --server-timeout seconds."""
+        if case_id in self.records:
+            return self.records[case_id]
+        if case_id not in selection(self.config).get("scheduled", ()):
+            return None  # deselected (-k, -m): nobody runs it
+        while workers.is_worker(self.config) and not self.artifacts.ended(case_id):
+            if time.time() - _last_change(self.artifacts.dir) > self.ready_timeout:
+                pytest.fail(f"waited for {case_id} from another worker, but nothing in {self.artifacts.dir} "
+                            f"moved for {self.ready_timeout:.0f} s", pytrace=False)
+            time.sleep(poll_s)
+        return self.artifacts.read_record(case_id)
+
+
+def _last_change(run_dir: Path) -> float:
+    # vLLM's own log moves every few seconds while it generates (its throughput lines).
+    files = [run_dir / "manifest.json", run_dir / "progress.log", *run_dir.glob("generations/*.jsonl"),
+             *run_dir.glob("servers/*.log")]
+    return max((f.stat().st_mtime for f in files if f.exists()), default=time.time())
 
 
 def _terminal_writer(config):

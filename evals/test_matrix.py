@@ -7,7 +7,6 @@ from evals.snapshots import BaselineSnapshot
 
 
 def test_case(case, engine, run, baseline):
-    run.artifacts.start_case(case.id)
     engine.check_alive()  # a dead server fails its model's remaining cases at once, with its log
     try:
         result = run_case(case, engine, run.store(case.precision), run.progress(case))

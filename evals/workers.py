@@ -3,8 +3,9 @@
 The suite schedules the workers itself (`ModelScheduling`, whatever `--dist` says):
 each model's cases are one unit of work, so one worker runs them all against one
 server, the reference precision first; the cross-precision tests are one more unit,
-handed out only when every case has finished, so no test ever waits for another
-worker. Each worker owns a slot of tensor-parallel-sized GPUs (slot 0 -> GPUs 0,1;
+handed out last, when no model is left to hand out. Its tests wait for records from
+cases still running on other workers; those workers were told to finish, so they
+never wait for anything in turn. Each worker owns a slot of tensor-parallel-sized GPUs (slot 0 -> GPUs 0,1;
 slot 1 -> 2,3 at TP=2) out of the devices the whole run may use (CUDA_VISIBLE_DEVICES
 of the pytest command, else all); a worker that replaces a crashed one takes over the
 free slot.
@@ -103,7 +104,7 @@ def make_scheduler(config, log):
 
     class ModelScheduling(LoadScopeScheduling):
         """One unit per model, in collection order (the reference model first); the
-        cross-precision unit last, once no case is left to run."""
+        cross-precision unit last, once no model is left to hand out."""
 
         def _split_scope(self, nodeid: str) -> str:
             return unit_of(nodeid)
@@ -113,15 +114,17 @@ def make_scheduler(config, log):
             super().schedule()
 
         def _assign_work_unit(self, node) -> None:
+            if not self.workqueue:
+                return
             ready = [unit for unit in self.workqueue if unit != CROSS_PRECISION]
-            if not ready and (not self.workqueue or self._cases_pending()):
-                return  # the worker idles until the last case is done (or shuts down with the run)
             unit = ready[0] if ready else CROSS_PRECISION
             self.workqueue.move_to_end(unit, last=False)
             super()._assign_work_unit(node)
-
-        def _cases_pending(self) -> bool:
-            return any(not done for work in self.assigned_work.values() for unit, tests in work.items()
-                       if unit != CROSS_PRECISION for done in tests.values())
+            if unit == CROSS_PRECISION:
+                # Nothing is left for the others: they finish what they hold (an xdist
+                # worker runs its last test only once told there is no more to come).
+                for other in self.nodes:
+                    if other is not node and not other.shutting_down:
+                        other.shutdown()
 
     return ModelScheduling(config, log)

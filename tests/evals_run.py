@@ -4,6 +4,7 @@ any process the run left behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -47,18 +48,37 @@ def run_evals(tmp_path: Path, fault: str, *args: str, interrupt_when: Callable[[
         proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=1500)
     time.sleep(2)  # let the kernel reap the killed group
-    return proc.returncode, _outcomes(report), _processes_with(token), output
+    return proc.returncode, _outcomes(report), _processes_left(token, _server_sessions(tmp_path / "artifacts")), output
 
 
-def _processes_with(token: str) -> list[list[str]]:
-    left = []
-    for process in psutil.process_iter(["cmdline"]):
-        try:
-            if process.environ().get("SUITE_TEST_RUN") == token and process.status() != psutil.STATUS_ZOMBIE:
-                left.append(process.info["cmdline"])
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return left
+def _server_sessions(artifacts: Path) -> set[int]:
+    """The session ids of the servers a run started (its manifests record them)."""
+    sessions = set()
+    for manifest in artifacts.glob("*/manifest.json"):
+        for model in json.loads(manifest.read_text()).get("models", {}).values():
+            if "session" in model:
+                sessions.add(model["session"])
+    return sessions
+
+
+def _processes_left(token: str, sessions: set[int], wait_s: float = 30.0) -> list[list[str]]:
+    """Processes of the run still alive after up to `wait_s`: by the run's environment token,
+    or by a server's session (vLLM's engine processes rewrite their environment block with
+    their process title, so the token alone would miss them)."""
+    deadline = time.time() + wait_s
+    while True:
+        left = []
+        for process in psutil.process_iter(["cmdline"]):
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if os.getsid(process.pid) in sessions or process.environ().get("SUITE_TEST_RUN") == token:
+                    left.append(process.info["cmdline"])
+            except (psutil.NoSuchProcess, psutil.AccessDenied, ProcessLookupError):
+                continue
+        if not left or time.time() > deadline:
+            return left
+        time.sleep(1.0)
 
 
 def _outcomes(report: Path) -> dict[str, tuple[str, str]]:
