@@ -142,6 +142,7 @@ class MatrixRun:
         context = self._context(case, engine_version(), gpu_architecture(case))
         self.artifacts.record_model(precision, path=path, context=context, **self.worker)
         store = self._open(precision, context, self.artifacts.generations(precision))
+
         def on_start() -> None:  # the server's session id is its guard's pid
             self.artifacts.record_model(precision, command=server.command(), env=env, session=server.proc.pid)
 
