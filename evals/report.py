@@ -20,55 +20,50 @@ from pathlib import Path
 from typing import Any
 
 from evals import stats
-from evals.artifacts import latest_run, write_json
+from evals.artifacts import latest_run, read_json, write_json
 from evals.baseline import item_scores
 
 Z95 = 1.959964
-PUBLISHED_PROFILE = "full"  # the Qwen3 technical report's settings
 
 
-def _read(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def _identity(summary: dict) -> dict:
-    """precision, task, mode of a case (older summaries: parsed from the id)."""
-    if "precision" in summary:
-        return {k: summary[k] for k in ("precision", "task", "mode", "thinking")}
-    precision, task, mode = summary["case"].split("-", 2)
-    return {"precision": precision, "task": task, "mode": mode, "thinking": None}
+def ordered(values) -> list:
+    """Distinct values in the order they first come (the matrix config's order)."""
+    return list(dict.fromkeys(values))
 
 
 def _published(profile: str | None) -> dict[str, dict[str, float]]:
-    if profile != PUBLISHED_PROFILE:
-        return {}  # other settings (the seed's 256 tokens, the tiny CPU model) measure something else
+    """Qwen3-32B's published figures per task, if the profile runs under the settings they
+    were measured with (matrix.yaml: `compare_published`)."""
     from evals.config import load_matrix
 
-    return {name: task.published for name, task in load_matrix().tasks.items()}
+    matrix = load_matrix()
+    if not matrix.profiles.get(profile, {}).get("compare_published"):
+        return {}
+    return {name: task.published for name, task in matrix.tasks.items()}
 
 
 def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
     run_dir = Path(run_dir)
-    manifest = _read(run_dir / "manifest.json")
+    manifest = read_json(run_dir / "manifest.json")
     if manifest is None:
         raise FileNotFoundError(f"{run_dir}: no manifest.json (not a run folder)")
-    recovery = _read(run_dir / "recovery.json") or {}
+    recovery = read_json(run_dir / "recovery.json") or {}
     published = _published(manifest.get("profile"))
     cases: dict[str, dict] = {}
     for case_id in manifest.get("cases", []):
-        summary = _read(run_dir / case_id / "summary.json")
+        summary = read_json(run_dir / case_id / "summary.json")
         if summary is None:
             continue  # not finished in this run
         metric = summary["metrics"][summary["primary"]]
         mean, stderr = metric["mean"], metric["stderr"]
         half = Z95 * stderr if stderr is not None and not math.isnan(stderr) else math.nan
         entry = {
-            **_identity(summary), "primary": summary["primary"], "n": summary["n"], "k": summary["k"],
+            **{k: summary[k] for k in ("precision", "task", "mode", "thinking")}, "primary": summary["primary"], "n": summary["n"], "k": summary["k"],
             "mean": mean, "stderr": stderr,
             "ci95": [max(0.0, mean - half), min(1.0, mean + half)] if not math.isnan(half) else None,
             "metrics": summary["metrics"], "truncation_rate": summary["truncation_rate"],
             "output_tokens": summary["output_tokens"], "generation_seconds": summary.get("generation_seconds"),
-            "gate": _read(run_dir / case_id / "gate.json"),
+            "gate": read_json(run_dir / case_id / "gate.json"),
             "recovery": recovery.get(case_id),
         }
         style = {True: "thinking", False: "non_thinking"}.get(entry["thinking"])
@@ -98,14 +93,13 @@ def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
     there = {p.parent.name for p in other_dir.glob("*/record.json")}
     out["only_here"], out["only_there"] = sorted(here - there), sorted(there - here)
     for case_id in sorted(here & there):
-        current, reference = _read(run_dir / case_id / "record.json"), _read(other_dir / case_id / "record.json")
+        current, reference = read_json(run_dir / case_id / "record.json"), read_json(other_dir / case_id / "record.json")
         if current["k"] != reference["k"] or set(current["items"]) != set(reference["items"]):
             out["cases"][case_id] = {"status": "not comparable", "why": "different items or samples per item"}
             continue
         gate = current["gate"]
         c = stats.paired(item_scores(reference), item_scores(current), current["k"], gate["alpha"], gate["min_effect"])
-        out["cases"][case_id] = {"status": c.verdict, "other": c.reference, "this": c.current, "delta": c.delta,
-                                 "p_value": c.p_value, "test": c.test, "worse": c.worse, "better": c.better}
+        out["cases"][case_id] = {"status": c.verdict, "other": c.reference, "this": c.current, **c.outcome()}
     return out
 
 
@@ -127,23 +121,19 @@ def _flips(entry: dict) -> str:
     return f"-{len(worse)} / +{len(better)}" + (f" (worse: {shown(worse)})" if worse else "")
 
 
-def _ordered(values) -> list:
-    return list(dict.fromkeys(values))
-
-
 def accuracy_tables(report: dict) -> list[str]:
     """Per mode: precision x task, in the seed report's shape."""
     cases = report["cases"].values()
     lines: list[str] = []
-    for mode in _ordered(c["mode"] for c in cases):
+    for mode in ordered(c["mode"] for c in cases):
         in_mode = [c for c in cases if c["mode"] == mode]
-        tasks = _ordered(c["task"] for c in in_mode)
+        tasks = ordered(c["task"] for c in in_mode)
         by = {(c["precision"], c["task"]): c for c in in_mode}
-        metrics = ", ".join(_ordered(f"{c['task']}: {c['primary']}" + (f" (avg@{c['k']})" if c["k"] > 1 else "") for c in in_mode))
+        metrics = ", ".join(ordered(f"{c['task']}: {c['primary']}" + (f" (avg@{c['k']})" if c["k"] > 1 else "") for c in in_mode))
         lines += [f"### {mode}", "", f"Metric: {metrics}.", ""]
         header = [f"{t.upper()} (n={next(c['n'] for c in in_mode if c['task'] == t)})" for t in tasks]
         lines += ["| Precision | " + " | ".join(header) + " |", "|---|" + "---:|" * len(tasks)]
-        for precision in _ordered(c["precision"] for c in in_mode):
+        for precision in ordered(c["precision"] for c in in_mode):
             row = [_cell(by[(precision, t)]) if (precision, t) in by else "—" for t in tasks]
             lines.append(f"| {precision.upper()} | " + " | ".join(row) + " |")
         published = [next((c.get("published") for c in in_mode if c["task"] == t and "published" in c), None) for t in tasks]
@@ -214,16 +204,18 @@ def render_markdown(report: dict) -> str:
         for label, ids in (("Only in this run", against["only_here"]), ("Only in that run", against["only_there"])):
             if ids:
                 lines += ["", f"{label}: {', '.join(ids)}."]
-    chart = Path(report["run"]) / "report.png"
-    lines += ["", f"Chart: `{chart.name}` (accuracy with 95% intervals per precision, task and mode)."]
+    lines += ["", "Chart: `report.png` (accuracy with 95% intervals per precision, task and mode)."]
     return "\n".join(lines) + "\n"
 
 
 def write_report(run_dir: Path, against: Path | None = None, out_dir: Path | None = None) -> dict[str, Path]:
+    return save_report(build_report(run_dir, against), Path(out_dir or run_dir))
+
+
+def save_report(report: dict, out: Path) -> dict[str, Path]:
+    """report.json, report.md and report.png (if there is any case) in `out`."""
     from evals.chart import accuracy_chart
 
-    report = build_report(run_dir, against)
-    out = Path(out_dir or run_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "report.png"}
     write_json(paths["json"], report)

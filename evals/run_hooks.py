@@ -7,7 +7,6 @@ report (evals/report.py). Registered by evals/conftest.py."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -73,10 +72,11 @@ class RunHooks:
         """The run's report, once every worker is done."""
         if not self._controls_run or not (self.run_dir / "manifest.json").exists():
             return  # no case started
-        from evals.report import write_report
+        from evals.report import build_report, save_report
 
         try:
-            self.report = {"paths": write_report(self.run_dir)}
+            report = build_report(self.run_dir)
+            self.report = {"report": report, "paths": save_report(report, self.run_dir)}
         except Exception as exc:  # the run's verdict stands; the summary says the report failed
             self.report = {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -89,7 +89,6 @@ class RunHooks:
             return
         from evals.report import accuracy_tables
 
-        paths = self.report["paths"]
-        for line in accuracy_tables(json.loads(paths["json"].read_text(encoding="utf-8"))):
+        for line in accuracy_tables(self.report["report"]):
             terminalreporter.write_line(line)
-        terminalreporter.write_line("report: " + ", ".join(str(p) for p in paths.values()))
+        terminalreporter.write_line("report: " + ", ".join(str(p) for p in self.report["paths"].values()))

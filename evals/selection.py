@@ -100,7 +100,7 @@ def _select(config) -> dict:
             raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
         remote[precision] = url
     return {"matrix": matrix, "profile": profile, "cases": cases, "limit": limit, "remote": remote,
-            "resume": resume, "replay": replay, "run_dir": run_dir(config, resume, replay, profile)}
+            "resume": resume, "replay": replay, "replayed": replayed, "run_dir": run_dir(config, resume, replay, profile)}
 
 
 def run_dir(config, resume: Path | None, replay: Path | None, profile: str) -> Path:

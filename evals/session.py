@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import sys
 import time
 from pathlib import Path
@@ -13,13 +11,13 @@ import pytest
 
 from evals import engine as engines
 from evals import stats, workers
-from evals.artifacts import RunArtifacts
-from evals.baseline import engine_version, gpu_architecture
+from evals.artifacts import RunArtifacts, engine_version, gpu_architecture
 from evals.config import Case, Model
 from evals.generations import GenerationStore
 from evals.preflight import check_cases
 from evals.progress import Progress
 from evals.selection import selection
+from evals.snapshots import BaselineSnapshot
 
 
 REMOTE_ARCHITECTURE = "unknown (remote server)"
@@ -42,6 +40,7 @@ class MatrixRun:
         self.cases: list[Case] = chosen["cases"]
         self.remote: dict[str, str] = chosen["remote"]
         self.replay: Path | None = chosen["replay"]
+        self.replayed: dict | None = chosen["replayed"]  # the replayed run's manifest
         self.limit: int | None = chosen["limit"]
         self.run_dir: Path = chosen["run_dir"]
         self.config = config
@@ -57,6 +56,7 @@ class MatrixRun:
         self._min_effect = config.getoption("gate_min_effect")
         self.records: dict[str, dict] = {}  # case id -> baseline record of this run
         self._stores: dict[str, GenerationStore] = {}
+        self._tiny_paths: dict[str, str] = {}  # model name -> built tiny model
 
     def __enter__(self) -> "MatrixRun":
         facts = {"limit": self.limit, **({"replay_of": str(self.replay)} if self.replay else {})}
@@ -94,23 +94,25 @@ class MatrixRun:
             pytest.fail(f"pre-flight check failed for {len(problems)} prompt(s):\n{listed}{more}", pytrace=False)
 
     def model_path(self, model: Model) -> tuple[str, str | None]:
-        if model.is_tiny:
+        """(path or hub id, revision); the tiny model is built once per session (its cache
+        key hashes the data files, so it is not looked up again)."""
+        if not model.is_tiny:
+            return model.model, model.revision
+        if model.name not in self._tiny_paths:
             from evals.tiny.build import ensure_built
 
-            return str(ensure_built(model.tiny, self.matrix)), None
-        return model.model, model.revision
-
-    def _identity(self, case: Case) -> str:
-        """The model's weights: hub id and revision, or the tiny model's build."""
-        if case.model.is_tiny:
-            path = Path(self.model_path(case.model)[0])
-            return f"tiny:{case.model.tiny}@{path.parent.name}"
-        return f"{case.model.model}@{case.model.revision}"
+            self._tiny_paths[model.name] = str(ensure_built(model.tiny, self.matrix))
+        return self._tiny_paths[model.name], None
 
     def _context(self, case: Case, engine: str | None, architecture: str) -> dict:
-        """What a generation depends on besides the request (evals/generations.py)."""
-        return {"model": self._identity(case), "server": server_args(case), "engine": engine,
-                "gpu_architecture": architecture}
+        """What a generation depends on besides the request (evals/generations.py): the
+        model's weights (hub id and revision, or the tiny model's build), the server's
+        arguments, the engine, the GPU."""
+        if case.model.is_tiny:
+            weights = f"tiny:{case.model.tiny}@{Path(self.model_path(case.model)[0]).parent.name}"
+        else:
+            weights = f"{case.model.model}@{case.model.revision}"
+        return {"model": weights, "server": server_args(case), "engine": engine, "gpu_architecture": architecture}
 
     @contextlib.contextmanager
     def endpoint(self, precision: str):
@@ -118,7 +120,7 @@ class MatrixRun:
         that is not kept needs it), a remote one (--vllm-url), or none (--replay)."""
         case = next(c for c in self.cases if c.precision == precision)
         if self.replay:
-            context = self.replayed_manifest["models"].get(precision, {}).get("context")
+            context = self.replayed["models"].get(precision, {}).get("context")
             path = self.replay / "generations" / f"{precision}.jsonl"
             if context is None or not path.exists():
                 raise engines.ServerError(f"--replay {self.replay}: no kept generations of {precision} ({path})")
@@ -151,10 +153,6 @@ class MatrixRun:
                 lazy.url  # nothing kept: every case needs the engine, start it now
             yield lazy
 
-    @functools.cached_property
-    def replayed_manifest(self) -> dict:
-        return json.loads((self.replay / "manifest.json").read_text(encoding="utf-8"))
-
     def _open(self, precision: str, context: dict, path: Path, writable: bool = True) -> GenerationStore:
         self._stores[precision] = GenerationStore(path, context, writable=writable)
         return self._stores[precision]
@@ -178,8 +176,12 @@ class MatrixRun:
 
         return Progress(case.id, write, self.progress_interval)
 
-    def finish_case(self, case: Case, record: dict, gate: dict) -> None:
+    def finish_case(self, case: Case, record: dict) -> None:
+        """Keep the case's record, and its gate outcome for the report."""
         self.records[case.id] = record
+        gate = BaselineSnapshot.outcome(case.profile, record)
+        if self.snapshot_update and gate["status"] != "unchanged":
+            gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
         self.artifacts.write_record(case.id, record, gate, **self.worker)
 
     def record(self, case_id: str, poll_s: float = 2.0) -> dict | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -10,10 +11,21 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from evals.baseline import compare
+from evals.baseline import GateResult, compare, gate_summary
 
 # SUITE_SNAPSHOTS_DIR points a run at other baselines (the suite's own tests use a copy).
 SNAPSHOTS_DIR = Path(os.environ.get("SUITE_SNAPSHOTS_DIR", Path(__file__).resolve().parents[1] / "snapshots"))
+
+
+@functools.lru_cache(maxsize=16)
+def _gate(serialized: str, stored: str) -> GateResult:
+    """The gate on a record and a baseline file as syrupy hands them over; cached, so the
+    artifacts' outcome, syrupy's comparison and its failure message share one comparison."""
+    return compare(json.loads(serialized), json.loads(stored))
+
+
+def _serialize(record: dict) -> str:
+    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class _NamedFiles:
@@ -62,16 +74,19 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
         return str(SNAPSHOTS_DIR / cls.profile)
 
     @classmethod
-    def read(cls, profile: str, case_id: str) -> dict | None:
-        """The committed baseline of a case, or None."""
-        path = SNAPSHOTS_DIR / profile / f"{case_id}.{cls.file_extension}"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    def outcome(cls, profile: str, record: dict) -> dict:
+        """The gate's outcome for a record against its committed baseline, as data."""
+        path = SNAPSHOTS_DIR / profile / f"{record['case']}.{cls.file_extension}"
+        if not path.exists():
+            return {"status": "missing"}
+        stored = path.read_text(encoding="utf-8")
+        return gate_summary(_gate(_serialize(record), stored), json.loads(stored))
 
     def serialize(self, data, **kwargs) -> str:
-        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return _serialize(data)
 
     def matches(self, *, serialized_data, snapshot_data) -> bool:
-        return compare(json.loads(serialized_data), json.loads(snapshot_data)).passed
+        return _gate(serialized_data, snapshot_data).passed
 
     def diff_lines(self, serialized_data, snapshot_data):
         current = json.loads(serialized_data)
@@ -79,4 +94,4 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
             yield (f"No baseline for {current['case']} in {SNAPSHOTS_DIR / self.profile}. Create it with: "
                    f"pytest evals --profile {self.profile} --snapshot-update")
             return
-        yield from compare(current, json.loads(snapshot_data)).lines(current["case"])
+        yield from _gate(serialized_data, snapshot_data).lines(current["case"])

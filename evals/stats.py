@@ -58,6 +58,11 @@ class Comparison:
             return "improvement"
         return "unchanged"
 
+    def outcome(self) -> dict:
+        """The comparison as data (artifacts, report); the means are named by the caller."""
+        return {"delta": self.delta, "p_value": self.p_value, "test": self.test, "verdict": self.verdict,
+                "worse": self.worse, "better": self.better}
+
     def describe(self) -> str:
         size = f"{self.reference:.1%} -> {self.current:.1%} ({self.delta * 100:+.1f} points, n={self.n})"
         gate = f"p={self.p_value:.3g} by {self.test}; fails at p<{self.alpha:g} and |delta|>={self.min_effect * 100:g} points"

@@ -1,9 +1,8 @@
 """One test per case of the matrix: precision x task x mode, gated against its baseline."""
 
-from evals.baseline import build_record, gate_summary
+from evals.baseline import build_record
 from evals.engine import ServerError
 from evals.runner import run_case
-from evals.snapshots import BaselineSnapshot
 
 
 def test_case(case, engine, run, baseline):
@@ -33,8 +32,5 @@ def test_case(case, engine, run, baseline):
 
     record = build_record(case, result, alpha=run.alpha, min_effect=run.min_effect(case),
                           **run.fingerprint_facts(case.precision))
-    gate = gate_summary(record, BaselineSnapshot.read(case.profile, case.id))
-    if run.snapshot_update and gate["status"] != "unchanged":
-        gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
-    run.finish_case(case, record, gate)
+    run.finish_case(case, record)
     assert baseline == record  # the statistical gate (evals/snapshots.py, evals/baseline.py)

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from scorers.rescore import InputError, format_summary, read_records, score_record, summarise, write_jsonl_atomic
+from scorers.jsonl import write_jsonl_atomic
+from scorers.rescore import InputError, format_summary, read_records, score_record, summarise
 
 
 def main(argv: list[str] | None = None) -> int:

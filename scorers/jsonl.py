@@ -1,9 +1,13 @@
-"""Reading JSONL whose every line must be a JSON object, with errors that name file and line."""
+"""JSONL: reading lines that must each be a JSON object (errors name file and line), and
+writing files whole or not at all."""
 
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, TextIO
 
 
 def iter_objects(lines: Iterable[str], where: str, error: type[Exception]) -> Iterator[tuple[int, dict]]:
@@ -18,3 +22,21 @@ def iter_objects(lines: Iterable[str], where: str, error: type[Exception]) -> It
         if not isinstance(obj, dict):
             raise error(f"{where}:{lineno}: expected a JSON object, got {type(obj).__name__}")
         yield lineno, obj
+
+
+def write_atomic(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Write a file all or nothing: a reader (or a crash) never sees half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            write(out)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_jsonl_atomic(path: Path, rows: Iterable[dict]) -> None:
+    write_atomic(path, lambda out: out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))

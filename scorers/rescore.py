@@ -7,10 +7,7 @@ kind comes from --task or the file name (samples_<task>_<date>.jsonl).
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,17 +131,3 @@ def format_summary(summary: list[dict]) -> str:
             f"{s['task']:<6} {s['mode'] or '-':<12} {s['metric']:<28} {s['n']:>6} {s['mean']:>9.4f} {s['stderr']:>8.4f}"
         )
     return "\n".join(lines)
-
-
-def write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    """Write all rows or nothing: an existing file is replaced only when done."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

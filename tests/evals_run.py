@@ -18,6 +18,14 @@ from typing import Callable
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+# The committed baselines, read only (no test here passes --snapshot-update with them).
+COMMITTED_BASELINES = {"SUITE_SNAPSHOTS_DIR": str(ROOT / "snapshots")}
+
+
+def the_run(tmp_path: Path) -> Path:
+    """The one run folder a `run_evals(tmp_path, ...)` made (several: an error)."""
+    [run] = [manifest.parent for manifest in (tmp_path / "artifacts").glob("*/manifest.json")]
+    return run
 
 
 def run_evals(tmp_path: Path, fault: str, *args: str, interrupt_when: Callable[[], bool] | None = None,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.evals_run import ROOT, run_evals
+from evals.engine import log_by_start
+from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
 
 pytestmark = pytest.mark.slow
 
@@ -18,18 +19,12 @@ CASES = ["fp8-aime24-answer_only", "fp8-aime24-int_only", "fp8-aime24-think", "f
 SELECT = ("--precision", "fp8", "--task", "aime24", "--progress-interval", "0")
 ITEMS = 10  # the tiny profile's aime24 limit
 KILLED_AFTER = 15  # responses kept before the kill: case 1 finished, case 2 half done
-COMMITTED = {"SUITE_SNAPSHOTS_DIR": str(ROOT / "snapshots")}  # read only: no --snapshot-update here
 
 
 def requests_per_start(log: Path) -> list[int]:
-    """Chat requests the server answered, per server start (each start writes its "$ command" line)."""
-    counts: list[int] = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("$ "):
-            counts.append(0)
-        elif re.search(r'"POST /v1/chat/completions HTTP/1\.1" 200', line):
-            counts[-1] += 1
-    return counts
+    """Chat requests the server answered, per server start."""
+    return [sum(bool(re.search(r'"POST /v1/chat/completions HTTP/1\.1" 200', line)) for line in start)
+            for start in log_by_start(log)]
 
 
 def metrics(run: Path) -> dict:
@@ -42,17 +37,17 @@ def verdicts(run: Path) -> dict:
 
 
 def test_killed_run_resumes_without_regenerating_and_replays_exactly(tmp_path):
-    code, _, left, output = run_evals(tmp_path, f"die-after:{KILLED_AFTER}", *SELECT, env=COMMITTED)
+    code, _, left, output = run_evals(tmp_path, f"die-after:{KILLED_AFTER}", *SELECT, env=COMMITTED_BASELINES)
     assert code == -signal.SIGKILL, output[-3000:]
     assert not left, f"processes left after the kill: {left}"
-    [run] = [p.parent for p in (tmp_path / "artifacts").glob("*/manifest.json")]
+    run = the_run(tmp_path)
     kept = (run / "generations" / "fp8.jsonl").read_text().splitlines()
     assert len(kept) == KILLED_AFTER
     assert list(json.loads((run / "manifest.json").read_text())["finished"]) == CASES[:1]
     log = run / "servers" / "fp8.log"
     assert requests_per_start(log)[0] >= KILLED_AFTER  # requests in flight at the kill were lost
 
-    code, outcomes, left, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED)
+    code, outcomes, left, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED_BASELINES)
     assert code == 0, output[-3000:]
     assert all(outcomes[c][0] == "passed" for c in CASES), outcomes
     assert not left
@@ -64,16 +59,16 @@ def test_killed_run_resumes_without_regenerating_and_replays_exactly(tmp_path):
     assert "fp8-aime24-think: 10/10 requests" in output  # progress reaches the terminal too
     resumed = metrics(run)
 
-    code, outcomes, _, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED)
+    code, outcomes, _, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED_BASELINES)
     assert code == 0, output[-3000:]
     assert len(requests_per_start(log)) == 2, "everything was kept: no engine should start"
 
     replay_root = tmp_path / "replay"
     replay_root.mkdir()
-    code, outcomes, left, output = run_evals(replay_root, "", "--replay", str(run), env=COMMITTED)
+    code, outcomes, left, output = run_evals(replay_root, "", "--replay", str(run), env=COMMITTED_BASELINES)
     assert code == 0, output[-3000:]
     assert {c for c, (o, _) in outcomes.items() if o == "passed"} == set(CASES)
-    [replayed] = [p.parent for p in (replay_root / "artifacts").glob("*/manifest.json")]
+    replayed = the_run(replay_root)
     assert not (replayed / "servers").exists() and not left
     assert json.loads((replayed / "manifest.json").read_text())["replay_of"] == str(run)
     assert metrics(replayed) == resumed
