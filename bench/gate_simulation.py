@@ -1,75 +1,158 @@
-"""Simulated reruns for the gate: how often it cries wolf, how often it catches a drop.
+"""Simulated runs of a profile's whole gate, on the gate's noise model.
 
-The noise model is greedy decoding's: each item has a success probability p_i
-(MATH-500-like difficulty, mean accuracy ~0.8). A stable item gives the same
-outcome in every run (its draw u_i is fixed); a fragile item (a share of items,
-10% by default: the ones whose long outputs diverge when the batch changes)
-redraws its outcome each run. Items therefore flip both ways between identical
-runs, at a few percent each way. A true drop of d points lowers every p_i in
-proportion; stable items keep u_i, so the pairing between runs is real.
-With k > 1 samples per item (sampling, T > 0) every sample is a fresh draw.
+Every simulated run draws its items' solve rates from the noise model (evals/gate/noise.py:
+a Beta around each task's published accuracy, for the mode's thinking style), then every
+baseline and every run draws its samples afresh and independently (k per the profile, or
+the overrides). Under "no change" all precisions share the item rates, so cross-precision
+tests see identical models too. A change lowers one precision's rates on a pool's cases
+by a logit shift with a per-item part, so items flip both ways. Every decision is the
+gate's own (evals/gate/decision.py), at the profile's alpha split.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from evals.stats import DEFAULT_ALPHA, DEFAULT_MIN_EFFECT, paired, unpaired
+from evals import data
+from evals.config import REFERENCE_PRECISION, Case, Matrix
+from evals.gate import noise
+from evals.gate.decision import judge_change, judge_recovery
+from evals.gate.policy import Policy
+from evals.gate.stats import Strata
 
 
 @dataclass(frozen=True)
+class Change:
+    cases: frozenset[str]  # the case ids whose model changed
+    drop: float  # expected accuracy drop on each of them, as a share
+
+
+@dataclass
 class Outcome:
-    reruns: int
-    paired_fail_rate: float  # verdict != unchanged
-    unpaired_fail_rate: float
-    paired_regression_rate: float
-    unpaired_regression_rate: float
-    mean_flips_each_way: float
+    runs: int = 0
+    failed_runs: int = 0  # runs in which any test failed
+    fails: dict[str, int] = field(default_factory=dict)  # test id -> runs in which it failed
+
+    @property
+    def false_alarm_rate(self) -> float:
+        return self.failed_runs / self.runs
+
+    def rate(self, test_id: str) -> float:
+        return self.fails.get(test_id, 0) / self.runs
 
 
-def _scores(rng, p, u, fragile, k):
-    if k == 1:
-        draws = np.where(fragile, rng.random(len(p)), u)
-        return (draws < p).astype(float)
-    return (rng.random((len(p), k)) < p[:, None]).mean(axis=1)
+class Suite:
+    """A profile's cases and gate tests, ready to be simulated."""
+
+    def __init__(self, matrix: Matrix, profile: str, ks: dict[str, tuple[int, int]] | None = None,
+                 concentration: float = noise.CONCENTRATION):
+        self.matrix, self.profile, self.concentration = matrix, profile, concentration
+        self.policy = Policy(matrix.gate, matrix.test_counts(profile))
+        self.cases = matrix.cases(profile)
+        ks = ks or {}
+        self.k = {c.id: ks.get(c.task.name, (c.repeats, c.baseline_repeats)) for c in self.cases}
+        self.n = {c.id: c.limit or data.registry()[c.task.name]["records"] for c in self.cases}
+        self.labels = {c.id: [str(i) for i in range(self.n[c.id])] for c in self.cases}
+
+    def accuracy(self, case: Case) -> float:
+        return case.task.published.get("thinking" if case.mode.enable_thinking else "non_thinking", 0.5)
+
+    def draw(self, rng: np.random.Generator, change: Change | None, only: set[str] | None = None):
+        """One simulated run: per case id, (baseline correct, run correct) counts."""
+        counts = {}
+        rates_of: dict[tuple[str, str], np.ndarray] = {}
+        for case in self.cases:
+            if only is not None and case.id not in only:
+                continue
+            key = (case.task.name, case.mode.name)
+            if key not in rates_of:  # the same items for every precision
+                rates_of[key] = noise.random_item_rates(rng, self.accuracy(case), self.n[case.id], self.concentration)
+            rates = rates_of[key]
+            current = rates
+            if change is not None and case.id in change.cases:
+                current = noise.changed_rates(rng, rates, noise.shift_for_drop(rates, change.drop))
+            run_k, base_k = self.k[case.id]
+            counts[case.id] = (noise.draw(rng, rates, base_k), noise.draw(rng, current, run_k))
+        return counts
+
+    def strata(self, case: Case, counts) -> Strata:
+        run_k, base_k = self.k[case.id]
+        baseline, current = counts[case.id]
+        return Strata.of(self.labels[case.id], baseline, base_k, current, run_k)
+
+    def pooled_strata(self, cases: list[Case], counts) -> Strata:
+        return Strata.concat({c.id: self.strata(c, counts) for c in cases})
+
+    def recovery_strata(self, cases: list[Case], counts) -> Strata:
+        parts = {}
+        for case in cases:
+            reference = f"{REFERENCE_PRECISION}-{case.task.name}-{case.mode.name}"
+            k = self.k[case.id][0]
+            parts[case.id] = Strata.of(self.labels[case.id], counts[reference][1], k, counts[case.id][1], k)
+        return Strata.concat(parts)
+
+    def pool_cases(self, precision: str, pool: str) -> list[Case]:
+        return [c for c in self.cases if c.precision == precision and self.matrix.pools[pool].selects(c)]
+
+    def decisions(self, counts) -> dict[str, bool]:
+        """Every gate test of the profile on one simulated run: test id -> failed."""
+        policy, confidence = self.policy, self.policy.settings.confidence
+        out = {}
+        for case in self.cases:
+            decision = judge_change(self.strata(case, counts), policy.alpha_for("case"), policy.case_margin(case),
+                                    confidence, case.sampled, explain=False)
+            out[f"case {case.id}"] = decision.failed()
+        quantized = [c for c in self.cases if c.precision != REFERENCE_PRECISION]
+        for case in quantized:
+            decision = judge_recovery(self.recovery_strata([case], counts), policy.alpha_for("recovery"),
+                                      policy.case_margin(case), confidence, explain=False)
+            out[f"recovery {case.id}"] = decision.failed()
+        for precision in dict.fromkeys(c.precision for c in self.cases):
+            for name, pool in self.matrix.pools.items():
+                cases = self.pool_cases(precision, name)
+                if not cases:
+                    continue
+                margin = policy.pool_margin(pool)
+                out[f"pooled {precision}-{name}"] = self.pooled_decision(cases, counts, margin).failed()
+                if precision != REFERENCE_PRECISION:
+                    decision = judge_recovery(self.recovery_strata(cases, counts), policy.alpha_for("pooled_recovery"),
+                                              margin, confidence, explain=False)
+                    out[f"pooled recovery {precision}-{name}"] = decision.failed()
+        return out
+
+    def pooled_decision(self, cases: list[Case], counts, margin: float):
+        return judge_change(self.pooled_strata(cases, counts), self.policy.alpha_for("pooled"), margin,
+                            self.policy.settings.confidence, all(c.sampled for c in cases), explain=False)
 
 
-def simulate(
-    n: int = 500,
-    k: int = 1,
-    reruns: int = 2000,
-    drop: float = 0.0,
-    fragile_share: float = 0.10,
-    mean_accuracy: float = 0.8,
-    alpha: float = DEFAULT_ALPHA,
-    min_effect: float = DEFAULT_MIN_EFFECT,
-    seed: int = 0,
-) -> Outcome:
+def false_alarms(suite: Suite, runs: int, seed: int = 0) -> Outcome:
+    """The whole gate under no change: how often any test fails a run."""
     rng = np.random.default_rng(seed)
-    concentration = 2.0
-    p = rng.beta(mean_accuracy * concentration, (1 - mean_accuracy) * concentration, n)
-    u = rng.random(n)
-    fragile = rng.random(n) < fragile_share
-    items = [f"item{i}" for i in range(n)]
-    baseline = _scores(rng, p, u, fragile, k)
-    reference = dict(zip(items, baseline))
-    degraded = p * (1 - drop / p.mean()) if drop else p
-    fails = unpaired_fails = regressions = unpaired_regressions = flips = 0
-    for run in range(reruns):
-        current = dict(zip(items, _scores(rng, degraded, u, fragile, k)))
-        result = paired(reference, current, k, alpha, min_effect, seed=run)
-        other = unpaired(result.reference, n, result.current, n, k,
-                         reference_stderr=_stderr(baseline), current_stderr=_stderr(np.array(list(current.values()))),
-                         alpha=alpha, min_effect=min_effect)
-        fails += result.verdict != "unchanged"
-        unpaired_fails += other.verdict != "unchanged"
-        regressions += result.verdict == "regression"
-        unpaired_regressions += other.verdict == "regression"
-        flips += (len(result.worse) + len(result.better)) / 2
-    return Outcome(reruns, fails / reruns, unpaired_fails / reruns, regressions / reruns, unpaired_regressions / reruns, flips / reruns)
+    outcome = Outcome()
+    for _ in range(runs):
+        failed = [test for test, bad in suite.decisions(suite.draw(rng, None)).items() if bad]
+        outcome.runs += 1
+        outcome.failed_runs += bool(failed)
+        for test in failed:
+            outcome.fails[test] = outcome.fails.get(test, 0) + 1
+    return outcome
 
 
-def _stderr(scores: np.ndarray) -> float:
-    return float(scores.std(ddof=1) / np.sqrt(len(scores)))
+def power(suite: Suite, cases: list[Case], drop: float, runs: int, seed: int = 0) -> float:
+    """How often the test of these cases (one case, or a pool of one precision's) calls a
+    regression when each of them dropped by `drop`."""
+    rng = np.random.default_rng(seed)
+    ids = frozenset(c.id for c in cases)
+    policy = suite.policy
+    hits = 0
+    for _ in range(runs):
+        counts = suite.draw(rng, Change(ids, drop), set(ids))
+        if len(cases) == 1:
+            decision = judge_change(suite.strata(cases[0], counts), policy.alpha_for("case"), policy.case_margin(cases[0]),
+                                    policy.settings.confidence, cases[0].sampled, explain=False)
+        else:  # a regression does not depend on the margin
+            decision = suite.pooled_decision(cases, counts, policy.settings.margin)
+        hits += decision.verdict == "regression"
+    return hits / runs

@@ -8,13 +8,15 @@ run keeps every finished case:
     ARTIFACTS/<run id>/<case id>/summary.json  the case's metrics (mean, stderr, n, k, truncation, tokens)
     ARTIFACTS/<run id>/<case id>/samples.jsonl one line per response: prompt as sent, full response,
                                                finish reason, tokens, verdicts and extracted answers
-    ARTIFACTS/<run id>/<case id>/record.json   the case's baseline record from this run (evals/baseline.py)
+    ARTIFACTS/<run id>/<case id>/record.json   the case's baseline record from this run (evals/gate/records.py)
     ARTIFACTS/<run id>/<case id>/gate.json     its comparison with the committed baseline
-    ARTIFACTS/<run id>/recovery.json           cross-precision results
+    ARTIFACTS/<run id>/<case id>/baseline.json that baseline, as it was when the case finished
+    ARTIFACTS/<run id>/pooled.json             pooled tests per precision against their baselines
+    ARTIFACTS/<run id>/recovery.json           cross-precision results (per case and pooled)
     ARTIFACTS/<run id>/report.{md,json,png}    the report (evals/report.py)
 
 Several processes may share a run folder (pytest-xdist workers, a resumed run):
-the manifest and recovery.json are updated under a file lock.
+the manifest, pooled.json and recovery.json are updated under a file lock.
 """
 
 from __future__ import annotations
@@ -172,8 +174,12 @@ class RunArtifacts:
         write_jsonl_atomic(case_dir / "samples.jsonl", result.samples)
         return case_dir
 
-    def write_record(self, case_id: str, record: dict, gate: dict, worker: str | None = None) -> None:
-        """The case's baseline record and gate outcome; the case counts as finished."""
+    def write_record(self, case_id: str, record: dict, gate: dict, baseline: dict | None = None,
+                     worker: str | None = None) -> None:
+        """The case's baseline record, gate outcome and the baseline it was compared with;
+        the case counts as finished."""
+        if baseline is not None:
+            write_json(self.dir / case_id / "baseline.json", baseline)
         write_json(self.dir / case_id / "record.json", record)
         write_json(self.dir / case_id / "gate.json", gate)
 
@@ -187,21 +193,26 @@ class RunArtifacts:
     def read_record(self, case_id: str) -> dict | None:
         return read_json(self.dir / case_id / "record.json")
 
+    def read_baseline(self, case_id: str) -> dict | None:
+        return read_json(self.dir / case_id / "baseline.json")
+
     def ended(self, case_id: str) -> bool:
         return (self.dir / case_id / ENDED).exists()
 
-    def write_recovery(self, case_id: str, reference_id: str, comparison, interval: tuple[float, float, float]) -> None:
-        """Cross-precision results of the run, one entry per quantized case."""
-        point, low, high = interval
-        entry = {"reference": reference_id, "recovery": point, "ci95": [low, high], **comparison.outcome()}
-        _locked_update(self.dir / "recovery.json", lambda data: data.__setitem__(case_id, entry))
+    def write_recovery(self, test_id: str, entry: dict) -> None:
+        """Cross-precision results of the run: one entry per quantized case or pool."""
+        _locked_update(self.dir / "recovery.json", lambda data: data.__setitem__(test_id, entry))
+
+    def write_pooled(self, test_id: str, entry: dict) -> None:
+        """Pooled tests against the baselines: one entry per precision and pool."""
+        _locked_update(self.dir / "pooled.json", lambda data: data.__setitem__(test_id, entry))
 
     def update_manifest(self, change) -> None:
         _locked_update(self.dir / "manifest.json", change)
 
 
 ENDED = ".ended"  # a case's test is over in this session (passed, failed, errored, crashed)
-_DERIVED = ("results.json", "summary.json", "samples.jsonl", "record.json", "gate.json", ENDED)
+_DERIVED = ("results.json", "summary.json", "samples.jsonl", "record.json", "gate.json", "baseline.json", ENDED)
 
 
 def mark_ended(run_dir: Path, case_id: str, outcome: str) -> None:
@@ -221,11 +232,13 @@ def forget_cases(run_dir: Path, case_ids: list[str]) -> None:
         for case_id in forgotten:
             manifest.get("finished", {}).pop(case_id, None)
 
-    def forget_pairs(recovery: dict) -> None:
-        for quantized in [k for k, v in recovery.items() if {k, v["reference"]} & forgotten]:
-            del recovery[quantized]
+    def forget_pooled(results: dict) -> None:  # entries that compared a forgotten case
+        involved = lambda entry: {*entry.get("cases", []), *entry.get("references", []), *entry.get("left_out", {})}  # noqa: E731
+        for test_id in [k for k, v in results.items() if involved(v) & forgotten]:
+            del results[test_id]
 
-    for path, change in ((run_dir / "manifest.json", unfinish), (run_dir / "recovery.json", forget_pairs)):
+    for path, change in ((run_dir / "manifest.json", unfinish), (run_dir / "recovery.json", forget_pooled),
+                         (run_dir / "pooled.json", forget_pooled)):
         if path.exists():
             _locked_update(path, change)
 

@@ -9,6 +9,7 @@ lm-eval sends), a stop string that can cut thinking.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,15 @@ END_OF_TURN = ("<|im_end|>", "<|endoftext|>")
 MAX_STOP_STRINGS = 4
 
 _KEYS = {
-    "": {"models", "tasks", "modes", "profiles"},
+    "": {"models", "tasks", "modes", "profiles", "gate", "pools", "planning"},
     "model": {"model", "revision", "dtype", "quantization", "tiny", "server"},
-    "task": {"kind", "lm_eval_task", "min_effect", "published"},
+    "task": {"kind", "lm_eval_task", "margin", "published"},
     "mode": {"applies_to", "enable_thinking", "system", "until"},
-    "profile": {"gpu", "precisions", "cases", "limits", "repeats", "server", "server_by_precision", "generation", "num_fewshot",
-                "compare_published"},
+    "profile": {"gpu", "precisions", "cases", "limits", "repeats", "baseline_repeats", "server", "server_by_precision",
+                "generation", "num_fewshot", "compare_published"},
+    "gate": {"alpha", "alpha_shares", "margin", "confidence"},
+    "pool": {"tasks", "modes", "margin"},
+    "planning": {"gpus", "budget_gpu_hours", "runs_per_baseline", "target_power", "throughput", "output_tokens", "source"},
     "generation": {"default", "thinking", "non_thinking", "by_task"},
     "sampling": {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "repetition_penalty", "max_gen_toks", "seed"},
 }
@@ -42,6 +46,13 @@ _SERVER_KEYS = {
     "dtype", "gpu_memory_utilization", "quantization", "kv_cache_dtype", "seed", "max_num_batched_tokens",
     "generation_config",
 }
+
+
+# The precision quantized ones are compared with (cross-precision recovery, drift).
+REFERENCE_PRECISION = "bf16"
+# Kinds of gate test, and how many one-sided tests each makes: a test against a
+# baseline fails on a drop or a rise, a recovery test only on a drop.
+TEST_KINDS = {"case": 2, "pooled": 2, "recovery": 1, "pooled_recovery": 1}
 
 
 class ConfigError(ValueError):
@@ -68,7 +79,7 @@ class Task:
     kind: str
     lm_eval_task: str
     until: tuple[str, ...]  # the task YAML's stop strings
-    min_effect: float | None = None  # the gate's minimum effect for this task, overriding the default
+    margin: float | None = None  # the gate's margin for this task's cases, overriding the default
     published: dict[str, float] = field(default_factory=dict)  # "thinking"/"non_thinking" -> Qwen3-32B's published accuracy
 
 
@@ -79,6 +90,51 @@ class Mode:
     enable_thinking: bool
     system: str
     until: tuple[str, ...] | None  # replaces the task's stops when set
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """The gate's settings (evals/gate/decision.py): the run's alpha, its split over the
+    kinds of test, the default margin, the confidence of the bound that clears a test."""
+
+    alpha: float
+    alpha_shares: dict[str, float]
+    margin: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pooled test per precision: the cases of these tasks and modes (all if unset)."""
+
+    name: str
+    tasks: tuple[str, ...] | None
+    modes: tuple[str, ...] | None
+    margin: float | None
+
+    def selects(self, case: "Case") -> bool:
+        return (self.tasks is None or case.task.name in self.tasks) and (self.modes is None or case.mode.name in self.modes)
+
+
+@dataclass(frozen=True)
+class Planning:
+    """Assumptions of the power planner's GPU costs (python -m evals.power): output tokens
+    per second of one server per precision, mean output tokens per response by task kind
+    and thinking style (until baselines measure them), GPUs per server."""
+
+    gpus: int
+    budget_gpu_hours: float
+    runs_per_baseline: float  # runs that one accepted baseline serves, on average
+    target_power: float  # what the planner's recommendations aim for
+    throughput: dict[str, float]
+    output_tokens: dict[str, dict[str, float]]
+    source: str
+
+    def tokens(self, case: "Case") -> float:
+        return self.output_tokens[case.task.kind]["thinking" if case.mode.enable_thinking else "non_thinking"]
+
+    def gpu_hours(self, precision: str, tokens: float) -> float:
+        return tokens / self.throughput[precision] / 3600 * self.gpus
 
 
 @dataclass(frozen=True)
@@ -93,10 +149,24 @@ class Case:
     generation: dict[str, Any]  # lm-eval gen_kwargs, until included
     server: dict[str, Any]  # vLLM server arguments for this model
     gpu: bool
+    baseline_repeats: int = 1  # samples per item when a baseline is made (--snapshot-update)
+    baseline: bool = False  # this run makes baselines: baseline_repeats samples, drawn apart from runs'
 
     @property
     def id(self) -> str:
         return f"{self.precision}-{self.task.name}-{self.mode.name}"
+
+    @property
+    def sampled(self) -> bool:
+        """Whether samples of an item differ (more of them tell more); greedy: one answer."""
+        return bool(self.generation.get("do_sample"))
+
+    def margin(self, default: float) -> float:
+        return self.task.margin if self.task.margin is not None else default
+
+    def as_baseline(self) -> "Case":
+        """The case as --snapshot-update runs it: the profile's baseline samples per item."""
+        return dataclasses.replace(self, repeats=self.baseline_repeats, baseline=True)
 
     def lm_eval_call(self) -> dict[str, Any]:
         """Everything lm-eval is asked to do for this case (the plan shows it)."""
@@ -119,11 +189,24 @@ class Matrix:
     profiles: dict[str, dict[str, Any]]
     source: Path
     digest: str  # sha256 of the config file and the task YAMLs
+    gate: GateSettings
+    pools: dict[str, Pool]
+    planning: Planning | None = None
 
     def cases(self, profile: str) -> list[Case]:
         if profile not in self.profiles:
             raise ConfigError(f"{self.source}: unknown profile {profile!r}; profiles: {sorted(self.profiles)}")
         return _expand(self, profile, self.profiles[profile])
+
+    def test_counts(self, profile: str) -> dict[str, int]:
+        """The profile's gate tests of each kind (TEST_KINDS): what the run's alpha is split over."""
+        cases = self.cases(profile)
+        ids = {c.id for c in cases}
+        paired = [c for c in cases if c.precision != REFERENCE_PRECISION
+                  and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in ids]
+        pooled = {(c.precision, p) for c in cases for p, pool in self.pools.items() if pool.selects(c)}
+        pooled_recovery = {(c.precision, p) for c in paired for p, pool in self.pools.items() if pool.selects(c)}
+        return {"case": len(cases), "pooled": len(pooled), "recovery": len(paired), "pooled_recovery": len(pooled_recovery)}
 
     def server_args(self, profile: str, precision: str) -> dict[str, Any]:
         spec = self.profiles[profile]
@@ -141,10 +224,13 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     models = {name: _model(where.at("models", name), name, spec) for name, spec in raw["models"].items()}
     tasks = {name: _task(where.at("tasks", name), name, spec) for name, spec in raw["tasks"].items()}
     modes = {name: _mode(where.at("modes", name), name, spec) for name, spec in raw["modes"].items()}
+    gate = _gate(where.at("gate"), raw.get("gate", {}))
+    pools = {name: _pool(where.at("pools", name), name, spec, tasks, modes) for name, spec in (raw.get("pools") or {}).items()}
     digest = hashlib.sha256(path.read_bytes())
     for yaml_file in sorted(TASKS_DIR.glob("*.y*ml")) + sorted(TASKS_DIR.glob("*.py")):
         digest.update(yaml_file.read_bytes())
-    matrix = Matrix(models, tasks, modes, raw["profiles"], path, digest.hexdigest())
+    planning = _planning(where.at("planning"), raw["planning"], tasks) if "planning" in raw else None
+    matrix = Matrix(models, tasks, modes, raw["profiles"], path, digest.hexdigest(), gate, pools, planning)
     for profile in raw["profiles"]:
         _expand(matrix, profile, raw["profiles"][profile])  # validates every profile up front
     return matrix
@@ -199,16 +285,86 @@ def _task(where: _Where, name: str, spec: dict) -> Task:
     if task_yaml.get("num_fewshot", 0) != 0:
         raise where.error(f"{yaml_path} must be 0-shot (num_fewshot: 0)")
     until = tuple(task_yaml.get("generation_kwargs", {}).get("until", ()))
-    min_effect = spec.get("min_effect")
-    if min_effect is not None and not (isinstance(min_effect, (int, float)) and 0 <= min_effect < 1):
-        raise where.at("min_effect").error(f"must be a share of accuracy in [0, 1), e.g. 0.05 for 5 points; got {min_effect!r}")
+    margin = _margin(where, spec.get("margin"))
     published = spec.get("published", {})
     if not isinstance(published, dict) or set(published) - {"thinking", "non_thinking"}:
         raise where.at("published").error(f"expected {{thinking: share, non_thinking: share}}, got {published!r}")
     for style, value in published.items():
         if not (isinstance(value, (int, float)) and 0 <= value <= 1):
             raise where.at("published", style).error(f"must be a share of accuracy in [0, 1], e.g. 0.814; got {value!r}")
-    return Task(name, spec["kind"], spec["lm_eval_task"], until, min_effect, dict(published))
+    return Task(name, spec["kind"], spec["lm_eval_task"], until, margin, dict(published))
+
+
+def _margin(where: "_Where", value: Any) -> float | None:
+    if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1):
+        raise where.at("margin").error(f"must be a share of accuracy in (0, 1), e.g. 0.05 for 5 points; got {value!r}")
+    return value
+
+
+def _share(where: "_Where", value: Any, what: str, low: float = 0.0, high: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < high:
+        raise where.error(f"must be {what} in ({low:g}, {high:g}); got {value!r}")
+    return float(value)
+
+
+def _gate(where: "_Where", spec: Any) -> GateSettings:
+    _keys(where, spec, "gate", required=_KEYS["gate"])
+    alpha = _share(where.at("alpha"), spec["alpha"], "the chance that a run under no change fails any test", high=0.5)
+    shares = spec["alpha_shares"]
+    if not isinstance(shares, dict) or set(shares) != set(TEST_KINDS):
+        raise where.at("alpha_shares").error(f"needs a share for each kind of test {sorted(TEST_KINDS)}; got {shares!r}")
+    for kind, value in shares.items():
+        _share(where.at("alpha_shares", kind), value, "a share of alpha", high=1.0 + 1e-9)
+    if abs(sum(shares.values()) - 1) > 1e-9:
+        raise where.at("alpha_shares").error(f"the shares must add up to 1; they add up to {sum(shares.values()):g}")
+    margin = _margin(where, spec["margin"])
+    confidence = _share(where.at("confidence"), spec["confidence"], "a confidence level", low=0.5)
+    return GateSettings(alpha, {k: float(v) for k, v in shares.items()}, margin, confidence)
+
+
+def _planning(where: "_Where", spec: Any, tasks: dict) -> Planning:
+    _keys(where, spec, "planning", required=_KEYS["planning"])
+    gpus = _positive(where.at("gpus"), spec["gpus"])
+    budget = _positive(where.at("budget_gpu_hours"), spec["budget_gpu_hours"])
+    if not isinstance(spec["throughput"], dict) or not spec["throughput"]:
+        raise where.at("throughput").error("expected {precision: output tokens per second}")
+    throughput = {p: _positive(where.at("throughput", p), v) for p, v in spec["throughput"].items()}
+    kinds = {t.kind for t in tasks.values()}
+    tokens = spec["output_tokens"]
+    if not isinstance(tokens, dict) or set(tokens) != kinds:
+        raise where.at("output_tokens").error(f"expected one entry per task kind {sorted(kinds)}, got {tokens!r}")
+    for kind, styles in tokens.items():
+        if not isinstance(styles, dict) or set(styles) != {"thinking", "non_thinking"}:
+            raise where.at("output_tokens", kind).error(f"expected {{thinking: tokens, non_thinking: tokens}}, got {styles!r}")
+        for style, value in styles.items():
+            _positive(where.at("output_tokens", kind, style), value)
+    runs = _positive(where.at("runs_per_baseline"), spec["runs_per_baseline"])
+    target = _share(where.at("target_power"), spec["target_power"], "a power", low=0.5)
+    return Planning(int(gpus), float(budget), runs, target, throughput, tokens, str(spec["source"]))
+
+
+def _positive(where: "_Where", value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise where.error(f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _pool(where: "_Where", name: str, spec: Any, tasks: dict, modes: dict) -> Pool:
+    spec = spec or {}
+    _keys(where, spec, "pool")
+    chosen = {}
+    for key, known in (("tasks", tasks), ("modes", modes)):
+        values = spec.get(key)
+        if values is None:
+            chosen[key] = None
+            continue
+        if not isinstance(values, list) or not values:
+            raise where.at(key).error(f"expected a non-empty list of {key}, got {values!r}")
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise where.at(key).error(f"unknown {key} {unknown}; known: {sorted(known)}")
+        chosen[key] = tuple(values)
+    return Pool(name, chosen["tasks"], chosen["modes"], _margin(where, spec.get("margin")))
 
 
 class _TaskYamlLoader(yaml.SafeLoader):
@@ -256,7 +412,7 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
         if precision not in spec["precisions"]:
             raise where.at("server_by_precision", precision).error(f"not a precision of this profile: {sorted(spec['precisions'])}")
         _server_keys(where.at("server_by_precision", precision), server)
-    for key in ("limits", "repeats"):
+    for key in ("limits", "repeats", "baseline_repeats"):
         for task, value in spec.get(key, {}).items():
             if task not in spec["cases"]:
                 raise where.at(key, task).error(f"task {task!r} has no cases in this profile")
@@ -277,13 +433,17 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
             if task.kind not in mode.applies_to:
                 raise mode_where.error(f"mode {mode_name!r} does not apply to {task.kind} tasks (applies_to: {list(mode.applies_to)})")
             repeats = spec.get("repeats", {}).get(task_name, 1)
-            gen = _generation(where.at("generation"), generation, task, mode, repeats)
+            baseline_repeats = spec.get("baseline_repeats", {}).get(task_name, repeats)
+            if baseline_repeats < repeats:
+                raise where.at("baseline_repeats", task_name).error(
+                    f"a baseline needs at least the run's samples per item ({repeats}), got {baseline_repeats}")
+            gen = _generation(where.at("generation"), generation, task, mode, baseline_repeats)
             for precision, model in spec["precisions"].items():
                 cases.append(
                     Case(
                         profile, precision, matrix.models[model], task, mode,
                         spec.get("limits", {}).get(task_name), repeats, gen,
-                        matrix.server_args(profile, precision), bool(spec["gpu"]),
+                        matrix.server_args(profile, precision), bool(spec["gpu"]), baseline_repeats,
                     )
                 )
     return cases

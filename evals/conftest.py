@@ -17,7 +17,8 @@ import pytest
 from evals import engine as engines
 from evals.progress import DEFAULT_INTERVAL_S
 from evals.run_hooks import RunHooks
-from evals.selection import REFERENCE_PRECISION, cross_precision_pairs, selection
+from evals.config import REFERENCE_PRECISION
+from evals.selection import cross_precision_pairs, selection
 
 
 def pytest_addoption(parser):
@@ -31,9 +32,12 @@ def pytest_addoption(parser):
                     help="test a server that is already running for this precision")
     group.addoption("--artifacts", default="artifacts", help="root folder of run artifacts (default: artifacts)")
     group.addoption("--require-gpu", action="store_true", help="fail, instead of skip, when GPU cases cannot run")
-    group.addoption("--gate-alpha", type=float, default=None, help="significance level of the baseline gate (default 0.01)")
-    group.addoption("--gate-min-effect", type=float, default=None,
-                    help="minimum accuracy change the gate fails on, e.g. 0.03 for 3 points (default: per task, else 0.03)")
+    group.addoption("--gate-alpha", type=float, default=None,
+                    help="chance that a whole run under no change fails any gate test (default: evals/matrix.yaml, 0.01)")
+    group.addoption("--gate-margin", type=float, default=None,
+                    help="the drop every test must rule out, as a share: 0.03 for 3 points (default: per task and pool)")
+    group.addoption("--gate-strict", action="store_true",
+                    help="fail inconclusive tests too (those that cannot rule out a drop of the margin)")
     group.addoption("--server-timeout", type=float, default=engines.READY_TIMEOUT_S, help="seconds to wait for a vLLM server")
     group.addoption("--resume", metavar="RUN", help="continue the run in this artifacts folder ('last': the newest under "
                     "--artifacts), regenerating nothing it kept")
@@ -56,6 +60,18 @@ def pytest_generate_tests(metafunc):
     if "pair" in metafunc.fixturenames:
         pairs = cross_precision_pairs(selection(metafunc.config)["cases"])
         metafunc.parametrize("pair", [pytest.param(p, id=p[1].id, marks=_marks(p[1])) for p in pairs])
+    if "pool" in metafunc.fixturenames:
+        # One pooled test per precision and pool with a case in this session (ids "fp8-all").
+        chosen = selection(metafunc.config)
+        quantized_only = "pooled_pairs" in metafunc.fixturenames
+        cases = [p[1] for p in cross_precision_pairs(chosen["cases"])] if quantized_only else chosen["cases"]
+        params = []
+        for precision in dict.fromkeys(c.precision for c in cases):
+            for name, pool in chosen["matrix"].pools.items():
+                taken = [c for c in cases if c.precision == precision and pool.selects(c)]
+                if taken:
+                    params.append(pytest.param((precision, name), id=f"{precision}-{name}", marks=_marks(taken[0])))
+        metafunc.parametrize("pool", params)
     if "seed_case" in metafunc.fixturenames:
         from evals.seed_reference import load_reference
 
@@ -90,7 +106,7 @@ def pytest_collection_modifyitems(config, items):
     chosen = selection(config)
     if chosen["replay"]:
         return  # a replay needs no engine, so no GPU
-    gpu_items = [i for i in items if i.get_closest_marker("gpu") and i.callspec.params.get("engine") not in chosen["remote"]]
+    gpu_items = [i for i in items if i.get_closest_marker("gpu") and not _precisions(i) <= set(chosen["remote"])]
     if not gpu_items:
         return
     tp = max(c.server.get("tensor_parallel_size", 1) for c in chosen["cases"])
@@ -102,6 +118,20 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason=f"no usable GPU: {reason} (or pass --vllm-url PRECISION=URL)")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+def _precisions(item) -> set[str]:
+    """The precisions whose results a test needs."""
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    if "engine" in params:
+        return {params["engine"]}
+    if "pair" in params:
+        return {case.precision for case in params["pair"]}
+    if "pool" in params:
+        return {params["pool"][0]} | ({REFERENCE_PRECISION} if item.name.startswith("test_recovery") else set())
+    if "seed_case" in params:
+        return {params["seed_case"].precision}
+    return set()
 
 
 @pytest.fixture(scope="session")
@@ -119,6 +149,27 @@ def baseline(snapshot, case):
     from evals.snapshots import BaselineSnapshot
 
     return snapshot.use_extension(BaselineSnapshot.for_profile(case.profile))(name=case.id)
+
+
+@pytest.fixture
+def pooled_pairs(pool, run):
+    """The (reference, quantized) case pairs of a pool's quantized precision."""
+    precision, name = pool
+    chosen = run.matrix.pools[name]
+    return [p for p in cross_precision_pairs(run.cases) if p[1].precision == precision and chosen.selects(p[1])]
+
+
+@pytest.fixture
+def accept_baselines(snapshot):
+    """Under --snapshot-update, rewrite these cases' baselines with this run's records,
+    though each case alone passed (a pooled test found what they did together)."""
+    from evals.snapshots import BaselineSnapshot
+
+    def accept(profile: str, records: dict[str, dict]) -> None:
+        for case_id, record in records.items():
+            assert snapshot.use_extension(BaselineSnapshot.for_profile(profile, accept=True))(name=case_id) == record
+
+    return accept
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import sys
 
 from evals.config import Matrix, load_matrix
 from evals.engine import VllmServer, cpu_env
+from evals.gate.policy import Policy
 
 PLAN_PORT = 8000  # a fixed port, so the plan does not change from run to run
 
@@ -34,11 +35,24 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
             "command": ["python", *command[1:]],
             "env": {} if case.gpu else cpu_env(args),
         }
+    policy = Policy(matrix.gate, matrix.test_counts(profile))
+    pools: dict[str, dict] = {}
+    for case in cases:
+        for name, pool in matrix.pools.items():
+            if pool.selects(case):
+                pools.setdefault(f"{case.precision}-{name}", {"margin": policy.pool_margin(pool), "cases": []})["cases"].append(case.id)
     return {
         "profile": profile,
         "gpu": cases[0].gpu if cases else None,
         "servers": servers,
-        "cases": {case.id: {"precision": case.precision, **case.lm_eval_call()} for case in cases},
+        # Runs draw `repeats` samples per item; --snapshot-update draws `baseline_repeats`.
+        "cases": {case.id: {"precision": case.precision, **case.lm_eval_call(), "baseline_repeats": case.baseline_repeats}
+                  for case in cases},
+        "gate": {
+            "alpha_per_test": {kind: policy.alpha_for(kind) for kind in policy.tests},
+            "margins": {case.id: policy.case_margin(case) for case in cases},
+            "pools": pools,
+        },
     }
 
 

@@ -5,9 +5,10 @@
     python -m evals.report artifacts                                 # the newest run under a root
 
 Tables in the seed report's shape (per mode: precision x task, metric ± stderr, n),
-Qwen3-32B's published figures beside GPU runs, the baseline gate's outcome per case
-(delta, p, flips), cross-precision recovery, truncation and tokens. Every number is
-read from the run's files; nothing is recomputed from a model.
+Qwen3-32B's published figures beside GPU runs, the gate's verdict per case and per
+pool of a precision's cases (drop, its upper bound, the drop the test could detect,
+p, flips), cross-precision recovery, truncation and tokens. Every number is read from
+the run's files; nothing is recomputed from a model.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evals import stats
 from evals.artifacts import latest_run, read_json, write_json
-from evals.baseline import item_scores
+from evals.gate import records
+from evals.gate.decision import judge_change
 
 Z95 = 1.959964
 
@@ -64,7 +65,7 @@ def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
             "metrics": summary["metrics"], "truncation_rate": summary["truncation_rate"],
             "output_tokens": summary["output_tokens"], "generation_seconds": summary.get("generation_seconds"),
             "gate": read_json(run_dir / case_id / "gate.json"),
-            "recovery": recovery.get(case_id),
+            "recovery": recovery.pop(case_id, None),
         }
         style = {True: "thinking", False: "non_thinking"}.get(entry["thinking"])
         if style and style in published.get(entry["task"], {}):
@@ -80,6 +81,8 @@ def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
         "config_digest": manifest.get("config_digest"),
         "missing": [c for c in manifest.get("cases", []) if c not in cases],
         "cases": cases,
+        "pooled": read_json(run_dir / "pooled.json") or {},
+        "pooled_recovery": recovery,  # what is left: the pools' entries
     }
     if against is not None:
         report["against"] = compare_runs(run_dir, Path(against))
@@ -94,12 +97,13 @@ def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
     out["only_here"], out["only_there"] = sorted(here - there), sorted(there - here)
     for case_id in sorted(here & there):
         current, reference = read_json(run_dir / case_id / "record.json"), read_json(other_dir / case_id / "record.json")
-        if current["k"] != reference["k"] or set(current["items"]) != set(reference["items"]):
-            out["cases"][case_id] = {"status": "not comparable", "why": "different items or samples per item"}
+        if set(current["items"]) != set(reference["items"]):
+            out["cases"][case_id] = {"status": "not comparable", "why": "different items"}
             continue
         gate = current["gate"]
-        c = stats.paired(item_scores(reference), item_scores(current), current["k"], gate["alpha"], gate["min_effect"])
-        out["cases"][case_id] = {"status": c.verdict, "other": c.reference, "this": c.current, **c.outcome()}
+        decision = judge_change(records.strata(current, reference), gate["alpha"], gate["margin"], gate["confidence"],
+                                gate.get("sampled", True))
+        out["cases"][case_id] = {"status": decision.verdict, **decision.as_data()}
     return out
 
 
@@ -119,6 +123,31 @@ def _flips(entry: dict) -> str:
     worse, better = entry.get("worse") or [], entry.get("better") or []
     shown = lambda items: ", ".join(items[:6]) + (", ..." if len(items) > 6 else "")  # noqa: E731
     return f"-{len(worse)} / +{len(better)}" + (f" (worse: {shown(worse)})" if worse else "")
+
+
+def _points(x: float | None) -> str:
+    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x * 100:.1f}"
+
+
+VERDICTS = [
+    "How to read a verdict. Each test compares counts of correct samples, item by item:",
+    "",
+    "- **regression**: a drop that noise explains with less than the test's share of the run's alpha "
+    "(one-sided; the run's alpha, 0.01 by default, is split over every test of the profile): fails.",
+    "- **improvement**: the same the other way: fails, and asks for `--snapshot-update`.",
+    "- **no regression beyond the margin**: the one-sided upper bound of the drop is below the margin.",
+    "- **inconclusive**: neither: these samples cannot rule out a drop of the margin (what would is named). "
+    "Passes, unless `--gate-strict`.",
+    "",
+    "*Detectable* is the drop the test catches with power 0.9 at these sample sizes (`python -m evals.power`). "
+    "Recovery tests (quantized against BF16 of this run) fail only on a drop significantly beyond their margin.",
+]
+
+
+def _decision_cells(g: dict) -> str:
+    """Baseline, now, Δ points, upper bound, margin, detectable, p: a decision's columns."""
+    return (f"{_pct(g['reference'])} | {_pct(g['current'])} | {-g['drop'] * 100:+.1f} | {_points(g['upper'])} | "
+            f"{_points(g['margin'])} | {_points(g.get('detectable'))} | {g['p_value']:.3g}")
 
 
 def accuracy_tables(report: dict) -> list[str]:
@@ -162,27 +191,45 @@ def render_markdown(report: dict) -> str:
         lines += ["Published: Qwen3 technical report (tables 13-14), measured under the `full` profile's settings "
                   "(thinking: T=0.6, top-p 0.95, top-k 20; non-thinking: T=0.7, top-p 0.8, presence penalty 1.5).", ""]
 
-    lines += ["## Against the baselines", "",
-              "| Case | Baseline | Now | Δ points | p | Test | Verdict | Items worse / better |", "|---|---:|---:|---:|---:|---|---|---|"]
+    header = "| Baseline | Now | Δ points | Drop upper bound | Margin | Detectable | p (drop) | Verdict | Items worse / better |"
+    rule = "---:|---:|---:|---:|---:|---:|---:|---|---|"
+    lines += ["## Against the baselines", "", *VERDICTS, "", "| Case " + header, "|---|" + rule]
     for case_id, c in report["cases"].items():
         g = c.get("gate") or {"status": "not checked"}
         accepted = " (accepted: --snapshot-update)" if g.get("accepted") else ""
-        if "delta" in g:
-            lines.append(f"| {case_id} | {_pct(g['baseline'])} | {_pct(g['current'])} | {g['delta'] * 100:+.1f} | "
-                         f"{g['p_value']:.3g} | {g['test']} | {g['status']}{accepted} | {_flips(g)} |")
+        if "drop" in g:
+            lines.append(f"| {case_id} | {_decision_cells(g)} | {g['status']}{accepted} | {_flips(g)} |")
         else:
             why = f" ({', '.join(g['differing'])})" if g.get("differing") else ""
-            lines.append(f"| {case_id} | — | {_pct(c['mean'])} | — | — | — | {g['status']}{why}{accepted} | — |")
+            lines.append(f"| {case_id} | — | {_pct(c['mean'])} | — | — | — | — | — | {g['status']}{why}{accepted} | — |")
+    settle: dict[str, list[str]] = {}  # what would settle an inconclusive case -> those cases
+    for case_id, c in report["cases"].items():
+        if (c.get("gate") or {}).get("settle"):
+            settle.setdefault(c["gate"]["settle"], []).append(case_id)
+    if settle:
+        lines += ["", "Inconclusive:", ""] + [f"- {', '.join(ids)}: {why}." for why, ids in settle.items()]
+
+    if report.get("pooled"):
+        lines += ["", "## Pooled per precision", "",
+                  "Each precision's cases together (and each pool of them), stratified by case and item.", "",
+                  "| Precision-pool | Cases " + header, "|---|---:|" + rule]
+        for test_id, g in report["pooled"].items():
+            if "drop" not in g:
+                lines.append(f"| {test_id} | 0 | — | — | — | — | — | — | — | {g['status']} | — |")
+                continue
+            lines.append(f"| {test_id} | {len(g['cases'])} | {_decision_cells(g)} | {g['status']} | {_flips(g)} |")
 
     recovered = {k: c["recovery"] for k, c in report["cases"].items() if c.get("recovery")}
+    recovered.update(report.get("pooled_recovery") or {})
     if recovered:
         lines += ["", "## Cross-precision recovery", "",
-                  "| Case | Against | Recovery | 95% CI | Δ points | p | Verdict | Items worse / better |",
-                  "|---|---|---:|---|---:|---:|---|---|"]
-        for case_id, r in recovered.items():
-            low, high = r["ci95"]
-            lines.append(f"| {case_id} | {r['reference']} | {_pct(r['recovery'])}% | {_pct(low)}-{_pct(high)}% | "
-                         f"{r['delta'] * 100:+.1f} | {r['p_value']:.3g} | {r['verdict']} | {_flips(r)} |")
+                  "| Test | Against | Recovery | Interval | Δ points | Margin | p (beyond margin) | Verdict | Items worse / better |",
+                  "|---|---|---:|---|---:|---:|---:|---|---|"]
+        for test_id, r in recovered.items():
+            low, high = r["interval"]
+            against = ", ".join(r["references"]) if len(r["references"]) == 1 else f"{len(r['references'])} {r['references'][0].split('-')[0]} cases"
+            lines.append(f"| {test_id} | {against} | {_pct(r['recovery'])}% | {_pct(low)}-{_pct(high)}% | "
+                         f"{-r['drop'] * 100:+.1f} | {_points(r['margin'])} | {r['p_value']:.3g} | {r['status']} | {_flips(r)} |")
 
     lines += ["", "## Truncation and tokens", "",
               "| Case | n x k | Truncated | Mean tokens | Max tokens | Generation s |", "|---|---:|---:|---:|---:|---:|"]
@@ -194,13 +241,13 @@ def render_markdown(report: dict) -> str:
     against = report.get("against")
     if against:
         lines += ["", f"## Against `{Path(against['run']).name}`", "",
-                  "| Case | That run | This run | Δ points | p | Verdict | Items worse / better |", "|---|---:|---:|---:|---:|---|---|"]
+                  "| Case | That run | This run | Δ points | Drop upper bound | Margin | Detectable | p (drop) | Verdict | Items worse / better |",
+                  "|---|" + rule]
         for case_id, a in against["cases"].items():
-            if "delta" not in a:
-                lines.append(f"| {case_id} | — | — | — | — | {a['status']}: {a['why']} | — |")
+            if "drop" not in a:
+                lines.append(f"| {case_id} | — | — | — | — | — | — | — | {a['status']}: {a['why']} | — |")
                 continue
-            lines.append(f"| {case_id} | {_pct(a['other'])} | {_pct(a['this'])} | {a['delta'] * 100:+.1f} | "
-                         f"{a['p_value']:.3g} | {a['status']} | {_flips(a)} |")
+            lines.append(f"| {case_id} | {_decision_cells(a)} | {a['status']} | {_flips(a)} |")
         for label, ids in (("Only in this run", against["only_here"]), ("Only in that run", against["only_there"])):
             if ids:
                 lines += ["", f"{label}: {', '.join(ids)}."]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals import stats
+from evals.gate import stats
 from evals.snapshots import SNAPSHOTS_DIR
 
 
@@ -18,7 +18,7 @@ def load_reference(path: Path | None = None) -> dict[str, dict]:
     return json.loads((path or reference_file()).read_text(encoding="utf-8"))["cases"]
 
 
-def compare_to_reference(record: dict, reference: dict[str, dict], alpha: float, min_effect: float) -> dict[str, stats.Comparison]:
+def compare_to_reference(record: dict, reference: dict[str, dict]) -> dict[str, stats.Unpaired]:
     """Per metric the reference reports: the run's mean against the report's, unpaired."""
     out = {}
     for metric, ref in reference.items():
@@ -26,6 +26,5 @@ def compare_to_reference(record: dict, reference: dict[str, dict], alpha: float,
             raise KeyError(f"{record['case']}: the run has no metric {metric!r} to compare with the seed report")
         current = record["metrics"][metric]
         out[metric] = stats.unpaired(ref["mean"], ref["n"], current["mean"], record["n"], k=record["k"],
-                                     reference_stderr=ref.get("stderr"), current_stderr=current.get("stderr"),
-                                     alpha=alpha, min_effect=min_effect)
+                                     reference_stderr=ref.get("stderr"), current_stderr=current.get("stderr"))
     return out

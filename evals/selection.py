@@ -13,10 +13,10 @@ import pytest
 from evals import engine as engines
 from evals import workers
 from evals.artifacts import latest_run, new_run_id
-from evals.config import ConfigError, load_matrix
+from evals.config import REFERENCE_PRECISION, ConfigError, load_matrix
+from evals.gate.policy import Policy
 
 _STASH = pytest.StashKey[dict]()
-REFERENCE_PRECISION = "bf16"
 
 
 def selection(config) -> dict:
@@ -91,6 +91,9 @@ def _select(config) -> dict:
         if limit < 1:
             raise pytest.UsageError(f"--limit must be at least 1, got {limit}")
         cases = [dataclasses.replace(c, limit=limit) for c in cases]
+    if config.getoption("update_snapshots", False) and not replay:
+        # A baseline is made with the profile's baseline samples per item (a replay keeps what it replays).
+        cases = [c.as_baseline() for c in cases]
     remote = {}
     for spec in config.getoption("vllm_url"):
         precision, sep, url = spec.partition("=")
@@ -100,7 +103,22 @@ def _select(config) -> dict:
             raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
         remote[precision] = url
     return {"matrix": matrix, "profile": profile, "cases": cases, "limit": limit, "remote": remote,
-            "resume": resume, "replay": replay, "replayed": replayed, "run_dir": run_dir(config, resume, replay, profile)}
+            "resume": resume, "replay": replay, "replayed": replayed, "run_dir": run_dir(config, resume, replay, profile),
+            "policy": _policy(config, matrix, profile)}
+
+
+def _policy(config, matrix, profile: str) -> Policy:
+    """The gate's settings from the matrix config, with the command's overrides checked."""
+    settings = matrix.gate
+    alpha, margin = config.getoption("gate_alpha"), config.getoption("gate_margin")
+    if alpha is not None:
+        if not 0 < alpha <= 0.5:
+            raise pytest.UsageError(f"--gate-alpha {alpha:g}: the chance that a run under no change fails any test "
+                                    "must lie in (0, 0.5], e.g. 0.01")
+        settings = dataclasses.replace(settings, alpha=alpha)
+    if margin is not None and not 0 < margin < 1:
+        raise pytest.UsageError(f"--gate-margin {margin:g}: a share of accuracy in (0, 1), e.g. 0.03 for 3 points")
+    return Policy(settings, matrix.test_counts(profile), bool(config.getoption("gate_strict")), margin)
 
 
 def run_dir(config, resume: Path | None, replay: Path | None, profile: str) -> Path:
@@ -117,7 +135,7 @@ def _attr(case, dotted: str):
 
 
 def cross_precision_pairs(cases) -> list[tuple]:
-    """(bf16 case, quantized case) for each task and mode with both selected."""
+    """(reference case, quantized case) for each task and mode with both selected."""
     by_id = {c.id: c for c in cases}
     return [
         (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)

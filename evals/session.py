@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from evals import engine as engines
-from evals import stats, workers
+from evals import workers
 from evals.artifacts import RunArtifacts, engine_version, gpu_architecture
 from evals.config import Case, Model
+from evals.gate import pooling
+from evals.gate.decision import Decision, judge_change, judge_recovery
+from evals.gate.policy import Policy
 from evals.generations import GenerationStore
 from evals.preflight import check_cases
 from evals.progress import Progress
@@ -52,8 +55,7 @@ class MatrixRun:
         self.worker = {"worker": name} if name else {}  # recorded per model and case
         self.snapshot_update = bool(config.getoption("update_snapshots", False))
         self.artifacts: RunArtifacts | None = None
-        self.alpha = config.getoption("gate_alpha") or stats.DEFAULT_ALPHA
-        self._min_effect = config.getoption("gate_min_effect")
+        self.policy: Policy = chosen["policy"]
         self.records: dict[str, dict] = {}  # case id -> baseline record of this run
         self._stores: dict[str, GenerationStore] = {}
         self._tiny_paths: dict[str, str] = {}  # model name -> built tiny model
@@ -67,11 +69,6 @@ class MatrixRun:
 
     def __exit__(self, *exc) -> None:
         engines.stop_all()
-
-    def min_effect(self, case: Case) -> float:
-        if self._min_effect is not None:
-            return self._min_effect
-        return case.task.min_effect if case.task.min_effect is not None else stats.DEFAULT_MIN_EFFECT
 
     def _local_models(self) -> dict[str, Case]:
         """precision -> one of its cases, for precisions this session serves itself."""
@@ -177,12 +174,40 @@ class MatrixRun:
         return Progress(case.id, write, self.progress_interval)
 
     def finish_case(self, case: Case, record: dict) -> None:
-        """Keep the case's record, and its gate outcome for the report."""
+        """Keep the case's record, its gate outcome for the report, and the baseline it was
+        compared with (what the pooled tests compare too, whoever runs them)."""
         self.records[case.id] = record
-        gate = BaselineSnapshot.outcome(case.profile, record)
-        if self.snapshot_update and gate["status"] != "unchanged":
+        gate, baseline = BaselineSnapshot.outcome(case.profile, record)
+        if self.snapshot_update and not gate.get("passed"):
             gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
-        self.artifacts.write_record(case.id, record, gate, **self.worker)
+        self.artifacts.write_record(case.id, record, gate, baseline, **self.worker)
+
+    def pool_cases(self, precision: str, pool: str) -> list[Case]:
+        """This session's cases of a precision that a pool takes."""
+        chosen = self.matrix.pools[pool]
+        return [c for c in self.cases if c.precision == precision and chosen.selects(c)]
+
+    def pooled_gate(self, precision: str, pool: str) -> tuple[pooling.Pooled, Decision | None]:
+        """The pool's cases of this run against their baselines, as one stratified test."""
+        cases = self.pool_cases(precision, pool)
+        ids = [c.id for c in cases]
+        current = {i: self.record(i) for i in ids}
+        pooled = pooling.against_baselines(ids, current, {i: self.artifacts.read_baseline(i) for i in ids})
+        decision = None
+        if pooled.cases:
+            decision = judge_change(pooled.strata, self.policy.alpha_for("pooled"), self.policy.pool_margin(self.matrix.pools[pool]),
+                                    self.policy.settings.confidence, sampled=all(c.sampled for c in cases))
+        self.artifacts.write_pooled(f"{precision}-{pool}", _pooled_entry(pooled, decision, self.policy.strict))
+        return pooled, decision
+
+    def recovery_gate(self, pairs: list[tuple[Case, Case]], margin: float, kind: str) -> tuple[pooling.Pooled, Decision | None]:
+        """Quantized cases against the reference precision's, this run, as one test."""
+        ids = [(r.id, q.id) for r, q in pairs]
+        current = {i: self.record(i) for pair in ids for i in pair}
+        pooled = pooling.against_reference(ids, current)
+        if not pooled.cases:
+            return pooled, None
+        return pooled, judge_recovery(pooled.strata, self.policy.alpha_for(kind), margin, self.policy.settings.confidence)
 
     def record(self, case_id: str, poll_s: float = 2.0) -> dict | None:
         """A case's record from this run: this process's, or another xdist worker's, once
@@ -198,6 +223,13 @@ class MatrixRun:
                             f"moved for {self.ready_timeout:.0f} s", pytrace=False)
             time.sleep(poll_s)
         return self.artifacts.read_record(case_id)
+
+
+def _pooled_entry(pooled: pooling.Pooled, decision: Decision | None, strict: bool) -> dict:
+    entry = {"cases": pooled.cases, "left_out": pooled.left_out}
+    if decision is None:
+        return {**entry, "status": "no comparable case"}
+    return {**entry, "status": decision.verdict, "passed": not decision.failed(strict), **decision.as_data()}
 
 
 def _last_change(run_dir: Path) -> float:

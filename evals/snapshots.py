@@ -11,7 +11,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from evals.baseline import GateResult, compare, gate_summary
+from evals.gate.records import GateResult, compare, gate_summary
 
 # SUITE_SNAPSHOTS_DIR points a run at other baselines (the suite's own tests use a copy).
 SNAPSHOTS_DIR = Path(os.environ.get("SUITE_SNAPSHOTS_DIR", Path(__file__).resolve().parents[1] / "snapshots"))
@@ -59,34 +59,43 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
     The serializer writes the record as sorted, indented JSON (one line per
     item); the comparator is the statistical gate, not string equality, so a
     rerun within tolerance matches and its baseline file stays untouched, even
-    under --snapshot-update."""
+    under --snapshot-update. The `accept` variant never matches: a pooled test
+    that fails under --snapshot-update rewrites its cases' baselines through it,
+    though each case alone passed (evals/test_precision.py)."""
 
     profile = "tiny"
+    accept = False
     file_extension = "json"
     _write_mode = WriteMode.TEXT
 
     @classmethod
-    def for_profile(cls, profile: str) -> type["BaselineSnapshot"]:
-        return type(f"BaselineSnapshot_{profile}", (cls,), {"profile": profile})
+    def for_profile(cls, profile: str, accept: bool = False) -> type["BaselineSnapshot"]:
+        return type(f"BaselineSnapshot_{profile}{'_accept' if accept else ''}", (cls,), {"profile": profile, "accept": accept})
 
     @classmethod
     def dirname(cls, *, test_location) -> str:
         return str(SNAPSHOTS_DIR / cls.profile)
 
     @classmethod
-    def outcome(cls, profile: str, record: dict) -> dict:
-        """The gate's outcome for a record against its committed baseline, as data."""
-        path = SNAPSHOTS_DIR / profile / f"{record['case']}.{cls.file_extension}"
+    def path(cls, profile: str, case_id: str) -> Path:
+        return SNAPSHOTS_DIR / profile / f"{case_id}.{cls.file_extension}"
+
+    @classmethod
+    def outcome(cls, profile: str, record: dict) -> tuple[dict, dict | None]:
+        """The gate's outcome for a record against its committed baseline, as data, and
+        that baseline (None if there is none)."""
+        path = cls.path(profile, record["case"])
         if not path.exists():
-            return {"status": "missing"}
+            return {"status": "missing"}, None
         stored = path.read_text(encoding="utf-8")
-        return gate_summary(_gate(_serialize(record), stored), json.loads(stored))
+        baseline = json.loads(stored)
+        return gate_summary(_gate(_serialize(record), stored), baseline), baseline
 
     def serialize(self, data, **kwargs) -> str:
         return _serialize(data)
 
     def matches(self, *, serialized_data, snapshot_data) -> bool:
-        return _gate(serialized_data, snapshot_data).passed
+        return not self.accept and _gate(serialized_data, snapshot_data).passed
 
     def diff_lines(self, serialized_data, snapshot_data):
         current = json.loads(serialized_data)

@@ -1,6 +1,6 @@
 """One test per case of the matrix: precision x task x mode, gated against its baseline."""
 
-from evals.baseline import build_record
+from evals.gate.records import build_record
 from evals.engine import ServerError
 from evals.runner import run_case
 
@@ -30,7 +30,7 @@ def test_case(case, engine, run, baseline):
     own_mean = sum(sum(v) / len(v) for v in per_item.values()) / len(per_item)
     assert abs(own_mean - result.metrics[result.primary]["mean"]) < 1e-9
 
-    record = build_record(case, result, alpha=run.alpha, min_effect=run.min_effect(case),
-                          **run.fingerprint_facts(case.precision))
+    gate = run.policy.as_data("case", run.policy.case_margin(case))
+    record = build_record(case, result, gate, **run.fingerprint_facts(case.precision))
     run.finish_case(case, record)
-    assert baseline == record  # the statistical gate (evals/snapshots.py, evals/baseline.py)
+    assert baseline == record  # the statistical gate (evals/snapshots.py, evals/gate/)

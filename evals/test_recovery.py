@@ -1,23 +1,35 @@
-"""Cross-precision: each quantized case against BF16's same task and mode, from this run, paired."""
+"""Cross-precision: each quantized case, and each pool of a quantized precision's cases,
+against the reference precision's (BF16) same tasks and modes from this run, paired.
+Some loss is expected of quantization: a test fails when the drop is significantly
+beyond its margin."""
 
 import pytest
 
-from evals import stats
-from evals.baseline import item_scores
+from evals.gate import pooling
+from evals.gate.stats import recovery
 
 
 def test_recovery(pair, run):
-    reference_case, quantized_case = pair
-    # Under xdist the other precision's record comes from another worker, through the artifacts.
-    reference, quantized = run.record(reference_case.id), run.record(quantized_case.id)
-    if reference is None or quantized is None:
-        missing = reference_case.id if reference is None else quantized_case.id
-        pytest.skip(f"{missing} produced no result in this run")
-    ref, cur = item_scores(reference), item_scores(quantized)
-    comparison = stats.paired(ref, cur, quantized_case.repeats, run.alpha, run.min_effect(quantized_case))
-    point, low, high = stats.recovery(cur, ref)
-    run.artifacts.write_recovery(quantized_case.id, reference_case.id, comparison, (point, low, high))
-    assert comparison.verdict != "regression", (
-        f"{quantized_case.id} vs {reference_case.id}: recovery {point:.1%} (95% CI {low:.1%}-{high:.1%}); "
-        + comparison.describe()
-    )
+    _check(run, pair[1].id, [pair], run.policy.case_margin(pair[1]), "recovery")
+
+
+def test_recovery_pooled(pool, pooled_pairs, run):
+    precision, name = pool
+    _check(run, f"{precision}-{name}", pooled_pairs, run.policy.pool_margin(run.matrix.pools[name]), "pooled_recovery")
+
+
+def _check(run, test_id: str, pairs: list, margin: float, kind: str) -> None:
+    pooled, decision = run.recovery_gate(pairs, margin, kind)
+    left_out = pooling.left_out_lines(pooled)
+    if decision is None:
+        pytest.skip(f"{test_id}: nothing to compare in this run:\n" + "\n".join(left_out))
+    ratio = recovery(pooled.strata, run.policy.settings.confidence)
+    run.artifacts.write_recovery(test_id, {
+        "cases": pooled.cases, "references": [r.id for r, q in pairs if q.id in pooled.cases], "left_out": pooled.left_out,
+        "recovery": ratio.ratio, "interval": [ratio.low, ratio.high], "interval_note": ratio.note,
+        "status": decision.verdict, "passed": not decision.failed(), **decision.as_data(),
+    })
+    interval = f"recovery {ratio.ratio:.1%} ({run.policy.settings.confidence:.0%} interval {ratio.low:.1%}-{ratio.high:.1%})"
+    message = [f"{test_id} against {', '.join(r.id for r, _ in pairs)}: {interval}; {decision.describe()}",
+               *(pooling.by_case(decision) if kind == "pooled_recovery" else []), *left_out]
+    assert not decision.failed(), "\n".join(message)

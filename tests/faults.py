@@ -4,8 +4,9 @@ Loaded only by tests/test_engine_lifecycle.py (`-p tests.faults`), which sets
 SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
 its N-th request is being sent (mid-case); `badarg:PRECISION` gives that
 server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`
-serves that precision's tiny model with broken (binary) weights under the same
-configuration, as an engine bug would; `die-after:N` SIGKILLs the pytest process
+serves that precision's tiny model with noisy weights (evals/tiny/quantize.py: it
+loses about a third of its known answers, in every case) under the same
+configuration, as a kernel bug would; `die-after:N` SIGKILLs the pytest process
 itself right after the N-th response is kept (a run killed halfway, mid-case,
 with requests in flight).
 """
@@ -73,7 +74,7 @@ def _degrade(precision: str) -> None:
 
     def model_path(self, model):
         if model.is_tiny and self.matrix.profiles[self.profile]["precisions"].get(precision) == model.name:
-            return str(ensure_built("binary", self.matrix)), None
+            return str(ensure_built("noisy", self.matrix)), None
         return original(self, model)
 
     MatrixRun.model_path = model_path

@@ -3,16 +3,21 @@
 import copy
 import json
 
-from evals.baseline import compare, item_scores
-from evals.snapshots import BaselineSnapshot, SNAPSHOTS_DIR
+from evals.config import load_matrix
+from evals.gate.pooling import against_baselines, against_reference, by_case
+from evals.gate.decision import judge_change
+from evals.gate.records import compare, fingerprint, item_counts
+from evals.snapshots import SNAPSHOTS_DIR, BaselineSnapshot
+
+GATE = {"alpha": 1e-4, "run_alpha": 0.01, "margin": 0.03, "confidence": 0.95, "strict": False, "sampled": True}
 
 
-def record(items: dict[str, str], **fingerprint) -> dict:
+def record(items: dict[str, str], case: str = "fp8-math500-think", gate: dict | None = None, **fingerprint) -> dict:
     return {
-        "case": "fp8-math500-think", "profile": "tiny", "created": "2026-01-01T00:00:00+0000",
+        "case": case, "profile": "tiny", "created": "2026-01-01T00:00:00+0000",
         "fingerprint": {"model": "tiny:fp8", "revision": None, "engine": "vllm 0.32.0", "gpu_architecture": "cpu",
                         "scorer_version": "1", **fingerprint},
-        "gate": {"alpha": 0.01, "min_effect": 0.03}, "primary": "math_equiv", "n": len(items), "k": 1,
+        "gate": gate or GATE, "primary": "math_equiv", "n": len(items), "k": int(next(iter(items.values())).split("/")[1]),
         "metrics": {}, "truncation_rate": 0.0, "items": items,
     }
 
@@ -31,12 +36,34 @@ def test_identical_rerun_matches_and_other_fingerprints_do_not():
 
 def test_regression_names_the_flipped_items():
     items = dict(BASE["items"])
-    for n in range(10):
+    for n in range(20):
         items[f"i{n:02d}"] = "0/1"
     result = compare(record(items), BASE)
-    assert result.comparable and not result.passed and result.comparison.verdict == "regression"
-    assert result.comparison.worse == [f"i{n:02d}" for n in range(10)]
+    assert result.comparable and not result.passed and result.decision.verdict == "regression"
+    assert sorted(result.decision.worse) == [f"i{n:02d}" for n in range(20)]
     assert "--snapshot-update" in "\n".join(result.lines(BASE["case"]))
+
+
+def test_strict_fails_what_is_inconclusive():
+    rerun = record(BASE["items"], gate={**GATE, "strict": True})
+    result = compare(rerun, BASE)
+    assert result.decision.verdict == "inconclusive" and not result.passed
+    assert compare(record(BASE["items"]), BASE).passed
+
+
+def test_a_baseline_with_more_samples_per_item_is_comparable():
+    baseline = record({f"i{n:02d}": ("30/32" if n < 30 else "2/32") for n in range(40)})
+    run = record({f"i{n:02d}": ("4/4" if n < 30 else "0/4") for n in range(40)})
+    result = compare(run, baseline)
+    assert result.comparable and result.passed and result.decision.ref_k == 32 and result.decision.cur_k == 4
+
+
+def test_the_fingerprint_compares_everything_but_k():
+    matrix = load_matrix()
+    case = next(c for c in matrix.cases("full") if c.id == "fp8-aime24-think")
+    run, made = fingerprint(case, "vllm 0.9", "sm_90"), fingerprint(case.as_baseline(), "vllm 0.9", "sm_90")
+    assert case.as_baseline().repeats > case.repeats and run == made
+    assert "repeats" not in run["generation"] and run["generation"]["gen_kwargs"]["temperature"] == 0.6
 
 
 def test_a_different_item_set_is_not_comparable():
@@ -45,8 +72,23 @@ def test_a_different_item_set_is_not_comparable():
     assert "items" in compare(record(items), BASE).differing
 
 
-def test_item_scores_read_correct_over_k():
-    assert item_scores({"items": {"a": "3/4", "b": "0/4"}}) == {"a": 0.75, "b": 0.0}
+def test_item_counts_read_correct_over_k():
+    assert item_counts({"items": {"a": "3/4", "b": "0/4"}}) == {"a": (3, 4), "b": (0, 4)}
+
+
+def test_pooled_cases_name_what_they_leave_out_and_where_items_moved():
+    cases = [f"fp8-aime24-{m}" for m in ("think", "think_final", "answer_only", "int_only")]
+    baselines = {c: record({f"q{n}": "1/1" if n < 6 else "0/1" for n in range(10)}, case=c) for c in cases}
+    current = {c: record({f"q{n}": "1/1" if 2 <= n < 6 else "0/1" for n in range(10)}, case=c) for c in cases[:3]}
+    baselines[cases[2]]["fingerprint"]["engine"] = "other"
+    pooled = against_baselines(cases, current, {**baselines})
+    assert pooled.cases == cases[:2] and len(pooled.strata) == 20
+    assert pooled.left_out == {cases[2]: "baseline not comparable (engine)", cases[3]: "no result in this run"}
+    decision = judge_change(pooled.strata, 1e-4, 0.05, 0.95, sampled=False)
+    lines = by_case(decision)
+    assert lines[0].startswith("  fp8-aime24-think: worse on 2 [q0, q1]") or lines[0].startswith("  fp8-aime24-think_final: worse on 2")
+    reference = {"bf16-x": record({"a": "1/1", "b": "0/1"}, case="bf16-x"), "fp8-x": record({"a": "0/1", "b": "0/1"}, case="fp8-x")}
+    assert against_reference([("bf16-x", "fp8-x")], reference).strata.labels == ("fp8-x/a", "fp8-x/b")
 
 
 def test_extension_writes_readable_json_and_compares_with_the_gate():
@@ -54,8 +96,9 @@ def test_extension_writes_readable_json_and_compares_with_the_gate():
     text = extension.serialize(BASE)
     assert text.endswith("\n") and '"i00": "1/1",' in text
     assert extension.matches(serialized_data=text, snapshot_data=text)
-    worse = dict(BASE["items"], **{f"i{n:02d}": "0/1" for n in range(10)})
+    worse = dict(BASE["items"], **{f"i{n:02d}": "0/1" for n in range(20)})
     assert not extension.matches(serialized_data=extension.serialize(record(worse)), snapshot_data=text)
+    assert not BaselineSnapshot.for_profile("tiny", accept=True)().matches(serialized_data=text, snapshot_data=text)
     missing = list(extension.diff_lines(text, ""))
     assert "No baseline for fp8-math500-think" in missing[0] and "--snapshot-update" in missing[0]
     assert extension.dirname(test_location=None) == str(SNAPSHOTS_DIR / "tiny")

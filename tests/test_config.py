@@ -30,14 +30,35 @@ def test_shipped_matrix_expands_to_the_documented_cases():
     assert seed["bf16-aime24-answer_only"].limit == 30 and seed["bf16-math500-answer_only"].limit == 100
     think = next(c for c in full if c.id == "bf16-aime24-think")
     assert think.generation["max_gen_toks"] == 38912 and think.generation["temperature"] == 0.6
-    assert think.repeats == 8 and think.generation["until"] == ["<|im_end|>"]
+    assert think.repeats == 15 and think.baseline_repeats == 54 and think.generation["until"] == ["<|im_end|>"]
+    assert think.as_baseline().repeats == 54 and think.as_baseline().baseline and not think.baseline
+    assert think.margin(matrix.gate.margin) == 0.05 and answer_margin(matrix) == 0.03
+    assert set(matrix.pools) == {"all", "aime_thinking", "aime_non_thinking", "math500"}
+    assert matrix.pools["aime_thinking"].selects(think) and not matrix.pools["math500"].selects(think)
     answer = next(c for c in full if c.id == "bf16-math500-answer_only")
     assert answer.generation["presence_penalty"] == 1.5 and answer.generation["max_gen_toks"] == 32768
+
+
+def answer_margin(matrix) -> float:
+    return next(c for c in matrix.cases("full") if c.task.name == "math500").margin(matrix.gate.margin)
 
 
 @pytest.mark.parametrize(
     "edit,message",
     [
+        (lambda r: r["gate"].update(alpha=1), r"gate\.alpha: must be the chance .* in \(0, 0\.5\); got 1"),
+        (lambda r: r["gate"]["alpha_shares"].update(case=0.5), r"gate\.alpha_shares: the shares must add up to 1"),
+        (lambda r: r["gate"]["alpha_shares"].pop("recovery"), r"gate\.alpha_shares: needs a share for each kind"),
+        (lambda r: r["gate"].update(margin=3), r"gate\.margin: must be a share of accuracy in \(0, 1\), e\.g\. 0\.05"),
+        (lambda r: r["tasks"]["aime24"].update(margin=5), r"tasks\.aime24\.margin: must be a share of accuracy"),
+        (lambda r: r["pools"].update(odd={"tasks": ["gsm8k"]}), r"pools\.odd\.tasks: unknown tasks \['gsm8k'\]"),
+        (lambda r: r["pools"].update(odd={"modes": []}), r"pools\.odd\.modes: expected a non-empty list"),
+        (lambda r: r["profiles"]["full"].update(baseline_repeats={"aime24": 4}),
+         r"profiles\.full\.baseline_repeats\.aime24: a baseline needs at least the run's samples per item \(15\)"),
+        (lambda r: r["profiles"]["tiny"].update(baseline_repeats={"aime24": 4}),
+         r"4 samples of aime24 under greedy decoding would all be the same"),
+        (lambda r: r["planning"]["throughput"].update(fp8=0), r"planning\.throughput\.fp8: must be a positive number"),
+        (lambda r: r["planning"]["output_tokens"].pop("math"), r"planning\.output_tokens: expected one entry per task kind"),
         (lambda r: r["modes"]["think"].update(temprature=0.6), r"modes\.think: unknown key\(s\) \['temprature'\]"),
         (lambda r: r["profiles"]["seed"].update(num_fewshot=5), r"profiles\.seed\.num_fewshot: .*0-shot.*ignored"),
         (lambda r: r["profiles"]["seed"]["cases"]["math500"].append("think_final"),

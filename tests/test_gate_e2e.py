@@ -1,59 +1,89 @@
-"""The baseline gate end to end on the CPU, with the tiny model on vLLM's CPU build:
-a missing baseline fails and says how to make it; --snapshot-update makes it; an
-identical rerun passes and leaves the file untouched even under --snapshot-update;
-a degraded engine fails, naming the flipped items; --snapshot-update accepts it."""
+"""The gate end to end on the CPU, with the tiny model on vLLM's CPU build.
+
+FP8 served by a moderately degraded model (evals/tiny/quantize.py `noisy`: it loses about
+a third of the answers it knows, a few in every case, all one way) passes every case
+alone, as no case has the items to prove its few flips, and fails the pooled test, which
+names the precision, the cases and the items. --snapshot-update accepts it, rewriting
+every pooled case's baseline though each passed alone; an identical rerun then passes
+and leaves the files untouched, even under --snapshot-update; missing baselines fail
+each case with the command that makes them. Only the degraded run starts an engine;
+the rest replays its kept generations (--replay)."""
 
 import json
 import re
+import shutil
 
 import pytest
 
-from tests.evals_run import run_evals
+from tests.evals_run import ROOT, run_evals, the_run
 
 pytestmark = pytest.mark.slow
-CASE = "bf16-math500-answer_only"
-SELECT = ("--precision", "bf16", "--task", "math500", "--mode", "answer_only")
+FP8_CASES = [f"fp8-{task}-{mode}" for task, modes in (("aime24", ("answer_only", "int_only", "think", "think_final")),
+                                                      ("math500", ("answer_only", "think")),
+                                                      ("aime25", ("answer_only", "int_only", "think", "think_final")))
+             for mode in modes]
 
 
-def test_baseline_lifecycle(tmp_path):
+@pytest.fixture(scope="module")
+def degraded(tmp_path_factory):
+    """One run of FP8 on the degraded model, against a copy of the committed baselines."""
+    root = tmp_path_factory.mktemp("degraded")
+    shutil.copytree(ROOT / "snapshots", root / "snapshots")
+    code, outcomes, left, output = run_evals(root, "degrade:fp8", "--precision", "fp8")
+    return {"root": root, "code": code, "outcomes": outcomes, "left": left, "output": output, "run": the_run(root)}
+
+
+def replay(tmp_path, run, snapshots, *extra):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    return run_evals(tmp_path, "", "--replay", str(run), *extra, env={"SUITE_SNAPSHOTS_DIR": str(snapshots)})
+
+
+def test_a_spread_out_regression_fails_the_pooled_test_and_no_case(degraded):
+    code, outcomes, output = degraded["code"], degraded["outcomes"], degraded["output"]
+    assert code == 1, output[-3000:]
+    assert not degraded["left"]
+    assert {case: outcomes[case][0] for case in FP8_CASES} == {case: "passed" for case in FP8_CASES}, output[-3000:]
+    outcome, message = outcomes["fp8-all"]
+    assert outcome == "failed" and "fp8, pool all (10 cases): regression:" in message
+
+    pooled = json.loads((degraded["run"] / "pooled.json").read_text())["fp8-all"]
+    assert pooled["p_value"] <= pooled["alpha"] / 10, pooled  # a wide margin: the same verdict on any machine
+    baselines = {case: json.loads((degraded["root"] / "snapshots" / "tiny" / f"{case}.json").read_text()) for case in FP8_CASES}
+    known = sum(ratio == "1/1" for b in baselines.values() for ratio in b["items"].values())
+    assert len(pooled["worse"]) >= known / 5 and len(pooled["worse"]) > 4 * len(pooled["better"]), pooled
+
+    # The message names the cases that lost and their items; each such item was right in its baseline.
+    named = re.findall(r"^  (fp8-[\w-]+): worse on (\d+)(?: \[([^\]]*)\])?", message, flags=re.M)
+    assert len(named) >= 5, message
+    for case, count, items in named:
+        for item in items.replace(", ...", "").split(", ") if items else []:
+            assert baselines[case]["items"][item] == "1/1", (case, item)
+
+
+def test_snapshot_update_accepts_it_and_an_identical_rerun_then_passes_untouched(degraded, tmp_path):
     snapshots = tmp_path / "snapshots"
-    env = {"SUITE_SNAPSHOTS_DIR": str(snapshots)}
-    baseline = snapshots / "tiny" / f"{CASE}.json"
+    shutil.copytree(degraded["root"] / "snapshots", snapshots)
+    before = {case: (snapshots / "tiny" / f"{case}.json").read_bytes() for case in FP8_CASES}
 
-    def evals(name: str, fault: str = "", *extra: str):
-        return run_evals(tmp_path / name, fault, *SELECT, *extra, env=env)
+    code, outcomes, _, output = replay(tmp_path / "accept", degraded["run"], snapshots, "--snapshot-update")
+    assert code == 0, output[-3000:]
+    accepted = {case: (snapshots / "tiny" / f"{case}.json").read_bytes() for case in FP8_CASES}
+    assert all(accepted[case] != before[case] for case in FP8_CASES)  # every pooled case, though each passed alone
+    for case in FP8_CASES:
+        record = json.loads((degraded["run"] / case / "record.json").read_text())
+        assert json.loads(accepted[case])["items"] == record["items"]
 
-    code, outcomes, left, output = evals("missing")
-    assert code == 1 and outcomes[CASE][0] == "failed"
-    assert "No baseline for bf16-math500-answer_only" in outcomes[CASE][1] and "--snapshot-update" in outcomes[CASE][1]
+    code, outcomes, _, output = replay(tmp_path / "rerun", degraded["run"], snapshots)
+    assert code == 0 and outcomes["fp8-all"][0] == "passed", output[-3000:]
+    code, _, _, output = replay(tmp_path / "rerun-update", degraded["run"], snapshots, "--snapshot-update")
+    assert code == 0, output[-3000:]
+    assert {case: (snapshots / "tiny" / f"{case}.json").read_bytes() for case in FP8_CASES} == accepted
 
-    code, outcomes, left, output = evals("create", "", "--snapshot-update")
-    assert code == 0, output[-2000:]
-    record = json.loads(baseline.read_text())
-    assert record["n"] == 20 and record["k"] == 1 and len(record["items"]) == 20
-    assert record["fingerprint"]["model"] == "tiny:bf16" and record["fingerprint"]["scorer_version"]
-    assert record["metrics"]["math_equiv"]["mean"] == pytest.approx(0.5)
-    made = baseline.read_bytes()
 
-    code, outcomes, left, output = evals("rerun", "", "--snapshot-update")
-    assert code == 0, output[-2000:]
-    assert baseline.read_bytes() == made  # within tolerance: untouched, its timestamp too
-
-    # The broken engine loses about 6 of the 10 answers the tiny model knows here, all
-    # one way: McNemar p = 2 * 0.5**6 = 0.031 on these 20 items, a regression at
-    # alpha 0.05 (the default 0.01 needs 8 one-way flips at this size).
-    code, outcomes, left, output = evals("degraded", "degrade:bf16", "--gate-alpha", "0.05")
-    assert code == 1
-    outcome, message = outcomes[CASE]
-    assert outcome == "failed" and "regression:" in message
-    flipped = re.search(r"worse on (\d+) item\(s\) \[([^\]]*)\]", message)
-    assert flipped and int(flipped.group(1)) >= 5, message
-    known_correct = [item for item, ratio in record["items"].items() if ratio == "1/1"]
-    assert set(flipped.group(2).replace(", ...", "").split(", ")) <= set(known_correct)
-    assert baseline.read_bytes() == made
-
-    code, outcomes, left, output = evals("accept", "degrade:bf16", "--gate-alpha", "0.05", "--snapshot-update")
-    assert code == 0, output[-2000:]
-    accepted = json.loads(baseline.read_text())
-    assert accepted["metrics"]["math_equiv"]["mean"] < record["metrics"]["math_equiv"]["mean"]
-    assert left == []
+def test_missing_baselines_fail_each_case_with_the_command_that_makes_them(degraded, tmp_path):
+    code, outcomes, _, output = replay(tmp_path, degraded["run"], tmp_path / "empty")
+    assert code == 1, output[-3000:]
+    for case in FP8_CASES:
+        outcome, message = outcomes[case]
+        assert outcome == "failed" and f"No baseline for {case}" in message and "--snapshot-update" in message
+    assert outcomes["fp8-all"][0] == "skipped"

@@ -1,86 +1,188 @@
-"""The gate's statistics: exact tests, and its false-alarm rate and power on simulated reruns."""
+"""The gate's statistics and decision rule: exact tests, bounds, intervals, power, the
+alpha split; and on simulated runs of the noise model, its false alarms and power."""
 
+import math
+
+import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
-from bench.gate_simulation import simulate
-from evals.stats import DEFAULT_ALPHA, paired, recovery, unpaired
-
-
-def scores(pattern: str) -> dict[str, float]:
-    return {f"i{n}": float(c) for n, c in enumerate(pattern)}
-
-
-def test_mcnemar_counts_flips_both_ways():
-    ref = scores("1111111111" * 5 + "0000000000" * 5)
-    cur = scores("0000000011" * 5 + "0000000000" * 5)  # 40 items lost, none gained
-    result = paired(ref, cur, k=1)
-    assert result.test == "exact McNemar"
-    assert len(result.worse) == 40 and result.better == []
-    assert result.p_value == pytest.approx(2 * 0.5**40)
-    assert result.verdict == "regression"
-    assert "-40.0 points" in result.describe() and "worse on 40 item(s)" in result.describe()
+from evals.config import TEST_KINDS, load_matrix
+from evals.gate import noise, sensitivity
+from evals.gate.decision import judge_change, judge_recovery
+from evals.gate.policy import Policy
+from evals.gate.stats import Strata, drop_size, drop_test, recovery, unpaired
 
 
-def test_flips_that_cancel_are_not_a_change():
-    ref = scores("10" * 50)
-    cur = scores("01" * 50)  # every item flipped, half each way
-    result = paired(ref, cur, k=1)
-    assert result.p_value == pytest.approx(1.0) and result.verdict == "unchanged"
+def one_sample(reference: str, current: str) -> Strata:
+    """Strata of k=1 items from strings of 0/1."""
+    return Strata.of([f"i{n:03d}" for n in range(len(reference))], [int(c) for c in reference], 1,
+                     [int(c) for c in current], 1)
 
 
-def test_small_significant_change_below_min_effect_passes():
-    ref = scores("1" * 2000 + "0" * 2000)
-    cur = scores("1" * 1950 + "0" * 2050)  # 50 items lost of 4000: p tiny, 1.25 points
-    result = paired(ref, cur, k=1)
-    assert result.significant and result.verdict == "unchanged"
+def brute_force_p(strata: Strata) -> float:
+    """P(reference total >= observed) by plain convolution of the strata's hypergeometrics."""
+    pmf, offset = np.ones(1), 0
+    for a, K, c, k in zip(strata.ref_correct, strata.ref_k, strata.cur_correct, strata.cur_k):
+        m = a + c
+        lo, hi = max(0, m - k), min(K, m)
+        pmf = np.convolve(pmf, scipy_stats.hypergeom.pmf(np.arange(lo, hi + 1), K + k, m, K))
+        offset += lo
+    return float(pmf[strata.ref_correct.sum() - offset:].sum())
 
 
-def test_improvement_beyond_tolerance_is_flagged():
-    result = paired(scores("0" * 50), scores("1" * 20 + "0" * 30), k=1)
-    assert result.verdict == "improvement"
+@pytest.mark.parametrize("worse,better", [(6, 0), (6, 1), (3, 3), (0, 4), (12, 2)])
+def test_one_sample_per_item_is_the_exact_one_sided_mcnemar_test(worse, better):
+    reference = "1" * worse + "0" * better + "1" * 10 + "0" * 10
+    current = "0" * worse + "1" * better + "1" * 10 + "0" * 10
+    result = drop_test(one_sample(reference, current))
+    discordant = worse + better
+    assert result.p_drop == pytest.approx(scipy_stats.binomtest(worse, discordant, 0.5, alternative="greater").pvalue)
+    assert result.p_rise == pytest.approx(scipy_stats.binomtest(worse, discordant, 0.5, alternative="less").pvalue)
+    assert result.informative == discordant
 
 
-def test_k_greater_than_one_uses_a_paired_permutation_test():
-    ref = {f"i{n}": 0.75 for n in range(30)}
-    cur = {f"i{n}": 0.25 for n in range(30)}
-    result = paired(ref, cur, k=4)
-    assert result.test == "paired sign-flip permutation" and result.p_value < 0.001 and result.verdict == "regression"
-    exact = paired({"a": 1.0, "b": 0.5}, {"a": 0.5, "b": 0.5}, k=2)
-    assert exact.p_value == pytest.approx(1.0)  # one nonzero difference: both signs equally likely
+def test_baselines_with_more_samples_than_the_run_are_tested_exactly():
+    rng = np.random.default_rng(7)
+    rates = noise.random_item_rates(rng, 0.7, 60)
+    strata = Strata.of([str(i) for i in range(60)], noise.draw(rng, rates, 32), 32, noise.draw(rng, rates * 0.8, 4), 4)
+    assert drop_test(strata).p_drop == pytest.approx(brute_force_p(strata), rel=1e-9, abs=1e-15)  # the FFT path
+    small = Strata.of(["a", "b", "c"], [3, 5, 1], [4, 8, 2], [0, 1, 1], [1, 2, 1])
+    assert drop_test(small).p_drop == pytest.approx(brute_force_p(small), rel=1e-12)  # the direct path
 
 
-def test_unpaired_against_aggregates():
-    same = unpaired(0.27, 100, 0.25, 100)
-    assert same.test.startswith("Fisher") and same.verdict == "unchanged"
-    assert unpaired(0.9, 500, 0.5, 500).verdict == "regression"
+def test_no_informative_item_means_no_evidence():
+    result = drop_test(one_sample("1100", "1100"))
+    assert result.p_drop == 1.0 and result.p_rise == 1.0 and result.informative == 0
 
 
-def test_recovery_with_confidence_interval():
-    ref = {f"i{n}": 1.0 if n < 80 else 0.0 for n in range(100)}
-    q = {f"i{n}": 1.0 if n < 76 else 0.0 for n in range(100)}
-    point, lo, hi = recovery(q, ref)
-    assert point == pytest.approx(0.95) and lo < 0.95 < hi <= 1.0
+def test_counts_decide_a_drop_of_exactly_three_items_at_every_accuracy_level():
+    # The old rule compared float means: 3 of 60 items lost (exactly 5 points) was missed at
+    # about half of the accuracy levels. Counts give one answer at every level.
+    outcomes = set()
+    for correct in range(3, 61):
+        reference = "1" * correct + "0" * (60 - correct)
+        current = "0" * 3 + reference[3:]
+        strata = one_sample(reference, current)
+        worse, better = strata.moved()
+        outcomes.add((len(worse), len(better), round(drop_test(strata).p_drop, 15)))
+    assert outcomes == {(3, 0, 0.125)}
 
 
-def test_paired_items_must_match():
-    with pytest.raises(ValueError, match="same items"):
-        paired({"a": 1.0}, {"b": 1.0}, k=1)
+def test_moved_compares_counts_across_different_k():
+    strata = Strata.of(["a", "b", "c", "d"], [1, 2, 3, 0], [3, 4, 4, 5], [1, 1, 2, 0], [3, 2, 3, 1])
+    worse, better = strata.moved()
+    assert worse == ["c"] and better == [] and sorted(worse + better + ["a", "b", "d"]) == ["a", "b", "c", "d"]
 
 
-# Simulated reruns with realistic greedy noise (fixed seeds): the issue's bounds.
+def test_identical_reruns_of_few_items_are_inconclusive_and_of_many_are_cleared():
+    few = one_sample("1" * 5 + "0" * 5, "1" * 5 + "0" * 5)
+    decision = judge_change(few, alpha=1e-4, margin=0.05, confidence=0.95, sampled=False)
+    assert decision.verdict == "inconclusive" and not decision.failed() and decision.failed(strict=True)
+    assert "items would be needed to detect a drop of 5 points" in decision.settle
+    rng = np.random.default_rng(3)
+    rates = noise.random_item_rates(rng, 0.8, 500)
+    many = Strata.of([str(i) for i in range(500)], noise.draw(rng, rates, 16), 16, noise.draw(rng, rates, 4), 4)
+    cleared = judge_change(many, alpha=1e-4, margin=0.03, confidence=0.95)
+    assert cleared.verdict == "no regression beyond the margin" and cleared.upper < 0.03
 
 
-def test_false_alarm_rate_is_at_most_alpha():
-    outcome = simulate(n=500, k=1, reruns=2000, drop=0.0, seed=1)
-    assert outcome.mean_flips_each_way > 1  # items really flip both ways
-    assert outcome.paired_fail_rate <= DEFAULT_ALPHA
+def test_a_one_way_drop_is_a_regression_and_a_rise_an_improvement():
+    drop = judge_change(one_sample("1" * 30 + "0" * 30, "0" * 20 + "1" * 10 + "0" * 30), 1e-4, 0.05, 0.95)
+    assert drop.verdict == "regression" and drop.failed() and len(drop.worse) == 20 and drop.better == []
+    assert "worse on 20 [" in drop.describe() and "-33.3 points" in drop.describe()
+    rise = judge_change(one_sample("0" * 30 + "1" * 30, "1" * 60), 1e-4, 0.05, 0.95)
+    assert rise.verdict == "improvement" and rise.failed()
 
 
-def test_five_point_drop_is_caught_with_power_090():
-    outcome = simulate(n=500, k=1, reruns=2000, drop=0.05, seed=2)
-    assert outcome.paired_regression_rate >= 0.9
+def test_inconclusive_sampled_case_says_how_many_samples_would_settle_it():
+    rng = np.random.default_rng(5)
+    rates = noise.random_item_rates(rng, 0.75, 30)
+    strata = Strata.of([str(i) for i in range(30)], noise.draw(rng, rates, 4), 4, noise.draw(rng, rates, 4), 4)
+    decision = judge_change(strata, alpha=4e-5, margin=0.05, confidence=0.95, sampled=True)
+    assert decision.verdict == "inconclusive"
+    assert decision.settle and "would be needed to detect a drop of 5 points with power 0.9" in decision.settle
+    assert decision.detectable is not None and decision.detectable > 0.05
 
 
-def test_paired_beats_unpaired_on_the_same_data():
-    outcome = simulate(n=500, k=1, reruns=500, drop=0.05, seed=3)
-    assert outcome.paired_regression_rate > outcome.unpaired_regression_rate
+def test_recovery_fails_only_beyond_the_margin():
+    rng = np.random.default_rng(11)
+    rates = noise.random_item_rates(rng, 0.8, 500)
+    reference = noise.draw(rng, rates, 4)
+    labels = [str(i) for i in range(500)]
+    slightly = noise.draw(rng, noise.changed_rates(rng, rates, noise.shift_for_drop(rates, 0.01)), 4)
+    assert not judge_recovery(Strata.of(labels, reference, 4, slightly, 4), 1e-4, 0.03, 0.95).failed()
+    much = noise.draw(rng, noise.changed_rates(rng, rates, noise.shift_for_drop(rates, 0.15)), 4)
+    assert judge_recovery(Strata.of(labels, reference, 4, much, 4), 1e-4, 0.03, 0.95).verdict == "regression"
+
+
+def test_drop_bound_is_never_zero_width_for_items_that_did_not_move():
+    size = drop_size(one_sample("1" * 5 + "0" * 5, "1" * 5 + "0" * 5))
+    assert size.drop == 0 and size.stderr > 0.1 and size.upper(0.95) > 0.2
+
+
+def test_recovery_interval_keeps_its_coverage_at_30_items():
+    rng = np.random.default_rng(2024)
+    covered, trials, k = 0, 1500, 8
+    labels = [str(i) for i in range(30)]
+    for _ in range(trials):
+        rates = noise.random_item_rates(rng, 0.75, 30)
+        quantized = noise.changed_rates(rng, rates, 0.4)
+        truth = quantized.mean() / rates.mean()  # over these items
+        result = recovery(Strata.of(labels, noise.draw(rng, rates, k), k, noise.draw(rng, quantized, k), k))
+        covered += result.low <= truth <= result.high
+    assert 0.93 <= covered / trials <= 0.99
+
+
+def test_recovery_edges_are_explicit_not_dropped():
+    nothing = recovery(one_sample("0000", "1100"))
+    assert math.isnan(nothing.ratio) and "reference solved nothing" in nothing.note
+    zero = recovery(one_sample("1100", "0000"))
+    assert zero.ratio == 0 and zero.low == 0 and zero.high > 0 and "half of one" in zero.note
+
+
+def test_unpaired_welch_uses_satterthwaite_and_needs_both_stderrs():
+    result = unpaired(0.6, 30, 0.5, 50, k=4, reference_stderr=0.05, current_stderr=0.03)
+    expected = scipy_stats.ttest_ind_from_stats(0.6, 0.05 * math.sqrt(30), 30, 0.5, 0.03 * math.sqrt(50), 50, equal_var=False)
+    assert result.p_value == pytest.approx(expected.pvalue, rel=1e-6)
+    with pytest.raises(ValueError, match="reference stderr"):
+        unpaired(0.6, 30, 0.5, 50, k=4, reference_stderr=None, current_stderr=0.03)
+    assert unpaired(0.27, 100, 0.25, 100).p_value > 0.5 and unpaired(0.9, 500, 0.5, 500).p_value < 1e-10
+
+
+def test_alpha_is_split_over_every_test_of_the_profile():
+    matrix = load_matrix()
+    for profile in matrix.profiles:
+        policy = Policy(matrix.gate, matrix.test_counts(profile))
+        total = sum(TEST_KINDS[kind] * policy.tests[kind] * policy.alpha_for(kind) for kind in TEST_KINDS if policy.tests[kind])
+        assert total <= matrix.gate.alpha + 1e-12
+    full = matrix.test_counts("full")
+    assert full == {"case": 30, "pooled": 12, "recovery": 20, "pooled_recovery": 8}
+
+
+@pytest.mark.parametrize("accuracy,n,ref_k,run_k,drop,alpha", [
+    (0.77, 120, 32, 8, 0.05, 2e-4),
+    (0.90, 500, 4, 2, 0.03, 2e-4),
+    (0.75, 30, 8, 8, 0.15, 4e-5),
+])
+def test_planned_power_matches_simulated_runs_of_the_real_test(accuracy, n, ref_k, run_k, drop, alpha):
+    rng = np.random.default_rng(1)
+    labels = [str(i) for i in range(n)]
+    hits, runs = 0, 300
+    for _ in range(runs):
+        rates = noise.random_item_rates(rng, accuracy, n)
+        current = noise.changed_rates(rng, rates, noise.shift_for_drop(rates, drop))
+        strata = Strata.of(labels, noise.draw(rng, rates, ref_k), ref_k, noise.draw(rng, current, run_k), run_k)
+        hits += drop_test(strata).p_drop < alpha
+    planned = sensitivity.power(sensitivity.Design.of(noise.item_rates(accuracy, n), ref_k, run_k), drop, alpha)
+    assert abs(planned - hits / runs) < 0.08
+
+
+def test_detectable_drop_shrinks_with_samples_and_run_k_is_the_fewest_that_reach():
+    design = sensitivity.Design.of(noise.item_rates(0.8, 60), 32, 1)
+    drops = [sensitivity.detectable_drop(design.with_k(cur_k=k), 2e-4) for k in (2, 4, 8, 16)]
+    assert all(a > b for a, b in zip(drops, drops[1:]))
+    drop = drops[2] * 1.02  # a little more than k=8 detects
+    k = sensitivity.run_k_for(design, drop, 2e-4)
+    assert k is not None and k <= 8
+    assert sensitivity.power(design.with_k(cur_k=k), drop, 2e-4) >= 0.9 > sensitivity.power(design.with_k(cur_k=k - 1), drop, 2e-4)

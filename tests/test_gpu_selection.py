@@ -17,8 +17,8 @@ def pytest_evals(*args: str) -> subprocess.CompletedProcess:
 def test_gpu_cases_skip_with_one_reason(tmp_path):
     proc = pytest_evals("-m", "gpu", "-q", "-rs", "--artifacts", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-2000:]
-    # 30 cases and 20 cross-precision checks, all with one reason
-    assert "50 skipped" in proc.stdout
+    # 30 cases, 20 cross-precision checks, 12 pools and 8 pooled cross-precision checks, all with one reason
+    assert "70 skipped" in proc.stdout
     reasons = {line.split(": ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("SKIPPED")}
     assert len(reasons) == 1 and "no usable GPU" in reasons.pop()
     assert not list(tmp_path.glob("*/servers/*.log"))  # no engine was started
@@ -27,7 +27,7 @@ def test_gpu_cases_skip_with_one_reason(tmp_path):
 def test_require_gpu_makes_it_a_failure():
     proc = pytest_evals("-m", "gpu", "--require-gpu", "--collect-only", "-q")
     assert proc.returncode == 4
-    assert "--require-gpu: 50 GPU tests cannot run" in proc.stderr + proc.stdout
+    assert "--require-gpu: 70 GPU tests cannot run" in proc.stderr + proc.stdout
 
 
 def test_seed_profile_selects_the_seed_cases():
@@ -43,6 +43,9 @@ def test_bad_options_name_the_flag():
         (["--vllm-url", "fp4=http://x:1"], "'fp4' is not a precision of profile 'tiny'"),
         (["--limit", "0"], "--limit must be at least 1"),
         (["--profile", "huge"], "--profile 'huge': choose one of"),
+        (["--gate-alpha", "0"], "--gate-alpha 0: the chance that a run under no change fails any test must lie in (0, 0.5]"),
+        (["--gate-alpha", "-1"], "--gate-alpha -1:"),
+        (["--gate-margin", "3"], "--gate-margin 3: a share of accuracy in (0, 1), e.g. 0.03 for 3 points"),
     ]:
         proc = pytest_evals("--collect-only", "-q", *args)
         assert proc.returncode == 4, (args, proc.stdout[-500:])

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from evals.gate.decision import judge_change, judge_recovery
+from evals.gate.stats import Strata
 from evals.report import build_report, render_markdown, write_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,27 +33,36 @@ def make_run(root: Path, name: str, correct: dict[str, set[str]], model: str = "
                    "primary": "integer_match[prefer_final]", "n": len(ITEMS), "k": 1,
                    "metrics": {"integer_match[prefer_final]": {"mean": mean, "stderr": stderr}},
                    "truncation_rate": 0.1, "output_tokens": {"mean": 40.5, "max": 96}, "generation_seconds": 3.2}
-        record = {"case": case, "k": 1, "gate": {"alpha": 0.01, "min_effect": 0.05},
+        record = {"case": case, "k": 1, "gate": {**GATE, "sampled": False},
                   "items": {i: f"{int(i in good)}/1" for i in ITEMS}}
         (run / case).mkdir()
         (run / case / "summary.json").write_text(json.dumps(summary))
         (run / case / "record.json").write_text(json.dumps(record))
-        (run / case / "gate.json").write_text(json.dumps(
-            {"status": "unchanged", "baseline": 0.5, "current": mean, "delta": mean - 0.5, "p_value": 1.0,
-             "test": "exact McNemar", "worse": [], "better": []}))
+        decision = judge_change(strata(set(ITEMS[:5]), good), sampled=False, **GATE)
+        (run / case / "gate.json").write_text(json.dumps({"status": decision.verdict, "passed": True, **decision.as_data()}))
     return run
+
+
+GATE = {"alpha": 0.01, "margin": 0.05, "confidence": 0.95}
+
+
+def strata(reference: set[str], current: set[str]) -> Strata:
+    return Strata.of(ITEMS, [int(i in reference) for i in ITEMS], 1, [int(i in current) for i in ITEMS], 1)
 
 
 def test_tables_in_the_seed_reports_shape_with_gate_recovery_and_tokens(tmp_path):
     run = make_run(tmp_path, "run", {"bf16-aime24-think": set(ITEMS[:5]), "fp8-aime24-think": set(ITEMS[:4])})
+    decision = judge_recovery(strata(set(ITEMS[:5]), set(ITEMS[:4])), **GATE)
     (run / "recovery.json").write_text(json.dumps({"fp8-aime24-think": {
-        "reference": "bf16-aime24-think", "recovery": 0.8, "ci95": [0.5, 1.0], "delta": -0.1, "p_value": 1.0,
-        "test": "exact McNemar", "verdict": "unchanged", "worse": ["2024-I-5"], "better": []}}))
+        "cases": ["fp8-aime24-think"], "references": ["bf16-aime24-think"], "left_out": {}, "recovery": 0.8,
+        "interval": [0.5, 1.0], "interval_note": "", "status": decision.verdict, "passed": True, **decision.as_data()}}))
     report = build_report(run)
     markdown = render_markdown(report)
     assert "| Precision | AIME24 (n=10) |" in markdown
     assert "| BF16 | 0.5000 ± 0.1667 |" in markdown and "| FP8 | 0.4000 ± 0.1633 |" in markdown
-    assert "| fp8-aime24-think | bf16-aime24-think | 80.0% | 50.0-100.0% | -10.0 | 1 | unchanged | -1 / +0 (worse: 2024-I-5) |" in markdown
+    assert ("| fp8-aime24-think | bf16-aime24-think | 80.0% | 50.0-100.0% | -10.0 | 5.0 | "
+            f"{decision.p_value:.3g} | inconclusive | -1 / +0 (worse: 2024-I-5) |") in markdown
+    assert "| fp8-aime24-think | 50.0 | 40.0 | -10.0 |" in markdown and "**inconclusive**" in markdown
     assert "| bf16-aime24-think | 10 x 1 | 10.0% | 40.5 | 96 | 3.2 |" in markdown
     assert "published" not in markdown  # the tiny model is not Qwen3-32B
     assert report["cases"]["bf16-aime24-think"]["ci95"] == pytest.approx([0.5 - 1.959964 * 0.16667, 0.5 + 1.959964 * 0.16667], abs=1e-4)

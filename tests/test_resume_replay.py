@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 
 CASES = ["fp8-aime24-answer_only", "fp8-aime24-int_only", "fp8-aime24-think", "fp8-aime24-think_final"]
 SELECT = ("--precision", "fp8", "--task", "aime24", "--progress-interval", "0")
-ITEMS = 10  # the tiny profile's aime24 limit
-KILLED_AFTER = 15  # responses kept before the kill: case 1 finished, case 2 half done
+ITEMS = 20  # the tiny profile's aime24 limit
+KILLED_AFTER = 30  # responses kept before the kill: case 1 finished, case 2 half done
 
 
 def requests_per_start(log: Path) -> list[int]:
@@ -56,7 +56,7 @@ def test_killed_run_resumes_without_regenerating_and_replays_exactly(tmp_path):
     progress = (run / "progress.log").read_text()
     assert f"fp8-aime24-answer_only: {ITEMS}/{ITEMS} requests, {ITEMS} reused" in progress
     assert f"fp8-aime24-int_only: {ITEMS}/{ITEMS} requests, {KILLED_AFTER - ITEMS} reused" in progress
-    assert "fp8-aime24-think: 10/10 requests" in output  # progress reaches the terminal too
+    assert f"fp8-aime24-think: {ITEMS}/{ITEMS} requests" in output  # progress reaches the terminal too
     resumed = metrics(run)
 
     code, outcomes, _, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED_BASELINES)

@@ -22,7 +22,9 @@ def test_two_workers_one_model_each_with_their_own_devices(tmp_path):
     assert code == 0, output[-4000:]
     assert not left
     tests = {(c.get("classname"), c.get("name")) for c in ET.parse(tmp_path / "report.xml").getroot().iter("testcase")}
-    assert len(tests) == 6  # 4 cases + 2 cross-precision pairs, all passed (exit 0)
+    # 4 cases, 2 cross-precision pairs, 3 pools per precision (all, AIME thinking, AIME
+    # non-thinking) and FP8's 3 pooled cross-precision tests, all passed (exit 0).
+    assert len(tests) == 4 + 2 + 2 * 3 + 3
 
     run = the_run(tmp_path)
     manifest = json.loads((run / "manifest.json").read_text())
@@ -37,6 +39,9 @@ def test_two_workers_one_model_each_with_their_own_devices(tmp_path):
         starts = len(log_by_start(run / "servers" / f"{precision}.log"))
         assert starts == 1
     recovery = json.loads((run / "recovery.json").read_text())
-    assert sorted(recovery) == ["fp8-aime24-int_only", "fp8-aime24-think"]
+    assert sorted(recovery) == ["fp8-aime24-int_only", "fp8-aime24-think", "fp8-aime_non_thinking", "fp8-aime_thinking", "fp8-all"]
+    pooled = json.loads((run / "pooled.json").read_text())
+    assert sorted(pooled) == sorted(f"{p}-{pool}" for p in ("bf16", "fp8") for pool in ("all", "aime_thinking", "aime_non_thinking"))
+    assert all(entry["cases"] and entry["passed"] for entry in pooled.values())
     report = (run / "report.md").read_text()
     assert "| BF16 |" in report and "| FP8 |" in report and "## Cross-precision recovery" in report

@@ -37,6 +37,8 @@ def test_units_of_work():
     assert unit_of("evals/test_matrix.py::test_case[fp8-aime24-think]") == "fp8"
     assert unit_of("evals/test_seed_reference.py::test_seed_reference[bf16-aime24-think]") == "bf16"
     assert unit_of("evals/test_recovery.py::test_recovery[nvfp4-math500-think]") == CROSS_PRECISION
+    assert unit_of("evals/test_recovery.py::test_recovery_pooled[nvfp4-all]") == CROSS_PRECISION
+    assert unit_of("evals/test_precision.py::test_precision[nvfp4-aime_thinking]") == "nvfp4"  # after its own cases
 
 
 class FakeWorker:
@@ -52,20 +54,33 @@ class FakeWorker:
         self.shutting_down = True
 
 
+MATRIX = load_matrix()
+
+
 def collection(profile: str = "full") -> list[str]:
     """Test ids in collection order, as `pytest evals` collects them (reference precision first)."""
-    cases = sorted(load_matrix().cases(profile), key=lambda c: c.precision != "bf16")
+    cases = sorted(MATRIX.cases(profile), key=lambda c: c.precision != "bf16")
+    pools = [f"{p}-{name}" for p in dict.fromkeys(c.precision for c in cases) for name in MATRIX.pools]
     return ([f"evals/test_matrix.py::test_case[{c.id}]" for c in cases]
-            + [f"evals/test_recovery.py::test_recovery[{c.id}]" for c in cases if c.precision != "bf16"])
+            + [f"evals/test_precision.py::test_precision[{pool}]" for pool in pools]
+            + [f"evals/test_recovery.py::test_recovery[{c.id}]" for c in cases if c.precision != "bf16"]
+            + [f"evals/test_recovery.py::test_recovery_pooled[{pool}]" for pool in pools if not pool.startswith("bf16")])
 
 
-def needs(test: str) -> set[str]:
-    """A cross-precision test waits for its quantized case and BF16's same task and mode."""
-    if "test_recovery" not in test:
+def needs(test: str, profile: str = "full") -> set[str]:
+    """The cases whose records a test waits for: a pool's, and for cross-precision tests
+    BF16's same tasks and modes too."""
+    name = test.split("[", 1)[1].rstrip("]")
+    if "test_recovery_pooled" in test or "test_precision" in test:
+        precision, pool = name.split("-", 1)
+        cases = [c.id for c in MATRIX.cases(profile) if c.precision == precision and MATRIX.pools[pool].selects(c)]
+    elif "test_recovery" in test:
+        cases = [name]
+    else:
         return set()
-    case = test.split("[", 1)[1].rstrip("]")
-    reference = "bf16-" + case.split("-", 1)[1]
-    return {f"evals/test_matrix.py::test_case[{case}]", f"evals/test_matrix.py::test_case[{reference}]"}
+    if "test_recovery" in test:
+        cases += ["bf16-" + c.split("-", 1)[1] for c in cases]
+    return {f"evals/test_matrix.py::test_case[{c}]" for c in cases}
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 4])
@@ -102,3 +117,6 @@ def test_every_model_on_one_worker_and_no_worker_ever_deadlocks(workers):
         assert len({w for t, w in ran.items() if f"test_case[{precision}-" in t}) == 1
     assert len({w for t, w in ran.items() if "test_case" in t}) == min(workers, 3)
     assert len({w for t, w in ran.items() if "test_recovery" in t}) == 1
+    for precision in ("bf16", "fp8", "nvfp4"):  # a precision's pooled tests run on its cases' worker
+        workers_of = {w for t, w in ran.items() if f"test_case[{precision}-" in t or f"test_precision[{precision}-" in t}
+        assert len(workers_of) == 1

@@ -4,18 +4,23 @@ Each scheme rounds the linear layers' weights as that format would store them
 and writes them back in full precision, so vLLM's CPU build serves them like
 any checkpoint while their accuracy really differs: bf16 is nearly lossless,
 fp8 (E4M3, per output channel) close to it, nvfp4 (E2M1 values, 16-wide
-groups with E4M3 scales, as NVIDIA's format) a little lossier, and binary
-(sign times a per-128 scale, embeddings included) a deliberately broken model,
-for proving that the gate catches a regression. The tiny model memorises with
-wide margins: its answers survive fp8 and nvfp4 rounding (and even binary
-decoder layers lose only one in six), while binary embeddings lose most.
+groups with E4M3 scales, as NVIDIA's format) a little lossier. `noisy` is fp8
+with seeded noise on the decoder's projection weights: a moderately degraded
+model (it loses about a third of the answers it knows, in every case, all one
+way), the kind of regression that no single case can prove and a pooled test
+must catch. The tiny model memorises with wide margins, so the noise is large:
+at NOISE times each row's RMS, it still keeps most answers.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
-SCHEMES = ("bf16", "fp8", "nvfp4", "binary")
+SCHEMES = ("bf16", "fp8", "nvfp4", "noisy")
+NOISE = 1.05  # of each weight row's RMS: loses about a third of the known answers
+NOISE_SEED = 20251224
 _FP4_GRID = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
 
 
@@ -27,8 +32,6 @@ def quantize_weight(weight: torch.Tensor, scheme: str) -> torch.Tensor:
         return (weight / scale).to(torch.float8_e4m3fn).to(weight.dtype) * scale
     if scheme == "nvfp4":
         return _grouped(weight, 16, _round_fp4, max_code=6.0, fp8_scale=True)
-    if scheme == "binary":
-        return _grouped(weight, 128, torch.sign, max_code=1.0, fp8_scale=False)
     raise ValueError(f"unknown quantization scheme {scheme!r}; choose one of {SCHEMES}")
 
 
@@ -49,13 +52,22 @@ def _grouped(weight: torch.Tensor, group: int, round_codes, max_code: float, fp8
     return (round_codes(groups / scale) * scale).reshape(rows, cols)
 
 
+def _noisy(name: str, weight: torch.Tensor) -> torch.Tensor:
+    rounded = quantize_weight(weight, "fp8")
+    seed = NOISE_SEED + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+    noise = torch.randn(weight.shape, generator=torch.Generator().manual_seed(seed), dtype=weight.dtype)
+    return rounded + NOISE * rounded.pow(2).mean(dim=1, keepdim=True).sqrt() * noise
+
+
 def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str, torch.Tensor]:
     """The decoder layers' projection weights rounded, as real checkpoints of
-    these formats do; norms kept, embeddings kept except by the broken scheme."""
-    def rounded(name: str, tensor: torch.Tensor) -> bool:
-        layer = ".layers." in name and name.endswith("proj.weight")
-        # The embeddings are tied to lm_head: both names must get the same rounded tensor.
-        embedding = "embed_tokens" in name or name == "lm_head.weight"
-        return tensor.dim() == 2 and (layer or (scheme == "binary" and embedding))
+    these formats do; norms and (tied) embeddings kept."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown quantization scheme {scheme!r}; choose one of {SCHEMES}")
 
-    return {name: quantize_weight(t, scheme) if rounded(name, t) else t.clone() for name, t in state.items()}
+    def changed(name: str, tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.dim() != 2 or ".layers." not in name or not name.endswith("proj.weight"):
+            return tensor.clone()
+        return _noisy(name, tensor) if scheme == "noisy" else quantize_weight(tensor, scheme)
+
+    return {name: changed(name, t) for name, t in state.items()}

@@ -1,0 +1,40 @@
+"""How a run judges: the run's alpha split over its profile's tests, the margins, the
+confidence of the bound that clears a test, and whether an inconclusive test fails.
+
+The split is over every gate test the profile defines (config.TEST_KINDS, counted by
+`Matrix.test_counts`), not over what a command selects, so a case is judged the same
+in a narrowed run as in a whole one, and a whole run under no change fails any test
+with probability at most alpha (Bonferroni: the tests overlap, so it is less).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evals.config import TEST_KINDS, Case, GateSettings, Pool
+
+
+@dataclass(frozen=True)
+class Policy:
+    settings: GateSettings
+    tests: dict[str, int]  # gate tests of each kind in the profile
+    strict: bool = False
+    margin_override: float | None = None  # --gate-margin: one margin for every test
+
+    def alpha_for(self, kind: str) -> float:
+        """One one-sided test's share of the run's alpha."""
+        tests = max(1, self.tests.get(kind, 0))
+        return self.settings.alpha * self.settings.alpha_shares[kind] / (TEST_KINDS[kind] * tests)
+
+    def case_margin(self, case: Case) -> float:
+        return self.margin_override if self.margin_override is not None else case.margin(self.settings.margin)
+
+    def pool_margin(self, pool: Pool) -> float:
+        if self.margin_override is not None:
+            return self.margin_override
+        return pool.margin if pool.margin is not None else self.settings.margin
+
+    def as_data(self, kind: str, margin: float) -> dict:
+        """What a record or artifact says about how it was judged."""
+        return {"alpha": self.alpha_for(kind), "run_alpha": self.settings.alpha, "margin": margin,
+                "confidence": self.settings.confidence, "strict": self.strict}

@@ -1,0 +1,143 @@
+"""Baseline records of a case, and the gate that compares a run with one.
+
+A record holds the case's metrics (mean, stderr, n, k), the per-item outcomes of its
+primary metric (correct samples out of k), the configuration fingerprint that makes
+two runs comparable, how the run judges (evals/gate/policy.py), and when it was made.
+Two records with different fingerprints are not comparable: the gate says which
+fields differ instead of comparing numbers that measure different things. The
+samples per item (k) are not part of the fingerprint: a baseline may hold more than
+a run (`baseline_repeats`), and the stratified test compares them as counts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evals.config import Case
+from evals.gate.decision import Decision, judge_change
+from evals.gate.stats import Strata
+from scorers import SCORER_VERSION
+
+if TYPE_CHECKING:  # the runner imports lm-eval; records need only its result's shape
+    from evals.runner import CaseResult
+
+
+def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, Any]:
+    """What must be equal for two runs of a case to be compared. `engine` and
+    `architecture` are those that made the generations (a replay's are the replayed
+    run's, a remote server's are what can be seen of it)."""
+    generation = {key: value for key, value in case.lm_eval_call().items() if key != "repeats"}
+    return {
+        "model": case.model.model or f"tiny:{case.model.tiny}",
+        "revision": case.model.revision,
+        "dtype": case.model.dtype,
+        "server": dict(case.server),
+        "generation": generation,
+        "engine": engine,
+        "gpu_architecture": architecture,
+        "scorer_version": SCORER_VERSION,
+    }
+
+
+def build_record(case: Case, result: "CaseResult", gate: dict, engine: str | None, architecture: str) -> dict:
+    items: dict[str, list[int]] = {}
+    for sample in result.samples:
+        correct_k = items.setdefault(sample["item"], [0, 0])
+        correct_k[0] += bool(sample["correct"])
+        correct_k[1] += 1
+    return {
+        "case": case.id,
+        "profile": case.profile,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "fingerprint": fingerprint(case, engine, architecture),
+        "gate": {**gate, "sampled": case.sampled},
+        "primary": result.primary,
+        "n": result.n,
+        "k": result.k,
+        "metrics": result.metrics,
+        "truncation_rate": result.truncation_rate,
+        "output_tokens": result.output_tokens.get("mean"),
+        "items": {item: f"{c}/{k}" for item, (c, k) in sorted(items.items())},
+    }
+
+
+def item_counts(record: dict) -> dict[str, tuple[int, int]]:
+    """Per item: (correct samples, samples)."""
+    out = {}
+    for item, ratio in record["items"].items():
+        correct, k = ratio.split("/")
+        out[item] = (int(correct), int(k))
+    return out
+
+
+def differing(current: dict, baseline: dict) -> dict[str, tuple[Any, Any]]:
+    """Fingerprint fields (and primary metric, item set) that make two records incomparable."""
+    keys = sorted(set(current["fingerprint"]) | set(baseline["fingerprint"]))
+    out = {
+        k: (baseline["fingerprint"].get(k), current["fingerprint"].get(k))
+        for k in keys
+        if baseline["fingerprint"].get(k) != current["fingerprint"].get(k)
+    }
+    if current["primary"] != baseline["primary"]:
+        out["primary"] = (baseline["primary"], current["primary"])
+    if set(current["items"]) != set(baseline["items"]):
+        out["items"] = (f"{len(baseline['items'])} items", f"{len(current['items'])} items (not the same set)")
+    return out
+
+
+def strata(current: dict, baseline: dict) -> Strata:
+    return Strata.paired(item_counts(baseline), item_counts(current))
+
+
+@dataclass(frozen=True)
+class GateResult:
+    comparable: bool
+    differing: dict[str, tuple[Any, Any]]  # fingerprint field -> (baseline, current)
+    decision: Decision | None
+    strict: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.comparable and self.decision is not None and not self.decision.failed(self.strict)
+
+    @property
+    def status(self) -> str:
+        return self.decision.verdict if self.comparable and self.decision else "not comparable"
+
+    def lines(self, case: str) -> list[str]:
+        if not self.comparable:
+            fields = "\n".join(f"  {k}: baseline {json.dumps(b)} != current {json.dumps(c)}" for k, (b, c) in self.differing.items())
+            return [f"{case}: the baseline was made under another configuration and is not comparable:", fields,
+                    "Accept the new configuration's numbers with --snapshot-update."]
+        assert self.decision is not None
+        return [f"{case}: {self.decision.describe()}", *advice(self.decision.verdict)]
+
+
+def advice(verdict: str) -> list[str]:
+    if verdict == "regression":
+        return ["If the drop is expected, accept it with --snapshot-update."]
+    if verdict == "improvement":
+        return ["Accuracy improved beyond noise: record the new baseline with --snapshot-update."]
+    if verdict == "inconclusive":
+        return ["--gate-strict fails an inconclusive test."]
+    return []
+
+
+def gate_summary(result: GateResult, baseline: dict) -> dict[str, Any]:
+    """The gate's outcome as data, for the artifacts and the report."""
+    if not result.comparable:
+        return {"status": "not comparable", "differing": sorted(result.differing)}
+    return {"status": result.status, "passed": result.passed, **result.decision.as_data(), "created": baseline.get("created")}
+
+
+def compare(current: dict, baseline: dict) -> GateResult:
+    mismatch = differing(current, baseline)
+    gate = current["gate"]
+    if mismatch:
+        return GateResult(False, mismatch, None, gate.get("strict", False))
+    decision = judge_change(strata(current, baseline), gate["alpha"], gate["margin"], gate["confidence"],
+                            sampled=gate.get("sampled", True))
+    return GateResult(True, {}, decision, gate.get("strict", False))
