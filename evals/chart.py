@@ -10,18 +10,21 @@ import matplotlib
 matplotlib.use("Agg")  # files only: CI machines have no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from evals.report import ordered  # noqa: E402
+
+
+def _distinct(values) -> list:  # in the order they first come: the matrix config's
+    return list(dict.fromkeys(values))
 
 
 def accuracy_chart(report: dict, path: Path) -> Path:
     cases = list(report["cases"].values())
-    modes = ordered(c["mode"] for c in cases)
-    precisions = ordered(c["precision"] for c in cases)
+    modes = _distinct(c["mode"] for c in cases)
+    precisions = _distinct(c["precision"] for c in cases)
     width = 0.8 / max(1, len(precisions))
     fig, axes = plt.subplots(1, len(modes), figsize=(3.2 * len(modes) + 1, 3.8), sharey=True, squeeze=False)
     for ax, mode in zip(axes[0], modes):
         in_mode = {(c["precision"], c["task"]): c for c in cases if c["mode"] == mode}
-        tasks = ordered(c["task"] for c in cases if c["mode"] == mode)
+        tasks = _distinct(c["task"] for c in cases if c["mode"] == mode)
         for i, precision in enumerate(precisions):
             xs, means, errors = [], [], [[], []]
             for x, task in enumerate(tasks):

@@ -263,7 +263,7 @@ def _model(where: _Where, name: str, spec: dict) -> Model:
     if ("model" in spec) == ("tiny" in spec):
         raise where.error("needs exactly one of 'model' (a hub id or path) or 'tiny' (a tiny-model scheme)")
     if "tiny" in spec:
-        from evals.tiny.quantize import SCHEMES
+        from evals.tiny import SCHEMES
 
         if spec["tiny"] not in SCHEMES:
             raise where.at("tiny").error(f"unknown scheme {spec['tiny']!r}; choose one of {SCHEMES}")

@@ -117,22 +117,23 @@ def render_table(matrix: Matrix, profile: str, precision: str, tests: list[Plann
         f"Power planner: profile {profile}, precision {precision}. Run alpha {matrix.gate.alpha:g}; "
         f"per one-sided test: {alphas}.",
         f"Smallest drop (points) detected with power {POWERS[0]:g} / {POWERS[1]:g}, by samples per item in a run (k), "
-        "against a baseline of the profile's baseline_repeats (base k). '*': the profile's run k. '-': none.",
+        "against a baseline of the profile's baseline_repeats (base k); last column: at the profile's run k. '-': none.",
         f"Noise model: item rates from committed baselines, else {ITEM_SETS} item sets drawn from a Beta (concentration "
         f"{noise.CONCENTRATION:g}) around the published accuracy; changes are logit shifts with a per-item part "
         f"(sd {noise.SPREAD:g}).",
         "",
     ]
-    header = f"{'test':<26} {'n':>5} {'base k':>6} {'rates':>9} {'margin':>6} " + " ".join(f"{'k=' + str(k):>11}" for k in RUN_KS)
+    header = (f"{'test':<26} {'n':>5} {'base k':>6} {'rates':>9} {'margin':>6} " + " ".join(f"{'k=' + str(k):>11}" for k in RUN_KS)
+              + f" {'run k':>6} {'at run k':>10}")
     lines += [header, "-" * len(header)]
     for test in tests:
-        configured = set(test.case_k("repeats").tolist())
-        cells = []
-        for k in RUN_KS:
-            mark = "*" if configured == {k} else " "
-            cells.append(f"{'/'.join(_drop(test, k, p) for p in POWERS) + mark:>11}")
+        cells = [f"{'/'.join(_drop(test, k, p) for p in POWERS):>11}" for k in RUN_KS]
+        configured = test.case_k("repeats")
+        at_run = "/".join(_drop(test, configured, p) for p in POWERS)
+        run_k = "/".join(str(k) for k in sorted(set(configured.tolist())))
         base = "/".join(str(b) for b in sorted(set(test.case_k("baseline_repeats").tolist())))
-        lines.append(f"{test.name:<26} {test.rates.shape[1]:>5} {base:>6} {test.source:>9} {test.margin * 100:>6g} " + " ".join(cells))
+        lines.append(f"{test.name:<26} {test.rates.shape[1]:>5} {base:>6} {test.source:>9} {test.margin * 100:>6g} "
+                     + " ".join(cells) + f" {run_k:>6} {at_run:>10}")
     lines += ["", f"GPU cost ({planning.gpus} GPUs per server; {planning.throughput[precision]:g} output tokens/s assumed for "
               f"{precision}; see `planning` in evals/matrix.yaml):"]
     for k in RUN_KS:

@@ -261,7 +261,7 @@ def write_report(run_dir: Path, against: Path | None = None, out_dir: Path | Non
 
 def save_report(report: dict, out: Path) -> dict[str, Path]:
     """report.json, report.md and report.png (if there is any case) in `out`."""
-    from evals.chart import accuracy_chart
+    from evals.chart import accuracy_chart  # matplotlib only when a chart is drawn
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "report.png"}

@@ -53,9 +53,9 @@ def test_a_spread_out_regression_fails_the_pooled_test_and_no_case(degraded):
     assert len(pooled["worse"]) >= known / 5 and len(pooled["worse"]) > 4 * len(pooled["better"]), pooled
 
     # The message names the cases that lost and their items; each such item was right in its baseline.
-    named = re.findall(r"^  (fp8-[\w-]+): worse on (\d+)(?: \[([^\]]*)\])?", message, flags=re.M)
+    named = dict((case, items) for case, items in re.findall(r"(fp8-[\w-]+): worse on \d+(?: \[([^\]]*)\])?, better on", message))
     assert len(named) >= 5, message
-    for case, count, items in named:
+    for case, items in named.items():
         for item in items.replace(", ...", "").split(", ") if items else []:
             assert baselines[case]["items"][item] == "1/1", (case, item)
 

@@ -62,7 +62,7 @@ KNOWN_SHARE = 0.5
 
 def cache_key(matrix: Matrix) -> str:
     digest = hashlib.sha256()
-    for path in [Path(__file__), Path(__file__).with_name("quantize.py"), MATRIX_FILE, *sorted(TASKS_DIR.iterdir()), *sorted(DATA_DIR.glob("*.jsonl"))]:
+    for path in [Path(__file__), Path(__file__).with_name("quantize.py"), Path(__file__).with_name("__init__.py"), MATRIX_FILE, *sorted(TASKS_DIR.iterdir()), *sorted(DATA_DIR.glob("*.jsonl"))]:
         if path.is_file():
             digest.update(path.read_bytes())
     digest.update(torch.__version__.encode())
