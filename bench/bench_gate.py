@@ -7,9 +7,10 @@
 One table. Each row is a task set (a pooled test, or one case) at a run k and a
 baseline k; the rest of the profile keeps its defaults. Columns: how often a whole
 run of the profile under no change fails any of its tests (suite-level false alarms,
-goal <= alpha = 0.01), and how often the row's test calls a regression when every
-case in it dropped by 3, 5 or 10 points (FP8's cases; goal at the defaults: power >=
-0.9 against the pool's margin, 5 points for AIME thinking, 3 for MATH500). The noise
+goal <= alpha = 0.01), and how often the row's test calls a regression when its cases'
+accuracy dropped by 3, 5 or 10 points (FP8's cases, one logit shift for all of them;
+goal at the defaults: power >= 0.9 against the pool's margin, 5 points for AIME
+thinking, 3 for MATH500). The noise
 model's concentration (c) sets how much of the noise is within items; the gate is
 planned at 2, and the last rows show the defaults at 1 and 4.
 """

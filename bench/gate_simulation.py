@@ -26,7 +26,7 @@ from evals.gate.stats import Strata
 @dataclass(frozen=True)
 class Change:
     cases: frozenset[str]  # the case ids whose model changed
-    drop: float  # expected accuracy drop on each of them, as a share
+    drop: float  # expected accuracy drop over all their items, as a share
 
 
 @dataclass
@@ -60,21 +60,23 @@ class Suite:
         return case.task.published.get("thinking" if case.mode.enable_thinking else "non_thinking", 0.5)
 
     def draw(self, rng: np.random.Generator, change: Change | None, only: set[str] | None = None):
-        """One simulated run: per case id, (baseline correct, run correct) counts."""
-        counts = {}
+        """One simulated run: per case id, (baseline correct, run correct) counts. A change
+        is one logit shift for all its cases (one changed model), sized so that their
+        items' expected accuracy, together, drops by `change.drop`."""
+        cases = [c for c in self.cases if only is None or c.id in only]
         rates_of: dict[tuple[str, str], np.ndarray] = {}
-        for case in self.cases:
-            if only is not None and case.id not in only:
-                continue
+        for case in cases:  # the same items for every precision
             key = (case.task.name, case.mode.name)
-            if key not in rates_of:  # the same items for every precision
+            if key not in rates_of:
                 rates_of[key] = noise.random_item_rates(rng, self.accuracy(case), self.n[case.id], self.concentration)
-            rates = rates_of[key]
-            current = rates
-            if change is not None and case.id in change.cases:
-                current = noise.changed_rates(rng, rates, noise.shift_for_drop(rates, change.drop))
+        rates = {c.id: rates_of[(c.task.name, c.mode.name)] for c in cases}
+        changed = [c.id for c in cases if change is not None and c.id in change.cases]
+        shift = noise.shift_for_drop(np.concatenate([rates[i] for i in changed]), change.drop) if changed else 0.0
+        counts = {}
+        for case in cases:
+            current = noise.changed_rates(rng, rates[case.id], shift) if case.id in changed else rates[case.id]
             run_k, base_k = self.k[case.id]
-            counts[case.id] = (noise.draw(rng, rates, base_k), noise.draw(rng, current, run_k))
+            counts[case.id] = (noise.draw(rng, rates[case.id], base_k), noise.draw(rng, current, run_k))
         return counts
 
     def strata(self, case: Case, counts) -> Strata:
@@ -142,7 +144,7 @@ def false_alarms(suite: Suite, runs: int, seed: int = 0) -> Outcome:
 
 def power(suite: Suite, cases: list[Case], drop: float, runs: int, seed: int = 0) -> float:
     """How often the test of these cases (one case, or a pool of one precision's) calls a
-    regression when each of them dropped by `drop`."""
+    regression when their accuracy dropped by `drop`."""
     rng = np.random.default_rng(seed)
     ids = frozenset(c.id for c in cases)
     policy = suite.policy

@@ -217,7 +217,8 @@ def render_markdown(report: dict) -> str:
             if "drop" not in g:
                 lines.append(f"| {test_id} | 0 | — | — | — | — | — | — | — | {g['status']} | — |")
                 continue
-            lines.append(f"| {test_id} | {len(g['cases'])} | {_decision_cells(g)} | {g['status']} | {_flips(g)} |")
+            accepted = " (accepted: --snapshot-update)" if g.get("accepted") else ""
+            lines.append(f"| {test_id} | {len(g['cases'])} | {_decision_cells(g)} | {g['status']}{accepted} | {_flips(g)} |")
 
     recovered = {k: c["recovery"] for k, c in report["cases"].items() if c.get("recovery")}
     recovered.update(report.get("pooled_recovery") or {})

@@ -174,12 +174,12 @@ def test_planned_power_matches_simulated_runs_of_the_real_test(accuracy, n, ref_
         current = noise.changed_rates(rng, rates, noise.shift_for_drop(rates, drop))
         strata = Strata.of(labels, noise.draw(rng, rates, ref_k), ref_k, noise.draw(rng, current, run_k), run_k)
         hits += drop_test(strata).p_drop < alpha
-    planned = sensitivity.power(sensitivity.Design.of(noise.item_rates(accuracy, n), ref_k, run_k), drop, alpha)
+    planned = sensitivity.power(sensitivity.Design.of(noise.item_rate_sets(accuracy, n, 16), ref_k, run_k), drop, alpha)
     assert abs(planned - hits / runs) < 0.08
 
 
 def test_detectable_drop_shrinks_with_samples_and_run_k_is_the_fewest_that_reach():
-    design = sensitivity.Design.of(noise.item_rates(0.8, 60), 32, 1)
+    design = sensitivity.Design.of(noise.item_rate_sets(0.8, 60, 4), 32, 1)
     drops = [sensitivity.detectable_drop(design.with_k(cur_k=k), 2e-4) for k in (2, 4, 8, 16)]
     assert all(a > b for a, b in zip(drops, drops[1:]))
     drop = drops[2] * 1.02  # a little more than k=8 detects

@@ -57,10 +57,6 @@ class Decision:
     def failed(self, strict: bool = False) -> bool:
         return self.verdict in FAILING or (strict and self.verdict == "inconclusive")
 
-    @property
-    def delta(self) -> float:
-        return self.current - self.reference
-
     def as_data(self) -> dict:
         return asdict(self)
 
@@ -79,14 +75,6 @@ class Decision:
         if self.settle:
             parts.append(self.settle)
         return "; ".join(p for p in parts if p)
-
-    def by_part(self) -> dict[str, tuple[int, int]]:
-        """For labels "case/item": per case, strata worse and better."""
-        counts: dict[str, list[int]] = {}
-        for index, labels in enumerate((self.worse, self.better)):
-            for label in labels:
-                counts.setdefault(label.split("/", 1)[0], [0, 0])[index] += 1
-        return {part: (w, b) for part, (w, b) in counts.items()}
 
 
 def _points(share: float) -> str:

@@ -29,14 +29,6 @@ _NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(9)
 _WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
 
 
-def item_rates(accuracy: float, n: int, concentration: float = CONCENTRATION) -> np.ndarray:
-    """n representative solve rates of a task with this accuracy: the Beta's quantiles."""
-    if not 0 < accuracy < 1:
-        raise ValueError(f"accuracy must lie strictly between 0 and 1, got {accuracy}")
-    rates = stats.beta.ppf((np.arange(n) + 0.5) / n, accuracy * concentration, (1 - accuracy) * concentration)
-    return np.clip(rates, _EDGE, 1 - _EDGE)
-
-
 def random_item_rates(rng: np.random.Generator, accuracy: float, n: int,
                       concentration: float = CONCENTRATION) -> np.ndarray:
     return np.clip(rng.beta(accuracy * concentration, (1 - accuracy) * concentration, n), _EDGE, 1 - _EDGE)
