@@ -7,7 +7,7 @@
 One table. Each row is a task set (a pooled test, or one case) at a run k and a
 baseline k; the rest of the profile keeps its defaults. Columns: how often a whole
 run of the profile under no change fails any of its tests (suite-level false alarms,
-goal <= alpha = 0.01), and how often the row's test calls a regression when its cases'
+goal <= alpha = 0.01; with the 95% upper bound that many runs allow), and how often the row's test calls a regression when its cases'
 accuracy dropped by 3, 5 or 10 points (FP8's cases, one logit shift for all of them;
 goal at the defaults: power >= 0.9 against the pool's margin, 5 points for AIME
 thinking, 3 for MATH500). The noise
@@ -24,6 +24,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scipy import stats  # noqa: E402
 
 from bench.gate_simulation import Suite, false_alarms, power  # noqa: E402
 from evals.config import load_matrix  # noqa: E402
@@ -97,14 +99,16 @@ def main() -> None:
             table.append((label, n, shown, c, alarms[(ks, c)], cells))
         print(f"Gate on simulated runs of profile {PROFILE!r} (alpha {matrix.gate.alpha:g}); drops applied to {PRECISION}'s cases.")
         print(f"False alarms: {args.runs} runs per cell; power: {args.power_runs} runs per cell.\n")
-        header = f"{'task set':<36} {'n':>5} {'run k':>6} {'base k':>6} {'c':>4} {'false alarms':>13} " + " ".join(
+        header = f"{'task set':<36} {'n':>5} {'run k':>6} {'base k':>6} {'c':>4} {'false alarms':>13} {'(95% up to)':>11} " + " ".join(
             f"{f'power {d * 100:g}':>9}" for d in DROPS)
         print(header)
         print("-" * len(header))
         for label, n, (run_k, base_k), c, alarm, cells in table:
             rate, fails = alarm.result()
-            print(f"{label:<36} {n:>5} {run_k:>6} {base_k:>6} {c:>4g} {rate:>13.4f} " + " ".join(f"{cell.result():>9.3f}" for cell in cells),
-                  flush=True)
+            # Clopper-Pearson: how high the true rate may be, given this many failed runs.
+            upper = stats.beta.ppf(0.975, rate * args.runs + 1, args.runs - rate * args.runs)
+            print(f"{label:<36} {n:>5} {run_k:>6} {base_k:>6} {c:>4g} {rate:>13.4f} {upper:>11.4f} "
+                  + " ".join(f"{cell.result():>9.3f}" for cell in cells), flush=True)
     print(f"\n{time.monotonic() - started:.0f} s")
 
 
