@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evals import data
-from evals.config import REFERENCE_PRECISION, Case, Matrix
+from evals.config import REFERENCE_PRECISION, Case, Matrix, pooled_cases
 from evals.gate import noise
 from evals.gate.decision import judge_change, judge_recovery
 from evals.gate.policy import Policy
 from evals.gate.stats import Strata
+from evals.power import items, prior_accuracy
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,9 @@ class Suite:
         self.cases = matrix.cases(profile)
         ks = ks or {}
         self.k = {c.id: ks.get(c.task.name, (c.repeats, c.baseline_repeats)) for c in self.cases}
-        self.n = {c.id: c.limit or data.registry()[c.task.name]["records"] for c in self.cases}
+        self.n = {c.id: items(c) for c in self.cases}
         self.labels = {c.id: [str(i) for i in range(self.n[c.id])] for c in self.cases}
-
-    def accuracy(self, case: Case) -> float:
-        return case.task.published.get("thinking" if case.mode.enable_thinking else "non_thinking", 0.5)
+        self.pools = pooled_cases(matrix.pools, self.cases)
 
     def draw(self, rng: np.random.Generator, change: Change | None, only: set[str] | None = None):
         """One simulated run: per case id, (baseline correct, run correct) counts. A change
@@ -68,7 +66,7 @@ class Suite:
         for case in cases:  # the same items for every precision
             key = (case.task.name, case.mode.name)
             if key not in rates_of:
-                rates_of[key] = noise.random_item_rates(rng, self.accuracy(case), self.n[case.id], self.concentration)
+                rates_of[key] = noise.random_item_rates(rng, prior_accuracy(case), self.n[case.id], self.concentration)
         rates = {c.id: rates_of[(c.task.name, c.mode.name)] for c in cases}
         changed = [c.id for c in cases if change is not None and c.id in change.cases]
         shift = noise.shift_for_drop(np.concatenate([rates[i] for i in changed]), change.drop) if changed else 0.0
@@ -96,7 +94,7 @@ class Suite:
         return Strata.concat(parts)
 
     def pool_cases(self, precision: str, pool: str) -> list[Case]:
-        return [c for c in self.cases if c.precision == precision and self.matrix.pools[pool].selects(c)]
+        return self.pools.get((precision, pool), [])
 
     def decisions(self, counts) -> dict[str, bool]:
         """Every gate test of the profile on one simulated run: test id -> failed."""
@@ -111,17 +109,13 @@ class Suite:
             decision = judge_recovery(self.recovery_strata([case], counts), policy.alpha_for("recovery"),
                                       policy.case_margin(case), confidence, explain=False)
             out[f"recovery {case.id}"] = decision.failed()
-        for precision in dict.fromkeys(c.precision for c in self.cases):
-            for name, pool in self.matrix.pools.items():
-                cases = self.pool_cases(precision, name)
-                if not cases:
-                    continue
-                margin = policy.pool_margin(pool)
-                out[f"pooled {precision}-{name}"] = self.pooled_decision(cases, counts, margin).failed()
-                if precision != REFERENCE_PRECISION:
-                    decision = judge_recovery(self.recovery_strata(cases, counts), policy.alpha_for("pooled_recovery"),
-                                              margin, confidence, explain=False)
-                    out[f"pooled recovery {precision}-{name}"] = decision.failed()
+        for (precision, name), cases in self.pools.items():
+            margin = policy.pool_margin(self.matrix.pools[name])
+            out[f"pooled {precision}-{name}"] = self.pooled_decision(cases, counts, margin).failed()
+            if precision != REFERENCE_PRECISION:
+                decision = judge_recovery(self.recovery_strata(cases, counts), policy.alpha_for("pooled_recovery"),
+                                          margin, confidence, explain=False)
+                out[f"pooled recovery {precision}-{name}"] = decision.failed()
         return out
 
     def pooled_decision(self, cases: list[Case], counts, margin: float):

@@ -91,6 +91,11 @@ class Mode:
     system: str
     until: tuple[str, ...] | None  # replaces the task's stops when set
 
+    @property
+    def style(self) -> str:
+        """"thinking" or "non_thinking": how generation settings and published figures are keyed."""
+        return "thinking" if self.enable_thinking else "non_thinking"
+
 
 @dataclass(frozen=True)
 class GateSettings:
@@ -131,7 +136,7 @@ class Planning:
     source: str
 
     def tokens(self, case: "Case") -> float:
-        return self.output_tokens[case.task.kind]["thinking" if case.mode.enable_thinking else "non_thinking"]
+        return self.output_tokens[case.task.kind][case.mode.style]
 
     def gpu_hours(self, precision: str, tokens: float) -> float:
         return tokens / self.throughput[precision] / 3600 * self.gpus
@@ -163,6 +168,11 @@ class Case:
 
     def margin(self, default: float) -> float:
         return self.task.margin if self.task.margin is not None else default
+
+    @property
+    def published(self) -> float | None:
+        """Qwen3-32B's published accuracy on this task in this mode's thinking style."""
+        return self.task.published.get(self.mode.style)
 
     def as_baseline(self) -> "Case":
         """The case as --snapshot-update runs it: the profile's baseline samples per item."""
@@ -201,17 +211,36 @@ class Matrix:
     def test_counts(self, profile: str) -> dict[str, int]:
         """The profile's gate tests of each kind (TEST_KINDS): what the run's alpha is split over."""
         cases = self.cases(profile)
-        ids = {c.id for c in cases}
-        paired = [c for c in cases if c.precision != REFERENCE_PRECISION
-                  and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in ids]
-        pooled = {(c.precision, p) for c in cases for p, pool in self.pools.items() if pool.selects(c)}
-        pooled_recovery = {(c.precision, p) for c in paired for p, pool in self.pools.items() if pool.selects(c)}
-        return {"case": len(cases), "pooled": len(pooled), "recovery": len(paired), "pooled_recovery": len(pooled_recovery)}
+        quantized = [q for _, q in cross_precision_pairs(cases)]
+        return {"case": len(cases), "pooled": len(pooled_cases(self.pools, cases)), "recovery": len(quantized),
+                "pooled_recovery": len(pooled_cases(self.pools, quantized))}
 
     def server_args(self, profile: str, precision: str) -> dict[str, Any]:
         spec = self.profiles[profile]
         model = self.models[spec["precisions"][precision]]
         return {**spec.get("server", {}), **model.server, **spec.get("server_by_precision", {}).get(precision, {})}
+
+
+def cross_precision_pairs(cases: list[Case]) -> list[tuple[Case, Case]]:
+    """(reference case, quantized case) for each task and mode with both among `cases`."""
+    by_id = {c.id: c for c in cases}
+    return [
+        (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)
+        for c in cases
+        if c.precision != REFERENCE_PRECISION and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in by_id
+    ]
+
+
+def pooled_cases(pools: dict[str, Pool], cases: list[Case]) -> dict[tuple[str, str], list[Case]]:
+    """(precision, pool name) -> the cases that pool takes of that precision, for every
+    pool that takes any; in the order of `cases`, precision by precision."""
+    out: dict[tuple[str, str], list[Case]] = {}
+    for precision in dict.fromkeys(c.precision for c in cases):
+        for name, pool in pools.items():
+            taken = [c for c in cases if c.precision == precision and pool.selects(c)]
+            if taken:
+                out[(precision, name)] = taken
+    return out
 
 
 def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
@@ -450,7 +479,7 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
 
 
 def _generation(where: _Where, generation: dict, task: Task, mode: Mode, repeats: int) -> dict[str, Any]:
-    style = "thinking" if mode.enable_thinking else "non_thinking"
+    style = mode.style
     layers = [("default", generation.get("default", {})), (style, generation.get(style, {}))]
     by_task = generation.get("by_task", {}).get(task.name, {})
     layers += [(f"by_task.{task.name}.{k}", by_task.get(k, {})) for k in ("default", style)]

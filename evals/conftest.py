@@ -17,8 +17,8 @@ import pytest
 from evals import engine as engines
 from evals.progress import DEFAULT_INTERVAL_S
 from evals.run_hooks import RunHooks
-from evals.config import REFERENCE_PRECISION
-from evals.selection import cross_precision_pairs, selection
+from evals.config import REFERENCE_PRECISION, cross_precision_pairs, pooled_cases
+from evals.selection import selection
 
 
 def pytest_addoption(parser):
@@ -64,14 +64,9 @@ def pytest_generate_tests(metafunc):
         # One pooled test per precision and pool with a case in this session (ids "fp8-all").
         chosen = selection(metafunc.config)
         quantized_only = "pooled_pairs" in metafunc.fixturenames
-        cases = [p[1] for p in cross_precision_pairs(chosen["cases"])] if quantized_only else chosen["cases"]
-        params = []
-        for precision in dict.fromkeys(c.precision for c in cases):
-            for name, pool in chosen["matrix"].pools.items():
-                taken = [c for c in cases if c.precision == precision and pool.selects(c)]
-                if taken:
-                    params.append(pytest.param((precision, name), id=f"{precision}-{name}", marks=_marks(taken[0])))
-        metafunc.parametrize("pool", params)
+        cases = [q for _, q in cross_precision_pairs(chosen["cases"])] if quantized_only else chosen["cases"]
+        pools = pooled_cases(chosen["matrix"].pools, cases)
+        metafunc.parametrize("pool", [pytest.param(key, id="-".join(key), marks=_marks(taken[0])) for key, taken in pools.items()])
     if "seed_case" in metafunc.fixturenames:
         from evals.seed_reference import load_reference
 
@@ -127,8 +122,8 @@ def _precisions(item) -> set[str]:
         return {params["engine"]}
     if "pair" in params:
         return {case.precision for case in params["pair"]}
-    if "pool" in params:
-        return {params["pool"][0]} | ({REFERENCE_PRECISION} if item.name.startswith("test_recovery") else set())
+    if "pool" in params:  # a pooled cross-precision test needs the reference precision too
+        return {params["pool"][0]} | ({REFERENCE_PRECISION} if "pooled_pairs" in item.fixturenames else set())
     if "seed_case" in params:
         return {params["seed_case"].precision}
     return set()
@@ -154,9 +149,9 @@ def baseline(snapshot, case):
 @pytest.fixture
 def pooled_pairs(pool, run):
     """The (reference, quantized) case pairs of a pool's quantized precision."""
-    precision, name = pool
-    chosen = run.matrix.pools[name]
-    return [p for p in cross_precision_pairs(run.cases) if p[1].precision == precision and chosen.selects(p[1])]
+    pairs = cross_precision_pairs(run.cases)
+    taken = {q.id for q in pooled_cases(run.matrix.pools, [q for _, q in pairs]).get(pool, [])}
+    return [p for p in pairs if p[1].id in taken]
 
 
 @pytest.fixture

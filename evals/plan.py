@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from evals.config import Matrix, load_matrix
+from evals.config import Matrix, load_matrix, pooled_cases
 from evals.engine import VllmServer, cpu_env
 from evals.gate.policy import Policy
 
@@ -36,11 +36,8 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
             "env": {} if case.gpu else cpu_env(args),
         }
     policy = Policy(matrix.gate, matrix.test_counts(profile))
-    pools: dict[str, dict] = {}
-    for case in cases:
-        for name, pool in matrix.pools.items():
-            if pool.selects(case):
-                pools.setdefault(f"{case.precision}-{name}", {"margin": policy.pool_margin(pool), "cases": []})["cases"].append(case.id)
+    pools = {f"{precision}-{name}": {"margin": policy.pool_margin(matrix.pools[name]), "cases": [c.id for c in taken]}
+             for (precision, name), taken in pooled_cases(matrix.pools, cases).items()}
     return {
         "profile": profile,
         "gpu": cases[0].gpu if cases else None,

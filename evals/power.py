@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from evals import data
-from evals.config import REFERENCE_PRECISION, Case, ConfigError, Matrix, load_matrix
+from evals.config import REFERENCE_PRECISION, Case, ConfigError, Matrix, load_matrix, pooled_cases
 from evals.gate import noise, sensitivity
 from evals.gate.policy import Policy
 from evals.gate.records import item_counts
@@ -33,7 +33,7 @@ from evals.gate.records import item_counts
 RUN_KS = (1, 2, 4, 8, 16, 32, 64)
 POWERS = (0.8, 0.9)
 ITEM_SETS = 16  # item sets a test planned from published accuracy averages over
-# Published accuracy for a task with none in the config: a middling model.
+# The accuracy planned for a case with no published figure: a middling model.
 FALLBACK_ACCURACY = 0.5
 
 
@@ -54,14 +54,20 @@ class Planned:
 
     def case_k(self, attribute: str) -> np.ndarray:
         """Per item, the configured samples per item of its case (repeats or baseline_repeats)."""
-        return np.concatenate([np.full(_items(c), getattr(c, attribute)) for c in self.cases])
+        return np.concatenate([np.full(items(c), getattr(c, attribute)) for c in self.cases])
 
     def tokens_at(self, k: np.ndarray | int) -> float:
         return float(np.sum(self.tokens * k))
 
 
-def _items(case: Case) -> int:
+def items(case: Case) -> int:
+    """The items a case runs: its limit, else its whole data set."""
     return case.limit or data.registry()[case.task.name]["records"]
+
+
+def prior_accuracy(case: Case) -> float:
+    """The accuracy a case is planned at before any baseline exists."""
+    return case.published if case.published is not None else FALLBACK_ACCURACY
 
 
 def _case_inputs(matrix: Matrix, case: Case, snapshots: Path) -> tuple[np.ndarray, np.ndarray, str]:
@@ -74,11 +80,9 @@ def _case_inputs(matrix: Matrix, case: Case, snapshots: Path) -> tuple[np.ndarra
         k = np.array([k for _, k in counts.values()])
         tokens = record.get("output_tokens") or matrix.planning.tokens(case)
         return noise.shrunk_rates(correct, k)[None, :], np.full(len(k), float(tokens)), "baseline"
-    style = "thinking" if case.mode.enable_thinking else "non_thinking"
-    accuracy = case.task.published.get(style, FALLBACK_ACCURACY)
-    n = _items(case)
+    n = items(case)
     seed = int(hashlib.sha256(f"{case.task.name}-{case.mode.name}".encode()).hexdigest()[:8], 16)  # modes differ
-    rates = noise.item_rate_sets(accuracy, n, ITEM_SETS, seed=seed)
+    rates = noise.item_rate_sets(prior_accuracy(case), n, ITEM_SETS, seed=seed)
     return rates, np.full(n, float(matrix.planning.tokens(case))), "published"
 
 
@@ -97,10 +101,8 @@ def planned_tests(matrix: Matrix, profile: str, precision: str, snapshots: Path)
         return Planned(name, chosen, rates, tokens, "+".join(sorted(sources)), policy.alpha_for(kind), margin)
 
     tests = [planned(f"{c.task.name}-{c.mode.name}", [c], "case", policy.case_margin(c)) for c in cases]
-    for name, pool in matrix.pools.items():
-        chosen = [c for c in cases if pool.selects(c)]
-        if chosen:
-            tests.append(planned(f"pool {name}", chosen, "pooled", policy.pool_margin(pool)))
+    for (_, name), chosen in pooled_cases(matrix.pools, cases).items():
+        tests.append(planned(f"pool {name}", chosen, "pooled", policy.pool_margin(matrix.pools[name])))
     return tests
 
 
@@ -155,20 +157,12 @@ def frontier(test: Planned, power: float, most: int = sensitivity.MAX_K) -> list
     first is the least cost per run; later ones trade run samples (paid every run) for
     baseline samples (paid once per accepted baseline)."""
     shift = test.design(1, 1).shifts(test.margin)
-
-    def reaches(run_k: int, baseline_k: int) -> bool:
-        return sensitivity.power_at_shift(test.design(run_k, baseline_k), shift, test.alpha, noise.SPREAD) >= power
-
-    out = []
+    out: list[tuple[int, int]] = []
     for run_k in range(1, most + 1):
-        if not reaches(run_k, most):
-            continue
-        low, high = run_k, most
-        while low < high:  # power grows with the baseline's samples
-            middle = (low + high) // 2
-            low, high = (low, middle) if reaches(run_k, middle) else (middle + 1, high)
-        if not out or low < out[-1][1]:
-            out.append((run_k, low))
+        baseline_k = sensitivity.fewest(
+            lambda k: sensitivity.power_at_shift(test.design(run_k, k), shift, test.alpha) >= power, run_k, most)
+        if baseline_k is not None and (not out or baseline_k < out[-1][1]):
+            out.append((run_k, baseline_k))
     return out
 
 

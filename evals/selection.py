@@ -13,7 +13,7 @@ import pytest
 from evals import engine as engines
 from evals import workers
 from evals.artifacts import latest_run, new_run_id
-from evals.config import REFERENCE_PRECISION, ConfigError, load_matrix
+from evals.config import ConfigError, load_matrix
 from evals.gate.policy import Policy
 
 _STASH = pytest.StashKey[dict]()
@@ -132,13 +132,3 @@ def _attr(case, dotted: str):
     for part in dotted.split("."):
         case = getattr(case, part)
     return case
-
-
-def cross_precision_pairs(cases) -> list[tuple]:
-    """(reference case, quantized case) for each task and mode with both selected."""
-    by_id = {c.id: c for c in cases}
-    return [
-        (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)
-        for c in cases
-        if c.precision != REFERENCE_PRECISION and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in by_id
-    ]

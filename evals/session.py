@@ -12,10 +12,11 @@ import pytest
 from evals import engine as engines
 from evals import workers
 from evals.artifacts import RunArtifacts, engine_version, gpu_architecture
-from evals.config import Case, Model
+from evals.config import Case, Model, pooled_cases
 from evals.gate import pooling
 from evals.gate.decision import Decision, judge_change, judge_recovery
 from evals.gate.policy import Policy
+from evals.gate.stats import Recovery, recovery
 from evals.generations import GenerationStore
 from evals.preflight import check_cases
 from evals.progress import Progress
@@ -57,6 +58,7 @@ class MatrixRun:
         self.artifacts: RunArtifacts | None = None
         self.policy: Policy = chosen["policy"]
         self.records: dict[str, dict] = {}  # case id -> baseline record of this run
+        self.baselines: dict[str, dict | None] = {}  # case id -> the baseline it was compared with
         self._stores: dict[str, GenerationStore] = {}
         self._tiny_paths: dict[str, str] = {}  # model name -> built tiny model
 
@@ -177,41 +179,52 @@ class MatrixRun:
         """Keep the case's record, its gate outcome for the report, and the baseline it was
         compared with (what the pooled tests compare too, whoever runs them)."""
         self.records[case.id] = record
-        gate, baseline = BaselineSnapshot.outcome(case.profile, record)
+        gate, self.baselines[case.id] = BaselineSnapshot.outcome(case.profile, record)
         if self.snapshot_update and not gate.get("passed"):
             gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
-        self.artifacts.write_record(case.id, record, gate, baseline, **self.worker)
+        self.artifacts.write_record(case.id, record, gate, self.baselines[case.id], **self.worker)
+
+    def baseline(self, case_id: str) -> dict | None:
+        """The baseline a case of this run was compared with (another xdist worker's: from its artifacts)."""
+        if case_id not in self.baselines:
+            self.baselines[case_id] = self.artifacts.read_baseline(case_id)
+        return self.baselines[case_id]
 
     def pool_cases(self, precision: str, pool: str) -> list[Case]:
         """This session's cases of a precision that a pool takes."""
-        chosen = self.matrix.pools[pool]
-        return [c for c in self.cases if c.precision == precision and chosen.selects(c)]
+        return pooled_cases(self.matrix.pools, self.cases).get((precision, pool), [])
 
     def pooled_gate(self, precision: str, pool: str) -> tuple[pooling.Pooled, Decision | None]:
         """The pool's cases of this run against their baselines, as one stratified test."""
         cases = self.pool_cases(precision, pool)
         ids = [c.id for c in cases]
-        current = {i: self.record(i) for i in ids}
-        pooled = pooling.against_baselines(ids, current, {i: self.artifacts.read_baseline(i) for i in ids})
+        pooled = pooling.against_baselines(ids, {i: self.record(i) for i in ids}, {i: self.baseline(i) for i in ids})
         decision = None
         if pooled.cases:
             margin = self.policy.pool_margin(self.matrix.pools[pool])
             decision = judge_change(pooled.strata, self.policy.alpha_for("pooled"), margin, self.policy.settings.confidence,
                                     sampled=all(c.sampled for c in cases))
-        entry = _pooled_entry(pooled, decision, self.policy.strict)
+        entry = _entry(pooled, decision, self.policy.strict)
         if self.snapshot_update and not entry.get("passed", True):
             entry["accepted"] = True  # evals/test_precision.py rewrites the pooled cases' baselines
         self.artifacts.write_pooled(f"{precision}-{pool}", entry)
         return pooled, decision
 
-    def recovery_gate(self, pairs: list[tuple[Case, Case]], margin: float, kind: str) -> tuple[pooling.Pooled, Decision | None]:
-        """Quantized cases against the reference precision's, this run, as one test."""
+    def recovery_gate(self, test_id: str, pairs: list[tuple[Case, Case]], margin: float,
+                      kind: str) -> tuple[pooling.Pooled, Decision | None, Recovery | None]:
+        """Quantized cases against the reference precision's, this run, as one test; its
+        entry in recovery.json."""
         ids = [(r.id, q.id) for r, q in pairs]
-        current = {i: self.record(i) for pair in ids for i in pair}
-        pooled = pooling.against_reference(ids, current)
+        pooled = pooling.against_reference(ids, {i: self.record(i) for pair in ids for i in pair})
         if not pooled.cases:
-            return pooled, None
-        return pooled, judge_recovery(pooled.strata, self.policy.alpha_for(kind), margin, self.policy.settings.confidence)
+            return pooled, None, None
+        confidence = self.policy.settings.confidence
+        decision = judge_recovery(pooled.strata, self.policy.alpha_for(kind), margin, confidence)
+        ratio = recovery(pooled.strata, confidence)
+        self.artifacts.write_recovery(test_id, _entry(
+            pooled, decision, strict=False, references=[r for r, q in ids if q in pooled.cases],
+            recovery=ratio.ratio, interval=[ratio.low, ratio.high], interval_note=ratio.note))
+        return pooled, decision, ratio
 
     def record(self, case_id: str, poll_s: float = 2.0) -> dict | None:
         """A case's record from this run: this process's, or another xdist worker's, once
@@ -226,11 +239,15 @@ class MatrixRun:
                 pytest.fail(f"waited for {case_id} from another worker, but nothing in {self.artifacts.dir} "
                             f"moved for {self.ready_timeout:.0f} s", pytrace=False)
             time.sleep(poll_s)
-        return self.artifacts.read_record(case_id)
+        record = self.artifacts.read_record(case_id)
+        if record is not None:  # its test is over: it will not change (several pools ask for it)
+            self.records[case_id] = record
+        return record
 
 
-def _pooled_entry(pooled: pooling.Pooled, decision: Decision | None, strict: bool) -> dict:
-    entry = {"cases": pooled.cases, "left_out": pooled.left_out}
+def _entry(pooled: pooling.Pooled, decision: Decision | None, strict: bool, **extra) -> dict:
+    """A comparison of several cases as artifact data (pooled.json, recovery.json)."""
+    entry = {"cases": pooled.cases, "left_out": pooled.left_out, **extra}
     if decision is None:
         return {**entry, "status": "no comparable case"}
     return {**entry, "status": decision.verdict, "passed": not decision.failed(strict), **decision.as_data()}

@@ -6,7 +6,6 @@ beyond its margin."""
 import pytest
 
 from evals.gate import pooling
-from evals.gate.stats import recovery
 
 
 def test_recovery(pair, run):
@@ -19,16 +18,10 @@ def test_recovery_pooled(pool, pooled_pairs, run):
 
 
 def _check(run, test_id: str, pairs: list, margin: float, kind: str) -> None:
-    pooled, decision = run.recovery_gate(pairs, margin, kind)
+    pooled, decision, ratio = run.recovery_gate(test_id, pairs, margin, kind)
     left_out = pooling.left_out_lines(pooled)
     if decision is None:
         pytest.skip(f"{test_id}: nothing to compare in this run:\n" + "\n".join(left_out))
-    ratio = recovery(pooled.strata, run.policy.settings.confidence)
-    run.artifacts.write_recovery(test_id, {
-        "cases": pooled.cases, "references": [r.id for r, q in pairs if q.id in pooled.cases], "left_out": pooled.left_out,
-        "recovery": ratio.ratio, "interval": [ratio.low, ratio.high], "interval_note": ratio.note,
-        "status": decision.verdict, "passed": not decision.failed(), **decision.as_data(),
-    })
     interval = f"recovery {ratio.ratio:.1%} ({run.policy.settings.confidence:.0%} interval {ratio.low:.1%}-{ratio.high:.1%})"
     message = [f"{test_id} against {', '.join(r.id for r, _ in pairs)}: {interval}; {decision.describe()}",
                *(pooling.by_case(decision) if kind == "pooled_recovery" else []), *left_out]

@@ -50,7 +50,7 @@ def against_reference(pairs: list[tuple[str, str]], current: Mapping[str, dict |
         elif set(quantized["items"]) != set(reference["items"]):
             left_out[case_id] = f"not the same items as {reference_id}"
         else:
-            parts[case_id] = Strata.paired(records.item_counts(reference), records.item_counts(quantized))
+            parts[case_id] = records.strata(quantized, reference)
     return Pooled(Strata.concat(parts), list(parts), left_out)
 
 

@@ -46,10 +46,8 @@ class Design:
     def mean(self) -> float:
         return float(self.rates.mean(axis=1).min())
 
-    def shifts(self, drop: float, spread: float = noise.SPREAD) -> np.ndarray:
+    def shifts(self, drop: float) -> np.ndarray:
         """Per item set, the logit shift that drops its expected accuracy by `drop`."""
-        if spread != noise.SPREAD:
-            return np.array([noise.shift_for_drop(rates, drop, spread) for rates in self.rates])
         grid, means = _shift_table(self.rates.tobytes(), self.rates.shape)
         targets = self.rates.mean(axis=1) - drop
         if np.any(targets <= means[:, -1]):
@@ -70,17 +68,18 @@ def _shift_table(rates_bytes: bytes, shape: tuple[int, int]) -> tuple[np.ndarray
     return _GRID, means
 
 
-def power(design: Design, drop: float, alpha: float, spread: float = noise.SPREAD) -> float:
+def power(design: Design, drop: float, alpha: float) -> float:
     """Probability that the one-sided drop test at `alpha` fails a run whose expected
     accuracy is `drop` below the reference's."""
     if drop <= 0:
         return alpha
-    return power_at_shift(design, design.shifts(drop, spread), alpha, spread)
+    return power_at_shift(design, design.shifts(drop), alpha)
 
 
-def power_at_shift(design: Design, shift: np.ndarray, alpha: float, spread: float) -> float:
+def power_at_shift(design: Design, shift: np.ndarray, alpha: float) -> float:
+    """`power`, for a change already given as each item set's logit shift."""
     pb, K, k = design.rates, design.ref_k, design.cur_k
-    pr, within_r, between_r = noise.changed_moments(pb, np.asarray(shift, float).reshape(-1, 1), spread)
+    pr, within_r, between_r = noise.changed_moments(pb, np.asarray(shift, float).reshape(-1, 1))
     N = K + k
     mean = np.sum(K * k * (pb - pr) / N, axis=-1)
     var_cur = k * within_r + k**2 * between_r  # of the run's correct count
@@ -93,27 +92,30 @@ def power_at_shift(design: Design, shift: np.ndarray, alpha: float, spread: floa
     return float(np.mean(stats.norm.sf((z * np.sqrt(null_var) + 0.5 - mean) / np.sqrt(var))))
 
 
-def detectable_drop(design: Design, alpha: float, target: float = POWER, spread: float = noise.SPREAD) -> float | None:
+def detectable_drop(design: Design, alpha: float, target: float = POWER) -> float | None:
     """The smallest expected drop (a share) detected with probability `target`; None
     if no drop the accuracy leaves room for is."""
     most = design.mean * 0.98
-    if most <= 0 or power(design, most, alpha, spread) < target:
+    if most <= 0 or power(design, most, alpha) < target:
         return None
-    return float(optimize.brentq(lambda d: power(design, d, alpha, spread) - target, 1e-5, most, xtol=1e-5))
+    return float(optimize.brentq(lambda d: power(design, d, alpha) - target, 1e-5, most, xtol=1e-5))
 
 
-def run_k_for(design: Design, drop: float, alpha: float, target: float = POWER, most: int = MAX_K,
-              spread: float = noise.SPREAD) -> int | None:
+def fewest(reaches, low: int, high: int) -> int | None:
+    """The smallest k in low..high for which `reaches(k)` holds, given that it keeps holding
+    as k grows (power grows with samples); None if not even `high` does."""
+    if not reaches(high):
+        return None
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if reaches(middle) else (middle + 1, high)
+    return low
+
+
+def run_k_for(design: Design, drop: float, alpha: float, target: float = POWER, most: int = MAX_K) -> int | None:
     """The fewest samples per item in the run (the reference's fixed) at which a drop of
     `drop` is detected with probability `target`; None beyond `most`."""
     if drop >= design.mean:
         return None
-    shift = design.shifts(drop, spread)
-    reach = lambda k: power_at_shift(design.with_k(cur_k=k), shift, alpha, spread) >= target  # noqa: E731
-    if not reach(most):
-        return None
-    low, high = 1, most
-    while low < high:  # power grows with k
-        middle = (low + high) // 2
-        low, high = (low, middle) if reach(middle) else (middle + 1, high)
-    return low
+    shift = design.shifts(drop)
+    return fewest(lambda k: power_at_shift(design.with_k(cur_k=k), shift, alpha) >= target, 1, most)

@@ -123,7 +123,7 @@ def drop_test(strata: Strata) -> DropTest:
     index = observed - offset - start
     tail_up = float(np.clip(pmf[max(index, 0):].sum(), 0.0, 1.0)) if index < len(pmf) else 0.0
     tail_down = float(np.clip(pmf[: index + 1].sum(), 0.0, 1.0)) if index >= 0 else 0.0
-    return DropTest(min(1.0, tail_up), min(1.0, tail_down), int(informative.sum()))
+    return DropTest(tail_up, tail_down, int(informative.sum()))
 
 
 def _hypergeometric_sum(K: np.ndarray, k: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, int]:
