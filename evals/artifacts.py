@@ -16,17 +16,25 @@ run keeps every finished case:
     ARTIFACTS/<run id>/report.{md,json,png}    the report (evals/report.py)
 
 Several processes may share a run folder (pytest-xdist workers, a resumed run):
-the manifest, pooled.json and recovery.json are updated under a file lock.
+the manifest, pooled.json and recovery.json are updated under a file lock. Nothing
+is deleted ahead of time: a resumed session replaces a case's files only when it
+writes that case's new ones, so a narrowed, failed or interrupted resume keeps
+every result it did not replace. Each session has an id; a case's `.ended` marker
+and the manifest's `finished_in` say which session last ended and finished it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import itertools
 import json
 import os
 import platform
 import subprocess
 import time
+import warnings
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -108,34 +116,114 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(path, lambda out: json.dump(data, out, indent=2, ensure_ascii=False, default=handle_non_serializable))
 
 
+class DamagedFile(ValueError):
+    """A run's file that exists but cannot be read; the message names it."""
+
+
 def read_json(path: Path) -> Any:
     """A JSON file's content, or None if there is no such file."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DamagedFile(f"{path}: cannot be read ({exc})") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise DamagedFile(f"{path}: not valid JSON ({exc or type(exc).__name__})") from None
+
+
+def read_object(path: Path) -> dict:
+    """A JSON object file's content ({} if there is no such file)."""
+    data = read_json(path)
+    if data is not None and not isinstance(data, dict):
+        raise DamagedFile(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data or {}
+
+
+@contextlib.contextmanager
+def fields_of(*paths: Path):
+    """Reading the fields of these files: a missing or malformed field is a DamagedFile
+    that names them, not a bare KeyError."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        if isinstance(exc, DamagedFile):
+            raise
+        raise DamagedFile(f"{' or '.join(map(str, paths))}: missing or malformed field "
+                          f"({type(exc).__name__}: {exc})") from None
+
+
+def read_manifest(run_dir: Path) -> dict:
+    """A run folder's manifest, checked for what every reader needs (its profile and cases)."""
+    path = Path(run_dir) / "manifest.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{run_dir}: no manifest.json (not a run folder)")
+    manifest = read_object(path)
+    if not isinstance(manifest.get("profile"), str):
+        raise DamagedFile(f"{path}: field 'profile' must name the run's profile, got {manifest.get('profile')!r}")
+    if not isinstance(manifest.get("cases"), list) or not all(isinstance(c, str) for c in manifest["cases"]):
+        raise DamagedFile(f"{path}: field 'cases' must list the run's case ids")
+    return manifest
+
+
+def _started(manifest: dict) -> datetime:
+    started = datetime.fromisoformat(manifest["started"])
+    return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
 def latest_run(root: Path, replays: bool = False) -> Path:
-    """The newest run folder under an artifacts root (run ids sort by time); replays
-    of other runs only if asked for."""
-    runs = []
-    for manifest in sorted(Path(root).glob("*/manifest.json")):
-        if replays or not read_json(manifest).get("replay_of"):
-            runs.append(manifest.parent)
+    """The run under an artifacts root that started last, by its manifest (folder names
+    can be copied or renamed); replays of other runs only if asked for. Folders whose
+    manifest cannot be read are skipped, and named in a warning."""
+    runs, skipped = [], []
+    for path in Path(root).glob("*/manifest.json"):
+        try:
+            manifest = read_manifest(path.parent)
+            started = _started(manifest)
+        except (DamagedFile, KeyError, TypeError, ValueError) as exc:
+            skipped.append(f"{path.parent} ({exc})")
+            continue
+        if replays or not manifest.get("replay_of"):
+            runs.append((started, path.parent.name, path.parent))
+    if skipped:
+        warnings.warn(f"'last' skipped {len(skipped)} run folder(s) under {root} whose manifest is unreadable: "
+                      + "; ".join(skipped), stacklevel=2)
     if not runs:
-        raise FileNotFoundError(f"no run with a manifest.json under {root}")
-    return runs[-1]
+        raise FileNotFoundError(f"no run with a readable manifest.json under {root}")
+    return max(runs)[2]
 
 
-def new_run_id(profile: str) -> str:
-    return time.strftime(f"%Y%m%d-%H%M%S-{profile}")
+def new_run_dir(root: Path, profile: str, suffix: str = "") -> Path:
+    """A new run folder, created here and now: a run started in the same second (by
+    another process) gets the next free name, -2, -3, ..."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    name = time.strftime(f"%Y%m%d-%H%M%S-{profile}") + suffix
+    for n in itertools.count(1):
+        path = root / (name if n == 1 else f"{name}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
+def now() -> str:
+    """A timestamp that orders runs and sessions started within the same second."""
+    return datetime.now().astimezone().isoformat(timespec="microseconds")
 
 
 class RunArtifacts:
-    """One run's folder. Opening an existing folder (a resumed run, or another xdist
-    worker of the same run) keeps what it holds."""
+    """One run's folder, as one session sees it. Opening an existing folder (a resumed
+    run, or another xdist worker of the same session) keeps what it holds."""
 
-    def __init__(self, run_dir: Path, matrix: Matrix, profile: str, cases: list[Case], **facts: Any):
+    def __init__(self, run_dir: Path, matrix: Matrix, profile: str, cases: list[Case], session: str, **facts: Any):
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
+        self.session = session
         models = {
             c.precision: {"name": c.model.name, "model": c.model.model or f"tiny:{c.model.tiny}",
                           "revision": c.model.revision, "server": c.server}
@@ -147,7 +235,9 @@ class RunArtifacts:
         def start(manifest: dict) -> None:
             if manifest and manifest.get("profile") != profile:
                 raise ValueError(f"{self.dir}: a run of profile {manifest.get('profile')!r}, not {profile!r}")
-            manifest.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+            manifest.setdefault("started", now())
+            if session not in manifest.setdefault("sessions", {}):
+                manifest["sessions"][session] = now()
             manifest.update(facts)
             for precision, model in models.items():
                 manifest.setdefault("models", {}).setdefault(precision, {}).update(model)
@@ -176,15 +266,19 @@ class RunArtifacts:
 
     def write_record(self, case_id: str, record: dict, gate: dict, baseline: dict | None = None,
                      worker: str | None = None) -> None:
-        """The case's baseline record, gate outcome and the baseline it was compared with;
-        the case counts as finished."""
+        """The case's baseline record, gate outcome and the baseline it was compared with
+        (an earlier session's goes only now, if this one had none); the case counts as
+        finished, by this session."""
         if baseline is not None:
             write_json(self.dir / case_id / "baseline.json", baseline)
+        else:
+            (self.dir / case_id / "baseline.json").unlink(missing_ok=True)
         write_json(self.dir / case_id / "record.json", record)
         write_json(self.dir / case_id / "gate.json", gate)
 
         def finished(manifest: dict) -> None:
-            manifest["finished"][case_id] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            manifest["finished"][case_id] = now()
+            manifest.setdefault("finished_in", {})[case_id] = self.session
             if worker:
                 manifest.setdefault("workers", {})[case_id] = worker
 
@@ -197,7 +291,11 @@ class RunArtifacts:
         return read_json(self.dir / case_id / "baseline.json")
 
     def ended(self, case_id: str) -> bool:
-        return (self.dir / case_id / ENDED).exists()
+        """Whether the case's test is over in this session."""
+        try:
+            return json.loads((self.dir / case_id / ENDED).read_text())["session"] == self.session
+        except (OSError, ValueError, KeyError, TypeError):  # none yet, or an older session's
+            return False
 
     def write_recovery(self, test_id: str, entry: dict) -> None:
         """Cross-precision results of the run: one entry per quantized case or pool."""
@@ -211,36 +309,11 @@ class RunArtifacts:
         _locked_update(self.dir / "manifest.json", change)
 
 
-ENDED = ".ended"  # a case's test is over in this session (passed, failed, errored, crashed)
-_DERIVED = ("results.json", "summary.json", "samples.jsonl", "record.json", "gate.json", "baseline.json", ENDED)
+ENDED = ".ended"  # a case's test is over in a session (passed, failed, errored, crashed)
 
 
-def mark_ended(run_dir: Path, case_id: str, outcome: str) -> None:
-    (Path(run_dir) / case_id).mkdir(parents=True, exist_ok=True)
-    (Path(run_dir) / case_id / ENDED).write_text(outcome)
-
-
-def forget_cases(run_dir: Path, case_ids: list[str]) -> None:
-    """Before a resumed run's session: what earlier sessions wrote for these cases goes,
-    so nothing stale is read as this session's result (the kept generations stay)."""
-    run_dir, forgotten = Path(run_dir), set(case_ids)
-    for case_id in forgotten:
-        for name in _DERIVED:
-            (run_dir / case_id / name).unlink(missing_ok=True)
-
-    def unfinish(manifest: dict) -> None:
-        for case_id in forgotten:
-            manifest.get("finished", {}).pop(case_id, None)
-
-    def forget_pooled(results: dict) -> None:  # entries that compared a forgotten case
-        involved = lambda entry: {*entry.get("cases", []), *entry.get("references", []), *entry.get("left_out", {})}  # noqa: E731
-        for test_id in [k for k, v in results.items() if involved(v) & forgotten]:
-            del results[test_id]
-
-    for path, change in ((run_dir / "manifest.json", unfinish), (run_dir / "recovery.json", forget_pooled),
-                         (run_dir / "pooled.json", forget_pooled)):
-        if path.exists():
-            _locked_update(path, change)
+def mark_ended(run_dir: Path, case_id: str, outcome: str, session: str) -> None:
+    write_json(Path(run_dir) / case_id / ENDED, {"session": session, "outcome": outcome})
 
 
 def _locked_update(path: Path, change) -> None:
@@ -248,6 +321,6 @@ def _locked_update(path: Path, change) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.parent / f".{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        data = read_json(path) or {}
+        data = read_object(path)
         change(data)
         write_json(path, data)

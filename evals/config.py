@@ -41,6 +41,27 @@ _KEYS = {
 }
 # Sampling settings that greedy decoding (temperature 0) ignores.
 _SAMPLING_ONLY = ("top_p", "top_k", "min_p", "seed")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# What each sampling setting must be (a string "0.0" would slip past the greedy checks).
+_SAMPLING_VALUES = {
+    "temperature": (lambda v: _number(v) and v >= 0, "a number >= 0"),
+    "top_p": (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "top_k": (lambda v: _integer(v) and (v == -1 or v >= 1), "-1 or a positive integer"),
+    "min_p": (lambda v: _number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "presence_penalty": (lambda v: _number(v) and -2 <= v <= 2, "a number in [-2, 2]"),
+    "repetition_penalty": (lambda v: _number(v) and v > 0, "a number > 0"),
+    "max_gen_toks": (lambda v: _integer(v) and v >= 1, "a positive integer"),
+    "seed": (_integer, "an integer"),
+}
 _SERVER_KEYS = {
     "tensor_parallel_size", "max_model_len", "max_num_seqs", "enforce_eager", "disable_custom_all_reduce",
     "dtype", "gpu_memory_utilization", "quantization", "kv_cache_dtype", "seed", "max_num_batched_tokens",
@@ -243,11 +264,43 @@ def pooled_cases(pools: dict[str, Pool], cases: list[Case]) -> dict[tuple[str, s
     return out
 
 
-def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
+def load_yaml(path: Path, loader: type = yaml.SafeLoader) -> Any:
+    """A YAML file's content; a duplicate key (which YAML would let the last one win) is
+    an error naming its key path and lines."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        parser = loader(path.read_text(encoding="utf-8"))
+        try:
+            node = parser.get_single_node()
+            if node is None:
+                return None
+            _no_duplicate_keys(path, node)
+            return parser.construct_document(node)
+        finally:
+            parser.dispose()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _no_duplicate_keys(path: Path, node: yaml.Node, keys: tuple[str, ...] = ()) -> None:
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first and key != "<<":
+                raise ConfigError(f"{path}:{line}: {'.'.join((*keys, key))}: duplicate key (first at line {first[key]}); "
+                                  "YAML would silently keep only the last")
+            first[key] = line
+            _no_duplicate_keys(path, value_node, (*keys, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _no_duplicate_keys(path, item, (*keys, str(index)))
+
+
+def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
+    raw = load_yaml(path)
     where = _Where(path)
     _keys(where, raw, "", required=_KEYS[""])
     models = {name: _model(where.at("models", name), name, spec) for name, spec in raw["models"].items()}
@@ -310,7 +363,9 @@ def _task(where: _Where, name: str, spec: dict) -> Task:
     yaml_path = TASKS_DIR / f"{spec['lm_eval_task']}.yaml"
     if not yaml_path.exists():
         raise where.at("lm_eval_task").error(f"no task YAML {yaml_path}")
-    task_yaml = yaml.load(yaml_path.read_text(encoding="utf-8"), Loader=_TaskYamlLoader)
+    task_yaml = load_yaml(yaml_path, _TaskYamlLoader)
+    if not isinstance(task_yaml, dict):
+        raise where.at("lm_eval_task").error(f"{yaml_path} is not a task (a mapping)")
     if task_yaml.get("num_fewshot", 0) != 0:
         raise where.error(f"{yaml_path} must be 0-shot (num_fewshot: 0)")
     until = tuple(task_yaml.get("generation_kwargs", {}).get("until", ()))
@@ -422,6 +477,8 @@ def _server_keys(where: _Where, server: Any) -> None:
 def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
     where = _Where(matrix.source, ("profiles", profile))
     _keys(where, spec, "profile", required={"gpu", "precisions", "cases"})
+    if not isinstance(spec["gpu"], bool):
+        raise where.at("gpu").error(f"must be true or false, got {spec['gpu']!r}")
     if spec.get("num_fewshot", 0) != 0:
         raise where.at("num_fewshot").error(
             "the suite's tasks are 0-shot (their YAMLs fix num_fewshot: 0), so this setting would be ignored"
@@ -445,7 +502,7 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
         for task, value in spec.get(key, {}).items():
             if task not in spec["cases"]:
                 raise where.at(key, task).error(f"task {task!r} has no cases in this profile")
-            if not isinstance(value, int) or value < 1:
+            if not _integer(value) or value < 1:
                 raise where.at(key, task).error(f"must be a positive integer, got {value!r}")
     generation = spec.get("generation", {})
     _keys(where.at("generation"), generation, "generation")
@@ -486,6 +543,10 @@ def _generation(where: _Where, generation: dict, task: Task, mode: Mode, repeats
     settings: dict[str, Any] = {}
     for name, layer in layers:
         _keys(where.at(name), layer, "sampling")
+        for key, value in layer.items():
+            valid, what = _SAMPLING_VALUES[key]
+            if not valid(value):
+                raise where.at(name, key).error(f"must be {what}, got {value!r}")
         settings.update(layer)
     if "max_gen_toks" not in settings:
         raise where.error(f"no max_gen_toks for {task.name}/{mode.name}: lm-eval would silently use 256")

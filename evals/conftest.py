@@ -38,6 +38,8 @@ def pytest_addoption(parser):
                     help="the drop every test must rule out, as a share: 0.03 for 3 points (default: per task and pool)")
     group.addoption("--gate-strict", action="store_true",
                     help="fail inconclusive tests too (those that cannot rule out a drop of the margin)")
+    group.addoption("--replace-baselines", action="store_true",
+                    help="with --snapshot-update and --limit: replace committed baselines even with fewer items")
     group.addoption("--server-timeout", type=float, default=engines.READY_TIMEOUT_S, help="seconds to wait for a vLLM server")
     group.addoption("--resume", metavar="RUN", help="continue the run in this artifacts folder ('last': the newest under "
                     "--artifacts), regenerating nothing it kept")
@@ -58,13 +60,14 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     if "pair" in metafunc.fixturenames:
-        pairs = cross_precision_pairs(selection(metafunc.config)["cases"])
+        pairs = _selected_pairs(selection(metafunc.config))
         metafunc.parametrize("pair", [pytest.param(p, id=p[1].id, marks=_marks(p[1])) for p in pairs])
     if "pool" in metafunc.fixturenames:
-        # One pooled test per precision and pool with a case in this session (ids "fp8-all").
+        # One pooled test per precision and pool with a case in this session (ids "fp8-all"); it
+        # pools every case of the run (session.py), so a narrowed resume keeps the others in.
         chosen = selection(metafunc.config)
         quantized_only = "pooled_pairs" in metafunc.fixturenames
-        cases = [q for _, q in cross_precision_pairs(chosen["cases"])] if quantized_only else chosen["cases"]
+        cases = [q for _, q in _selected_pairs(chosen)] if quantized_only else chosen["cases"]
         pools = pooled_cases(chosen["matrix"].pools, cases)
         metafunc.parametrize("pool", [pytest.param(key, id="-".join(key), marks=_marks(taken[0])) for key, taken in pools.items()])
     if "seed_case" in metafunc.fixturenames:
@@ -82,6 +85,13 @@ def pytest_generate_tests(metafunc):
     # Session scope: pytest runs all of one model's cases together and tears
     # its server down before the next model's server starts.
     metafunc.parametrize(["engine", "case"], params, indirect=["engine"], scope="session")
+
+
+def _selected_pairs(chosen: dict) -> list:
+    """The session's quantized cases, each with the run's reference case (a resumed run's
+    kept one, if this session does not select it)."""
+    selected = {c.id for c in chosen["cases"]}
+    return [p for p in cross_precision_pairs(chosen["run_cases"]) if p[1].id in selected]
 
 
 def _marks(case) -> list:
@@ -148,8 +158,8 @@ def baseline(snapshot, case):
 
 @pytest.fixture
 def pooled_pairs(pool, run):
-    """The (reference, quantized) case pairs of a pool's quantized precision."""
-    pairs = cross_precision_pairs(run.cases)
+    """The (reference, quantized) case pairs of a pool's quantized precision, over the run."""
+    pairs = cross_precision_pairs(run.run_cases)
     taken = {q.id for q in pooled_cases(run.matrix.pools, [q for _, q in pairs]).get(pool, [])}
     return [p for p in pairs if p[1].id in taken]
 

@@ -13,7 +13,7 @@ import argparse
 import json
 import sys
 
-from evals.config import Matrix, load_matrix, pooled_cases
+from evals.config import ConfigError, Matrix, load_matrix, pooled_cases
 from evals.engine import VllmServer, cpu_env
 from evals.gate.policy import Policy
 
@@ -53,13 +53,22 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evals.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="full")
-    args = parser.parse_args()
-    json.dump(render_plan(load_matrix(), args.profile), sys.stdout, indent=2)
+    args = parser.parse_args(argv)
+    try:
+        matrix = load_matrix()
+    except ConfigError as exc:
+        print(f"python -m evals.plan: {exc}", file=sys.stderr)
+        return 2
+    if args.profile not in matrix.profiles:
+        print(f"python -m evals.plan: --profile {args.profile!r}: choose one of {sorted(matrix.profiles)}", file=sys.stderr)
+        return 2
+    json.dump(render_plan(matrix, args.profile), sys.stdout, indent=2)
     print()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -14,13 +14,12 @@ the run's files; nothing is recomputed from a model.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
 from typing import Any
 
-from evals.artifacts import latest_run, read_json, write_json
+from evals.artifacts import fields_of, latest_run, read_json, read_manifest, read_object, write_json
 from evals.gate import records
 from evals.gate.decision import judge_change
 
@@ -45,32 +44,17 @@ def _published(profile: str | None) -> dict[str, dict[str, float]]:
 
 def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
     run_dir = Path(run_dir)
-    manifest = read_json(run_dir / "manifest.json")
-    if manifest is None:
-        raise FileNotFoundError(f"{run_dir}: no manifest.json (not a run folder)")
-    recovery = read_json(run_dir / "recovery.json") or {}
+    manifest = read_manifest(run_dir)
+    recovery = read_object(run_dir / "recovery.json")
     published = _published(manifest.get("profile"))
     cases: dict[str, dict] = {}
-    for case_id in manifest.get("cases", []):
+    for case_id in manifest["cases"]:
         summary = read_json(run_dir / case_id / "summary.json")
         if summary is None:
             continue  # not finished in this run
-        metric = summary["metrics"][summary["primary"]]
-        mean, stderr = metric["mean"], metric["stderr"]
-        half = Z95 * stderr if stderr is not None and not math.isnan(stderr) else math.nan
-        entry = {
-            **{k: summary[k] for k in ("precision", "task", "mode", "thinking")}, "primary": summary["primary"], "n": summary["n"], "k": summary["k"],
-            "mean": mean, "stderr": stderr,
-            "ci95": [max(0.0, mean - half), min(1.0, mean + half)] if not math.isnan(half) else None,
-            "metrics": summary["metrics"], "truncation_rate": summary["truncation_rate"],
-            "output_tokens": summary["output_tokens"], "generation_seconds": summary.get("generation_seconds"),
-            "gate": read_json(run_dir / case_id / "gate.json"),
-            "recovery": recovery.pop(case_id, None),
-        }
-        style = {True: "thinking", False: "non_thinking"}.get(entry["thinking"])
-        if style and style in published.get(entry["task"], {}):
-            entry["published"] = published[entry["task"]][style]
-        cases[case_id] = entry
+        with fields_of(run_dir / case_id / "summary.json"):
+            cases[case_id] = _case_entry(summary, published)
+        cases[case_id].update(gate=read_json(run_dir / case_id / "gate.json"), recovery=recovery.pop(case_id, None))
     report = {
         "run": str(run_dir),
         "profile": manifest.get("profile"),
@@ -81,7 +65,7 @@ def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
         "config_digest": manifest.get("config_digest"),
         "missing": [c for c in manifest.get("cases", []) if c not in cases],
         "cases": cases,
-        "pooled": read_json(run_dir / "pooled.json") or {},
+        "pooled": read_object(run_dir / "pooled.json"),
         "pooled_recovery": recovery,  # what is left: the pools' entries
     }
     if against is not None:
@@ -89,20 +73,44 @@ def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
     return report
 
 
+def _case_entry(summary: dict, published: dict) -> dict:
+    """A case's row of the report, from its summary.json."""
+    metric = summary["metrics"][summary["primary"]]
+    mean, stderr = metric["mean"], metric["stderr"]
+    half = Z95 * stderr if stderr is not None and not math.isnan(stderr) else math.nan
+    entry = {
+        **{k: summary[k] for k in ("precision", "task", "mode", "thinking")}, "primary": summary["primary"], "n": summary["n"], "k": summary["k"],
+        "mean": mean, "stderr": stderr,
+        "ci95": [max(0.0, mean - half), min(1.0, mean + half)] if not math.isnan(half) else None,
+        "metrics": summary["metrics"], "truncation_rate": summary["truncation_rate"],
+        "output_tokens": summary["output_tokens"], "generation_seconds": summary.get("generation_seconds"),
+    }
+    style = {True: "thinking", False: "non_thinking"}.get(entry["thinking"])
+    if style and style in published.get(entry["task"], {}):
+        entry["published"] = published[entry["task"]][style]
+    return entry
+
+
 def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
-    """Each case both runs finished, paired item by item: this run against the other."""
+    """Each case both runs finished, paired item by item: this run against the other (of
+    the same profile: other profiles' cases share ids but not items or settings)."""
+    profiles = read_manifest(run_dir)["profile"], read_manifest(other_dir)["profile"]
+    if profiles[0] != profiles[1]:
+        raise ValueError(f"--against {other_dir}: a run of profile {profiles[1]!r}; {run_dir} is of {profiles[0]!r}")
     out: dict[str, Any] = {"run": str(other_dir), "cases": {}, "only_here": [], "only_there": []}
     here = {p.parent.name for p in run_dir.glob("*/record.json")}
     there = {p.parent.name for p in other_dir.glob("*/record.json")}
     out["only_here"], out["only_there"] = sorted(here - there), sorted(there - here)
     for case_id in sorted(here & there):
-        current, reference = read_json(run_dir / case_id / "record.json"), read_json(other_dir / case_id / "record.json")
-        if set(current["items"]) != set(reference["items"]):
-            out["cases"][case_id] = {"status": "not comparable", "why": "different items"}
-            continue
-        gate = current["gate"]
-        decision = judge_change(records.strata(current, reference), gate["alpha"], gate["margin"], gate["confidence"],
-                                gate.get("sampled", True))
+        paths = run_dir / case_id / "record.json", other_dir / case_id / "record.json"
+        current, reference = map(read_json, paths)
+        with fields_of(*paths):
+            if set(current["items"]) != set(reference["items"]):
+                out["cases"][case_id] = {"status": "not comparable", "why": "different items"}
+                continue
+            gate = current["gate"]
+            decision = judge_change(records.strata(current, reference), gate["alpha"], gate["margin"], gate["confidence"],
+                                    gate.get("sampled", True))
         out["cases"][case_id] = {"status": decision.verdict, **decision.as_data()}
     return out
 
@@ -287,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.against is not None:
             other = args.against if (args.against / "manifest.json").exists() else latest_run(args.against, replays=True)
         paths = write_report(run, other, args.out)
-    except (FileNotFoundError, json.JSONDecodeError, KeyError, ValueError) as exc:  # ConfigError is a ValueError
-        print(f"python -m evals.report: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except (FileNotFoundError, ValueError) as exc:  # DamagedFile and ConfigError name their file
+        print(f"python -m evals.report: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(paths["md"].read_text(encoding="utf-8"))
     print(f"\nwrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)

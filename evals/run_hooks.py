@@ -1,9 +1,9 @@
 """A pytest session's run as a whole: under xdist, the controller's choices every
-worker must share (the run folder, the resolved --resume/--replay run, a device
-slot per worker) and the suite's own scheduling (evals/workers.py); a resumed run's
-stale results cleared before anything runs; each case marked ended when its test
-is over (cross-precision tests on other workers wait for that); at the end, the
-report (evals/report.py). Registered by evals/conftest.py."""
+worker must share (the run folder, the session id, the resolved --resume/--replay
+run, a device slot per worker) and the suite's own scheduling (evals/workers.py);
+each case marked ended in this session when its test is over (cross-precision tests
+on other workers wait for that); at the end, the report (evals/report.py), or, if no
+case started, no run folder left behind. Registered by evals/conftest.py."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import re
 import pytest
 
 from evals import workers
-from evals.artifacts import forget_cases, mark_ended
+from evals.artifacts import mark_ended
 from evals.selection import selection
 
 _CASE_TEST = re.compile(r"test_matrix\.py::test_case\[(?P<case>[^\]]+)\]")
@@ -32,6 +32,7 @@ class RunHooks:
     def pytest_configure_node(self, node):
         chosen = selection(self.config)
         node.workerinput["suite_run_dir"] = str(chosen["run_dir"])
+        node.workerinput["suite_session"] = chosen["session"]
         for flag in ("resume", "replay"):
             node.workerinput[f"suite_{flag}"] = None if chosen[flag] is None else str(chosen[flag])
         node.workerinput["suite_device_slot"] = self.slots.take(node.gateway.id)
@@ -49,10 +50,6 @@ class RunHooks:
         """The process that owns the run: the xdist controller, or the only process."""
         return not workers.is_worker(self.config) and not self.config.getoption("collectonly")
 
-    def pytest_sessionstart(self, session):
-        if self._controls_run and (self.run_dir / "manifest.json").exists():  # a resumed run
-            forget_cases(self.run_dir, [c.id for c in selection(self.config)["cases"]])
-
     def pytest_collection_finish(self, session):
         """The cases this session will run, after -k/-m deselection (cross-precision
         tests wait only for those)."""
@@ -66,12 +63,16 @@ class RunHooks:
         its worker crashed (phase "???")."""
         match = _CASE_TEST.search(report.nodeid)
         if match and report.when in ("teardown", "???") and (self.run_dir / "manifest.json").exists():
-            mark_ended(self.run_dir, match["case"], report.outcome)
+            mark_ended(self.run_dir, match["case"], report.outcome, selection(self.config)["session"])
 
     def pytest_sessionfinish(self, session):
         """The run's report, once every worker is done."""
-        if not self._controls_run or not (self.run_dir / "manifest.json").exists():
-            return  # no case started
+        if not self._controls_run:
+            return
+        if not (self.run_dir / "manifest.json").exists():  # no case started: no empty run folder
+            if self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
+                self.run_dir.rmdir()
+            return
         from evals.report import build_report, save_report
 
         try:

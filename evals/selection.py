@@ -1,18 +1,20 @@
 """Which cases a pytest session runs, and where its artifacts go: from the matrix config
 and the command line (--profile, --precision, --task, --mode, --limit, --vllm-url,
---resume, --replay). Every bad option is a usage error that names the flag."""
+--resume, --replay, the gate's options). Every bad option is a usage error that names
+the flag, raised before anything runs or is written."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import uuid
+import warnings
 from pathlib import Path
 
 import pytest
 
 from evals import engine as engines
 from evals import workers
-from evals.artifacts import latest_run, new_run_id
+from evals.artifacts import DamagedFile, latest_run, new_run_dir, read_manifest
 from evals.config import ConfigError, load_matrix
 from evals.gate.policy import Policy
 
@@ -43,8 +45,8 @@ def _source_run(config, flag: str) -> tuple[Path | None, dict | None]:
     except FileNotFoundError as exc:
         raise pytest.UsageError(f"--{flag} last: {exc}") from None
     try:
-        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        manifest = read_manifest(run)
+    except (OSError, DamagedFile) as exc:
         raise pytest.UsageError(f"--{flag} {value}: not a run folder with a readable manifest.json ({exc})") from None
     if manifest.get("replay_of"):
         raise pytest.UsageError(f"--{flag} {run}: that folder is a replay of {manifest['replay_of']}; name that run instead")
@@ -75,7 +77,12 @@ def _select(config) -> dict:
         raise pytest.UsageError(f"--profile {profile!r}: choose one of {sorted(matrix.profiles)}")
     cases = matrix.cases(profile)
     if source is not None:  # that run's cases and limit, unless the command narrows them
+        gone = sorted(set(source["cases"]) - {c.id for c in cases})
+        if gone:
+            warnings.warn(f"{flag} {resume or replay}: {len(gone)} case(s) of that run are no longer in profile "
+                          f"{profile!r} of {matrix.source} and are left out: {', '.join(gone)}", stacklevel=2)
         cases = [c for c in cases if c.id in set(source["cases"])]
+    run_cases = cases  # a resumed run's cases, whatever this session narrows them to (a replay's folder is new)
     for flag, attr in (("precision", "precision"), ("task", "task.name"), ("mode", "mode.name")):
         wanted = _split(config.getoption(flag))
         known = sorted({_attr(c, attr) for c in cases})
@@ -84,16 +91,28 @@ def _select(config) -> dict:
             raise pytest.UsageError(f"--{flag} {','.join(unknown)}: not in profile {profile!r}; choose from {known}")
         if wanted:
             cases = [c for c in cases if _attr(c, attr) in wanted]
+    if resume is None:
+        run_cases = cases
     limit = config.getoption("limit")
     if limit is None and source is not None:
         limit = source.get("limit")
-    if limit is not None:
-        if limit < 1:
-            raise pytest.UsageError(f"--limit must be at least 1, got {limit}")
-        cases = [dataclasses.replace(c, limit=limit) for c in cases]
-    if config.getoption("update_snapshots", False) and not replay:
-        # A baseline is made with the profile's baseline samples per item (a replay keeps what it replays).
-        cases = [c.as_baseline() for c in cases]
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise pytest.UsageError(f"--limit must be a positive number of items, got {limit!r}")
+    update = bool(config.getoption("update_snapshots", False))
+    if config.getoption("replace_baselines") and not update:
+        raise pytest.UsageError("--replace-baselines only applies with --snapshot-update")
+
+    def adjust(chosen: list) -> list:
+        if limit is not None:
+            chosen = [dataclasses.replace(c, limit=limit) for c in chosen]
+        if update and not replay:
+            # A baseline is made with the profile's baseline samples per item (a replay keeps what it replays).
+            chosen = [c.as_baseline() for c in chosen]
+        return chosen
+
+    cases, run_cases = adjust(cases), adjust(run_cases)
+    if update and limit is not None and not config.getoption("replace_baselines"):
+        _refuse_shrinking(cases, limit)
     remote = {}
     for spec in config.getoption("vllm_url"):
         precision, sep, url = spec.partition("=")
@@ -102,9 +121,38 @@ def _select(config) -> dict:
         if precision not in {c.precision for c in matrix.cases(profile)}:
             raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
         remote[precision] = url
-    return {"matrix": matrix, "profile": profile, "cases": cases, "limit": limit, "remote": remote,
-            "resume": resume, "replay": replay, "replayed": replayed, "run_dir": run_dir(config, resume, replay, profile),
-            "policy": _policy(config, matrix, profile)}
+    policy = _policy(config, matrix, profile)
+    return {"matrix": matrix, "profile": profile, "cases": cases, "run_cases": run_cases, "limit": limit,
+            "remote": remote, "resume": resume, "replay": replay, "replayed": replayed, "policy": policy,
+            "run_dir": run_dir(config, resume, replay, profile), "session": session_id(config)}
+
+
+def _refuse_shrinking(cases: list, limit: int) -> None:
+    """--limit with --snapshot-update must not replace a committed baseline with a smaller one
+    (every normal run after it would be "not comparable")."""
+    from evals.snapshots import BaselineSnapshot
+
+    shrunk = []
+    for case in cases:
+        try:
+            baseline = BaselineSnapshot.read(case.profile, case.id)
+        except DamagedFile:
+            continue  # --snapshot-update replaces it, and says so
+        items = len(baseline["items"]) if baseline is not None else 0
+        if items > limit:
+            shrunk.append(f"{case.id} ({items} items)")
+    if shrunk:
+        listed = ", ".join(shrunk[:10]) + (f" and {len(shrunk) - 10} more" if len(shrunk) > 10 else "")
+        raise pytest.UsageError(
+            f"--limit {limit} with --snapshot-update would replace committed baselines with fewer items: {listed}. "
+            "Drop --limit, or add --replace-baselines if smaller baselines are what you want.")
+
+
+def session_id(config) -> str:
+    """This pytest session's id in the run folder (xdist workers share the controller's)."""
+    if workers.is_worker(config):
+        return config.workerinput["suite_session"]
+    return uuid.uuid4().hex[:12]
 
 
 def _policy(config, matrix, profile: str) -> Policy:
@@ -117,15 +165,22 @@ def _policy(config, matrix, profile: str) -> Policy:
                                     "must lie in (0, 0.5], e.g. 0.01")
         settings = dataclasses.replace(settings, alpha=alpha)
     if margin is not None and not 0 < margin < 1:
-        raise pytest.UsageError(f"--gate-margin {margin:g}: a share of accuracy in (0, 1), e.g. 0.03 for 3 points")
+        hint = f"; {margin:g} looks like points: write {margin / 100:g}" if 1 <= margin < 100 else ""
+        raise pytest.UsageError(f"--gate-margin {margin:g}: a share of accuracy in (0, 1), e.g. 0.03 for 3 points{hint}")
     return Policy(settings, matrix.test_counts(profile), bool(config.getoption("gate_strict")), margin)
 
 
 def run_dir(config, resume: Path | None, replay: Path | None, profile: str) -> Path:
-    """The run's artifacts folder: the resumed one, the one the xdist controller chose, or a new one."""
+    """The run's artifacts folder: the resumed one, the one the xdist controller chose, or a
+    new one, created now so that no other run can take it (none for --collect-only)."""
     if workers.is_worker(config):
         return Path(config.workerinput["suite_run_dir"])
-    return resume or Path(config.getoption("artifacts")) / (new_run_id(profile) + ("-replay" if replay else ""))
+    if resume:
+        return resume
+    root, suffix = Path(config.getoption("artifacts")), "-replay" if replay else ""
+    if config.getoption("collectonly"):
+        return root / "(not created: --collect-only)"
+    return new_run_dir(root, profile, suffix)
 
 
 def _attr(case, dotted: str):

@@ -42,6 +42,8 @@ class MatrixRun:
     def __init__(self, chosen: dict, config):
         self.matrix, self.profile = chosen["matrix"], chosen["profile"]
         self.cases: list[Case] = chosen["cases"]
+        self.run_cases: list[Case] = chosen["run_cases"]  # a resumed run's, though this session narrows them
+        self.session: str = chosen["session"]
         self.remote: dict[str, str] = chosen["remote"]
         self.replay: Path | None = chosen["replay"]
         self.replayed: dict | None = chosen["replayed"]  # the replayed run's manifest
@@ -64,7 +66,7 @@ class MatrixRun:
 
     def __enter__(self) -> "MatrixRun":
         facts = {"limit": self.limit, **({"replay_of": str(self.replay)} if self.replay else {})}
-        self.artifacts = RunArtifacts(self.run_dir, self.matrix, self.profile, self.cases, **facts)
+        self.artifacts = RunArtifacts(self.run_dir, self.matrix, self.profile, self.cases, self.session, **facts)
         if not self.replay:  # a replay sends no prompt, and needs no tokenizer
             self._preflight()
         return self
@@ -182,6 +184,8 @@ class MatrixRun:
         gate, self.baselines[case.id] = BaselineSnapshot.outcome(case.profile, record)
         if self.snapshot_update and not gate.get("passed"):
             gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
+            if gate["status"] == "unreadable":
+                self._terminal(f"{case.id}: {gate['error']}; --snapshot-update replaces it with this run's record")
         self.artifacts.write_record(case.id, record, gate, self.baselines[case.id], **self.worker)
 
     def baseline(self, case_id: str) -> dict | None:
@@ -191,8 +195,8 @@ class MatrixRun:
         return self.baselines[case_id]
 
     def pool_cases(self, precision: str, pool: str) -> list[Case]:
-        """This session's cases of a precision that a pool takes."""
-        return pooled_cases(self.matrix.pools, self.cases).get((precision, pool), [])
+        """The run's cases of a precision that a pool takes."""
+        return pooled_cases(self.matrix.pools, self.run_cases).get((precision, pool), [])
 
     def pooled_gate(self, precision: str, pool: str) -> tuple[pooling.Pooled, Decision | None]:
         """The pool's cases of this run against their baselines, as one stratified test."""
@@ -227,14 +231,15 @@ class MatrixRun:
         return pooled, decision, ratio
 
     def record(self, case_id: str, poll_s: float = 2.0) -> dict | None:
-        """A case's record from this run: this process's, or another xdist worker's, once
-        that case's test is over; None if it produced none. A worker gives up waiting
-        when nothing in the run folder has moved for --server-timeout seconds."""
+        """A case's newest record in this run: this process's; another xdist worker's, once
+        that case's test is over in this session; or, for a case this session does not run
+        (-k, -m, or a narrowed resume), the one an earlier session kept. None if there is
+        none. A worker gives up waiting when nothing in the run folder has moved for
+        --server-timeout seconds."""
         if case_id in self.records:
             return self.records[case_id]
-        if case_id not in selection(self.config).get("scheduled", ()):
-            return None  # deselected (-k, -m): nobody runs it
-        while workers.is_worker(self.config) and not self.artifacts.ended(case_id):
+        scheduled = case_id in selection(self.config).get("scheduled", ())
+        while scheduled and workers.is_worker(self.config) and not self.artifacts.ended(case_id):
             if time.time() - _last_change(self.artifacts.dir) > self.ready_timeout:
                 pytest.fail(f"waited for {case_id} from another worker, but nothing in {self.artifacts.dir} "
                             f"moved for {self.ready_timeout:.0f} s", pytrace=False)

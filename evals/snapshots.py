@@ -11,17 +11,31 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from evals.gate.records import GateResult, compare, gate_summary
+from evals.artifacts import DamagedFile, fields_of
+from evals.gate.records import GateResult, compare, gate_summary, item_counts
 
 # SUITE_SNAPSHOTS_DIR points a run at other baselines (the suite's own tests use a copy).
 SNAPSHOTS_DIR = Path(os.environ.get("SUITE_SNAPSHOTS_DIR", Path(__file__).resolve().parents[1] / "snapshots"))
 
 
 @functools.lru_cache(maxsize=16)
-def _gate(serialized: str, stored: str) -> GateResult:
+def _gate(serialized: str, stored: str, path: Path) -> GateResult:
     """The gate on a record and a baseline file as syrupy hands them over; cached, so the
-    artifacts' outcome, syrupy's comparison and its failure message share one comparison."""
-    return compare(json.loads(serialized), json.loads(stored))
+    artifacts' outcome, syrupy's comparison and its failure message share one comparison.
+    A baseline that cannot be read is a DamagedFile naming it."""
+    return compare(json.loads(serialized), _parse_baseline(stored, path))
+
+
+def _parse_baseline(stored: str, path: Path) -> dict:
+    try:
+        baseline = json.loads(stored)
+    except (ValueError, RecursionError) as exc:
+        raise DamagedFile(f"{path}: an unreadable baseline, not valid JSON ({exc or type(exc).__name__})") from None
+    with fields_of(path):
+        if not isinstance(baseline.get("fingerprint"), dict) or not isinstance(baseline["primary"], str):
+            raise TypeError("'fingerprint' must be an object and 'primary' a metric name")
+        item_counts(baseline)  # every item "correct/k"
+    return baseline
 
 
 def _serialize(record: dict) -> str:
@@ -81,21 +95,46 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
         return SNAPSHOTS_DIR / profile / f"{case_id}.{cls.file_extension}"
 
     @classmethod
+    def _stored(cls, profile: str, case_id: str) -> tuple[Path, str | None]:
+        path = cls.path(profile, case_id)
+        try:
+            return path, path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return path, None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DamagedFile(f"{path}: an unreadable baseline ({exc})") from None
+
+    @classmethod
+    def read(cls, profile: str, case_id: str) -> dict | None:
+        """A case's committed baseline (None if there is none); DamagedFile if unreadable."""
+        path, stored = cls._stored(profile, case_id)
+        return None if stored is None else _parse_baseline(stored, path)
+
+    @classmethod
     def outcome(cls, profile: str, record: dict) -> tuple[dict, dict | None]:
         """The gate's outcome for a record against its committed baseline, as data, and
-        that baseline (None if there is none)."""
-        path = cls.path(profile, record["case"])
-        if not path.exists():
-            return {"status": "missing"}, None
-        stored = path.read_text(encoding="utf-8")
+        that baseline (None if there is none, or if it cannot be read)."""
+        try:
+            path, stored = cls._stored(profile, record["case"])
+            if stored is None:
+                return {"status": "missing"}, None
+            result = _gate(_serialize(record), stored, path)
+        except DamagedFile as exc:
+            return {"status": "unreadable", "error": str(exc)}, None
         baseline = json.loads(stored)
-        return gate_summary(_gate(_serialize(record), stored), baseline), baseline
+        return gate_summary(result, baseline), baseline
 
     def serialize(self, data, **kwargs) -> str:
         return _serialize(data)
 
     def matches(self, *, serialized_data, snapshot_data) -> bool:
-        return not self.accept and _gate(serialized_data, snapshot_data).passed
+        try:
+            return not self.accept and self._gate(serialized_data, snapshot_data).passed
+        except DamagedFile:
+            return False  # --snapshot-update replaces it; otherwise diff_lines says where it is
+
+    def _gate(self, serialized_data: str, snapshot_data: str) -> GateResult:
+        return _gate(serialized_data, snapshot_data, self.path(self.profile, json.loads(serialized_data)["case"]))
 
     def diff_lines(self, serialized_data, snapshot_data):
         current = json.loads(serialized_data)
@@ -103,4 +142,7 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
             yield (f"No baseline for {current['case']} in {SNAPSHOTS_DIR / self.profile}. Create it with: "
                    f"pytest evals --profile {self.profile} --snapshot-update")
             return
-        yield from _gate(serialized_data, snapshot_data).lines(current["case"])
+        try:
+            yield from self._gate(serialized_data, snapshot_data).lines(current["case"])
+        except DamagedFile as exc:
+            yield f"{exc}. Replace it with this run's record: pytest evals --profile {self.profile} --snapshot-update"

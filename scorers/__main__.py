@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task", help="task kind for every record: aime or math (default: from the record or file name)")
     parser.add_argument("--mode", help="mode for records that do not name one (e.g. think_final)")
     args = parser.parse_args(argv)
+    if args.out is not None:
+        clobbered = [str(f) for f in args.files if _same_file(f, args.out)]
+        if clobbered:
+            print(f"error: --out {args.out} is an input ({', '.join(clobbered)}): it would be replaced by the "
+                  "verdicts; write them to another file", file=sys.stderr)
+            return 2
     try:
         # Read everything first: a bad line anywhere fails the run before any output is written.
         records = [rec for path in args.files for rec in read_records(path, args.task, args.mode)]
@@ -33,6 +39,14 @@ def main(argv: list[str] | None = None) -> int:
         write_jsonl_atomic(args.out, rows)
         print(f"wrote {len(rows)} records to {args.out}")
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (through symlinks, hard links, or spelling)."""
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.exists() and a.samefile(b))
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":

@@ -19,23 +19,33 @@ def iter_objects(lines: Iterable[str], where: str, error: type[Exception]) -> It
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise error(f"{where}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise error(f"{where}:{lineno}: JSON nested too deeply to read") from None
         if not isinstance(obj, dict):
             raise error(f"{where}:{lineno}: expected a JSON object, got {type(obj).__name__}")
         yield lineno, obj
 
 
 def write_atomic(path: Path, write: Callable[[TextIO], None]) -> None:
-    """Write a file all or nothing: a reader (or a crash) never sees half of it."""
-    path = Path(path)
+    """Write a file all or nothing: a reader (or a crash) never sees half of it. A symlink
+    stays a symlink (its target is replaced), and the file's mode follows the umask."""
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             write(out)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; set it straight back
+    os.umask(mask)
+    return mask
 
 
 def write_jsonl_atomic(path: Path, rows: Iterable[dict]) -> None:

@@ -39,11 +39,11 @@ def read_records(path: Path, task: str | None = None, mode: str | None = None) -
         raise InputError(f"--task {task!r}: must be one of {sorted(kinds)}")
     stem = path.stem[len("samples_"):] if path.stem.startswith("samples_") else path.stem
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        for lineno, rec in iter_objects(handle, str(path), InputError):
+        for lineno, rec in iter_objects(_lines(handle, path), str(path), InputError):
             where = f"{path}:{lineno}"
             if "resps" in rec:
                 yield _from_lm_eval(rec, where, task or task_kind_for(stem), mode, path)
@@ -51,10 +51,20 @@ def read_records(path: Path, task: str | None = None, mode: str | None = None) -
                 yield _from_plain(rec, where, task, mode, kinds)
 
 
+def _lines(handle, path: Path) -> Iterator[str]:
+    """The file's lines as text; a line that is not UTF-8 is an error naming it."""
+    for lineno, line in enumerate(handle, 1):
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}:{lineno}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 def _from_lm_eval(rec: dict, where: str, kind: str | None, mode: str | None, path: Path) -> Record:
     for key in ("doc", "target"):
         if key not in rec:
             raise InputError(f"{where}: lm-eval sample without field {key!r}")
+    _check_gold(rec, "target", where)
     if kind is None:
         raise InputError(f"{where}: cannot tell the task kind from the file name {path.name!r}; pass --task")
     responses = [r for group in rec["resps"] for r in (group if isinstance(group, list) else [group])]
@@ -71,11 +81,18 @@ def _from_plain(rec: dict, where: str, task: str | None, mode: str | None, kinds
             raise InputError(f"{where}: missing field {key!r} (plain records need 'response' and 'gold')")
     if not isinstance(rec["response"], str):
         raise InputError(f"{where}: field 'response' must be a string")
+    _check_gold(rec, "gold", where)
     kind = rec.get("task", task) or _guess_kind(str(rec["gold"]))
     if kind not in kinds:
         raise InputError(f"{where}: field 'task' is {kind!r}; must be one of {sorted(kinds)}")
     line = where.rsplit(":", 1)[1]
     return Record(where, str(rec.get("id", line)), kind, rec.get("mode", mode), str(rec["gold"]), [rec["response"]], False)
+
+
+def _check_gold(rec: dict, field: str, where: str) -> None:
+    # null would be graded as the answer "None"
+    if not isinstance(rec[field], (str, int)) or isinstance(rec[field], bool):
+        raise InputError(f"{where}: field {field!r} must be the answer as a string or integer, got {rec[field]!r}")
 
 
 def _guess_kind(gold: str) -> str:

@@ -3,6 +3,10 @@
 import copy
 import json
 
+import pytest
+
+from evals import snapshots
+from evals.artifacts import DamagedFile
 from evals.config import load_matrix
 from evals.gate.pooling import against_baselines, against_reference, by_case
 from evals.gate.decision import judge_change
@@ -103,3 +107,26 @@ def test_extension_writes_readable_json_and_compares_with_the_gate():
     assert "No baseline for fp8-math500-think" in missing[0] and "--snapshot-update" in missing[0]
     assert extension.dirname(test_location=None) == str(SNAPSHOTS_DIR / "tiny")
     assert json.loads(text) == BASE
+
+
+@pytest.mark.parametrize("damaged", [
+    lambda text: text[: len(text) // 2],  # truncated
+    lambda text: json.dumps({k: v for k, v in json.loads(text).items() if k != "items"}),
+    lambda text: text.replace('"1/1"', '"one"', 1),
+    lambda text: "[]",
+])
+def test_a_damaged_baseline_is_named_and_replaceable(tmp_path, monkeypatch, damaged):
+    monkeypatch.setattr(snapshots, "SNAPSHOTS_DIR", tmp_path)
+    extension = BaselineSnapshot.for_profile("tiny")()
+    text = extension.serialize(BASE)
+    path = tmp_path / "tiny" / f"{BASE['case']}.json"
+    path.parent.mkdir()
+    path.write_text(damaged(text))
+    # Never a match (so --snapshot-update writes over it); the failure names the file and the fix.
+    assert not extension.matches(serialized_data=text, snapshot_data=path.read_text())
+    [line] = extension.diff_lines(text, path.read_text())
+    assert line.startswith(f"{path}: ") and "--snapshot-update" in line, line
+    gate, baseline = BaselineSnapshot.outcome("tiny", BASE)
+    assert gate["status"] == "unreadable" and gate["error"].startswith(f"{path}: ") and baseline is None
+    with pytest.raises(DamagedFile, match=str(path)):
+        BaselineSnapshot.read("tiny", BASE["case"])

@@ -80,6 +80,13 @@ def answer_margin(matrix) -> float:
         (lambda r: r["tasks"]["aime24"]["published"].update(thinking=81.4),
          r"tasks\.aime24\.published\.thinking: must be a share of accuracy in \[0, 1\]"),
         (lambda r: r["tasks"]["aime24"]["published"].update(reasoning=0.8), r"tasks\.aime24\.published: expected"),
+        # Wrong scalar types that would slip past the checks of meaning.
+        (lambda r: r["profiles"]["tiny"]["generation"]["default"].update(max_gen_toks=-48),
+         r"profiles\.tiny\.generation\.default\.max_gen_toks: must be a positive integer, got -48"),
+        (lambda r: r["profiles"]["tiny"]["generation"]["default"].update(temperature="0.0"),
+         r"profiles\.tiny\.generation\.default\.temperature: must be a number >= 0, got '0\.0'"),
+        (lambda r: r["profiles"]["tiny"]["limits"].update(aime24=True), r"profiles\.tiny\.limits\.aime24: must be a positive integer, got True"),
+        (lambda r: r["profiles"]["tiny"].update(gpu="false"), r"profiles\.tiny\.gpu: must be true or false, got 'false'"),
     ],
 )
 def test_bad_config_is_an_error_naming_the_key(tmp_path, edit, message):
@@ -97,3 +104,16 @@ def test_adding_a_mode_is_a_config_change(tmp_path):
     brief = [c for c in cases if c.mode.name == "brief"]
     assert [c.id for c in brief] == ["bf16-math500-brief", "fp8-math500-brief", "nvfp4-math500-brief"]
     assert brief[0].generation["until"] == ["Problem:", "</s>", "<|im_end|>", "<|eot_id|>"]
+
+
+def test_a_duplicate_key_is_an_error_naming_its_path_and_lines(tmp_path):
+    # YAML lets the last of two keys win: a second `tiny:` profile replaced the whole matrix.
+    lines = MATRIX_FILE.read_text().splitlines()
+    profiles, original = lines.index("profiles:"), lines.index("  tiny:")
+    duplicate = ["  tiny:", "    gpu: false", "    precisions: {bf16: tiny-bf16}", "    cases: {aime24: [think]}"]
+    path = tmp_path / "matrix.yaml"
+    path.write_text("\n".join(lines[:profiles + 1] + duplicate + lines[profiles + 1:]) + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_matrix(path)
+    first, second = profiles + 2, original + len(duplicate) + 1
+    assert str(info.value).startswith(f"{path}:{second}: profiles.tiny: duplicate key (first at line {first})"), info.value

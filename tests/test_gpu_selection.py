@@ -1,5 +1,6 @@
 """Without a usable GPU, the Qwen3-32B cases skip with one clear reason, or fail with --require-gpu."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,10 +8,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def pytest_evals(*args: str) -> subprocess.CompletedProcess:
+def pytest_evals(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "evals", "-p", "no:cacheprovider", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
     )
 
 
@@ -41,11 +42,13 @@ def test_bad_options_name_the_flag():
         (["--task", "gsm8k"], "--task gsm8k: not in profile 'tiny'"),
         (["--vllm-url", "fp8:8000"], "--vllm-url expects PRECISION=http://HOST:PORT"),
         (["--vllm-url", "fp4=http://x:1"], "'fp4' is not a precision of profile 'tiny'"),
-        (["--limit", "0"], "--limit must be at least 1"),
+        (["--limit", "0"], "--limit must be a positive number of items, got 0"),
+        (["--replace-baselines"], "--replace-baselines only applies with --snapshot-update"),
         (["--profile", "huge"], "--profile 'huge': choose one of"),
         (["--gate-alpha", "0"], "--gate-alpha 0: the chance that a run under no change fails any test must lie in (0, 0.5]"),
         (["--gate-alpha", "-1"], "--gate-alpha -1:"),
-        (["--gate-margin", "3"], "--gate-margin 3: a share of accuracy in (0, 1), e.g. 0.03 for 3 points"),
+        (["--gate-margin", "3"], "--gate-margin 3: a share of accuracy in (0, 1), e.g. 0.03 for 3 points; 3 looks like points: write 0.03"),
+        (["--gate-margin", "0"], "--gate-margin 0: a share of accuracy in (0, 1)"),
     ]:
         proc = pytest_evals("--collect-only", "-q", *args)
         assert proc.returncode == 4, (args, proc.stdout[-500:])

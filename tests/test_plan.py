@@ -35,3 +35,19 @@ def test_thinking_cases_stop_only_at_end_of_turn():
         for case_id, call in render_plan(load_matrix(), profile)["cases"].items():
             if call["gen_kwargs"]["chat_template_kwargs"]["enable_thinking"]:
                 assert call["gen_kwargs"]["until"] == ["<|im_end|>"], case_id
+
+
+@pytest.mark.parametrize("cli", ["evals.plan", "evals.power"])
+def test_cli_names_a_config_error_without_a_traceback(cli, monkeypatch, capsys):
+    import importlib
+
+    from evals.config import ConfigError
+
+    module = importlib.import_module(cli)
+
+    def broken():
+        raise ConfigError("evals/matrix.yaml:12: profiles.tiny: duplicate key (first at line 9)")
+
+    monkeypatch.setattr(module, "load_matrix", broken)
+    assert module.main(["--profile", "tiny"]) == 2
+    assert capsys.readouterr().err == f"python -m {cli}: evals/matrix.yaml:12: profiles.tiny: duplicate key (first at line 9)\n"

@@ -108,3 +108,27 @@ def test_cli_renders_and_compares_and_names_a_bad_folder(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "evals.report", str(tmp_path / "nowhere")], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "nowhere" in bad.stderr
+
+
+@pytest.mark.parametrize("damage", [
+    lambda run: (run / "bf16-aime24-think" / "summary.json").write_text('{"case": "bf16-ai'),
+    lambda run: (run / "bf16-aime24-think" / "summary.json").write_text('{"case": "bf16-aime24-think"}'),
+    lambda run: (run / "bf16-aime24-think" / "gate.json").write_text("{"),
+    lambda run: (run / "recovery.json").write_text("[1, 2"),
+    lambda run: (run / "pooled.json").write_text("[]"),
+    lambda run: (run / "manifest.json").write_text('{"profile": "tiny"}'),
+], ids=["summary-truncated", "summary-fields", "gate", "recovery", "pooled", "manifest"])
+def test_cli_names_a_damaged_file(tmp_path, damage):
+    run = make_run(tmp_path, "20261126-100000-tiny", {"bf16-aime24-think": set(ITEMS[:5])})
+    damage(run)
+    proc = subprocess.run([sys.executable, "-m", "evals.report", str(run)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and f"python -m evals.report: {run}/" in proc.stderr, proc.stderr
+
+
+def test_cli_refuses_to_compare_runs_of_different_profiles(tmp_path):
+    tiny = make_run(tmp_path, "tiny-run", {"bf16-aime24-think": set(ITEMS[:5])})
+    full = make_run(tmp_path, "full-run", {"bf16-aime24-think": set(ITEMS[:5])}, profile="full")
+    proc = subprocess.run([sys.executable, "-m", "evals.report", str(tiny), "--against", str(full)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and f"--against {full}: a run of profile 'full'; {tiny} is of 'tiny'" in proc.stderr, proc.stderr

@@ -1,7 +1,9 @@
 """`python -m scorers FILE... --out OUT.jsonl` on plain and lm-eval samples files."""
 
 import json
+import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -86,11 +88,15 @@ def test_lm_eval_samples_files_with_repeats(tmp_path):
         ('{"response": 5, "gold": "5"}\n', "in.jsonl:1: field 'response' must be a string"),
         ('{"response": "5", "gold": "5", "task": "gsm8k"}\n', "in.jsonl:1: field 'task' is 'gsm8k'"),
         ("[1, 2]\n", "in.jsonl:1: expected a JSON object"),
+        ('{"response": "5", "gold": null}\n', "in.jsonl:1: field 'gold' must be the answer as a string or integer, got None"),
+        ('{"doc": {}, "target": null, "resps": [["5"]]}\n', "in.jsonl:1: field 'target' must be the answer"),
+        ('{"response": "5", "gold": "5"}\n{"response": "\xff", "gold": "5"}\n'.encode("latin-1"), "in.jsonl:2: not UTF-8 text"),
+        ('{"response": ' + "[" * 100000 + "]" * 100000 + ', "gold": "5"}\n', "in.jsonl:1: JSON nested too deeply"),
     ],
 )
 def test_bad_input_names_file_line_and_field_and_loses_nothing(tmp_path, capsys, content, message):
     src = tmp_path / "in.jsonl"
-    src.write_text(content, encoding="utf-8")
+    src.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     out = tmp_path / "out.jsonl"
     out.write_text("previous results\n")
     assert main([str(src), "--out", str(out)]) == 2
@@ -112,3 +118,29 @@ def test_runs_as_a_module(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert read_jsonl(out)[0]["correct"] is True
     assert "wrote 1 records" in proc.stdout
+
+
+def test_out_never_replaces_an_input(tmp_path, capsys):
+    first = write_jsonl(tmp_path / "a.jsonl", [{"response": "\\boxed{5}", "gold": "5"}])
+    second = write_jsonl(tmp_path / "b.jsonl", [{"response": "\\boxed{6}", "gold": "5"}])
+    (tmp_path / "link.jsonl").symlink_to(second)
+    before = {p: p.read_bytes() for p in (first, second)}
+    for out in (first, second, tmp_path / "link.jsonl", tmp_path / "." / "b.jsonl"):
+        assert main([str(first), str(second), "--out", str(out)]) == 2
+        assert f"--out {out} is an input" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_out_through_a_symlink_keeps_the_link_and_follows_the_umask(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", [{"response": "\\boxed{5}", "gold": "5"}])
+    target = tmp_path / "results" / "verdicts.jsonl"
+    target.parent.mkdir()
+    target.write_text("old\n")
+    (tmp_path / "out.jsonl").symlink_to(target)
+    old = os.umask(0o027)
+    try:
+        assert main([str(src), "--out", str(tmp_path / "out.jsonl")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.jsonl").is_symlink() and read_jsonl(target)[0]["correct"] is True
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
