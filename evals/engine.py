@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
+import glob
 import os
 import signal
 import socket
@@ -50,8 +52,11 @@ def cli_args(args: dict) -> list[str]:
 
 def cpu_env(args: dict) -> dict[str, str]:
     """What vLLM's CPU build needs: a KV cache that fits the host (its default
-    share of memory fails on these machines) and one core per TP rank."""
-    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+    share of memory fails on these machines) and one core per TP rank. Its TP
+    workers are forked, not spawned: no CUDA to protect, and a start 11 s shorter
+    here (50 s -> 39 s; each spawned worker imports vLLM again)."""
+    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
+           "VLLM_WORKER_MULTIPROC_METHOD": os.environ.get("VLLM_WORKER_MULTIPROC_METHOD", "fork")}
     tp = int(args.get("tensor_parallel_size", 1))
     if tp > 1:
         env["VLLM_CPU_OMP_THREADS_BIND"] = "|".join(str(rank) for rank in range(tp))
@@ -289,8 +294,11 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
+@functools.lru_cache(maxsize=None)
 def gpu_status(tensor_parallel_size: int) -> tuple[bool, str]:
     """(usable, reason): can this machine serve a model on `tensor_parallel_size` GPUs?"""
+    if not glob.glob("/dev/nvidia[0-9]*"):  # known without importing torch (2-3 s of every session)
+        return False, "no NVIDIA GPU device here (/dev/nvidia*)"
     try:
         import torch
     except ImportError:

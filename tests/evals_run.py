@@ -102,5 +102,6 @@ def _outcomes(report: Path) -> dict[str, tuple[str, str]]:
                 node, outcome = case.find(tag), {"failure": "failed"}.get(tag, tag)
                 break
         text = "" if node is None else node.get("message", "") + "\n" + (node.text or "")
-        outcomes[case.get("name").split("[", 1)[1].rstrip("]")] = (outcome, text)
+        # Ids repeat across modules (test_recovery[fp8-aime24-think]): the case's or pool's own test, run first, wins.
+        outcomes.setdefault(case.get("name").split("[", 1)[1].rstrip("]"), (outcome, text))
     return outcomes

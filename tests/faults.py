@@ -8,7 +8,7 @@ serves that precision's tiny model with noisy weights (evals/tiny/quantize.py: i
 loses about a third of its known answers, in every case) under the same
 configuration, as a kernel bug would; `die-after:N` SIGKILLs the pytest process
 itself right after the N-th response is kept (a run killed halfway, mid-case,
-with requests in flight).
+with requests in flight). Several faults, one per model, are comma-separated.
 """
 
 from __future__ import annotations
@@ -22,16 +22,19 @@ FAULT = os.environ.get("SUITE_FAULT", "")
 
 
 def pytest_configure(config):
-    kind, _, rest = FAULT.partition(":")
-    if kind == "kill":
-        precision, _, nth = rest.partition(":")
-        _kill_on_request(precision, int(nth))
-    elif kind == "badarg":
-        _bad_argument(rest)
-    elif kind == "degrade":
-        _degrade(rest)
-    elif kind == "die-after":
-        _die_after(int(rest))
+    for fault in filter(None, FAULT.split(",")):  # several, one per model: "kill:fp8:2,badarg:nvfp4"
+        kind, _, rest = fault.partition(":")
+        if kind == "kill":
+            precision, _, nth = rest.partition(":")
+            _kill_on_request(precision, int(nth))
+        elif kind == "badarg":
+            _bad_argument(rest)
+        elif kind == "degrade":
+            _degrade(rest)
+        elif kind == "die-after":
+            _die_after(int(rest))
+        else:
+            raise pytest.UsageError(f"SUITE_FAULT: unknown fault {fault!r}")
 
 
 def _kill_on_request(precision: str, nth: int) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from tests.evals_run import ROOT, run_evals, the_run
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.engine
 FP8_CASES = [f"fp8-{task}-{mode}" for task, modes in (("aime24", ("answer_only", "int_only", "think", "think_final")),
                                                       ("math500", ("answer_only", "think")),
                                                       ("aime25", ("answer_only", "int_only", "think", "think_final")))

@@ -17,22 +17,22 @@ def suite():
 
 
 def test_a_whole_run_under_no_change_fails_any_test_with_at_most_alpha(suite):
-    # 400 runs cannot measure a rate of 0.01 to its third digit (bench/bench_gate.py runs
+    # 200 runs cannot measure a rate of 0.01 to its third digit (bench/bench_gate.py runs
     # 2,000): the count of failed runs must be one that a rate of alpha explains (99%).
-    runs, alpha = 400, suite.policy.settings.alpha
+    runs, alpha = 200, suite.policy.settings.alpha
     outcome = false_alarms(suite, runs=runs, seed=11)
     assert outcome.failed_runs <= stats.binom.ppf(0.99, runs, alpha), outcome.fails
 
 
 def test_each_test_is_exact_its_false_alarms_stay_within_its_alpha(suite):
-    # One pooled test at a coarse alpha, so that 2,000 runs measure its rate well.
+    # One pooled test at a coarse alpha, so that 1,000 runs measure its rate well.
     import numpy as np
 
     rng = np.random.default_rng(21)
     cases = suite.pool_cases("fp8", "all")
     fails = sum(judge_change(suite.pooled_strata(cases, suite.draw(rng, None, {c.id for c in cases})), 0.05, 0.03,
-                             0.95, explain=False).verdict == "regression" for _ in range(2000))
-    assert fails / 2000 <= 0.05
+                             0.95, explain=False).verdict == "regression" for _ in range(1000))
+    assert fails / 1000 <= 0.05
 
 
 @pytest.mark.parametrize("pool,drop", [("aime_thinking", 0.05), ("math500", 0.03)])

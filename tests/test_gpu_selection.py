@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.options import select
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,24 +36,23 @@ def test_require_gpu_makes_it_a_failure():
 
 
 def test_seed_profile_selects_the_seed_cases():
-    proc = pytest_evals("--profile", "seed", "--collect-only", "-q")
-    ids = [line for line in proc.stdout.splitlines() if "::test_case[" in line]
-    assert len(ids) == 15 and any("fp8-aime24-think_final" in i for i in ids)
+    ids = [c.id for c in select(profile="seed")["cases"]]
+    assert len(ids) == 15 and "fp8-aime24-think_final" in ids
 
 
-def test_bad_options_name_the_flag():
-    for args, message in [
-        (["--task", "gsm8k"], "--task gsm8k: not in profile 'tiny'"),
-        (["--vllm-url", "fp8:8000"], "--vllm-url expects PRECISION=http://HOST:PORT"),
-        (["--vllm-url", "fp4=http://x:1"], "'fp4' is not a precision of profile 'tiny'"),
-        (["--limit", "0"], "--limit must be a positive number of items, got 0"),
-        (["--replace-baselines"], "--replace-baselines only applies with --snapshot-update"),
-        (["--profile", "huge"], "--profile 'huge': choose one of"),
-        (["--gate-alpha", "0"], "--gate-alpha 0: the chance that a run under no change fails any test must lie in (0, 0.5]"),
-        (["--gate-alpha", "-1"], "--gate-alpha -1:"),
-        (["--gate-margin", "3"], "--gate-margin 3: a share of accuracy in (0, 1), e.g. 0.03 for 3 points; 3 looks like points: write 0.03"),
-        (["--gate-margin", "0"], "--gate-margin 0: a share of accuracy in (0, 1)"),
-    ]:
-        proc = pytest_evals("--collect-only", "-q", *args)
-        assert proc.returncode == 4, (args, proc.stdout[-500:])
-        assert message in proc.stderr + proc.stdout, (args, proc.stderr[-500:])
+@pytest.mark.parametrize("options, message", [
+    ({"task": ["gsm8k"]}, "--task gsm8k: not in profile 'tiny'"),
+    ({"vllm_url": ["fp8:8000"]}, "--vllm-url expects PRECISION=http://HOST:PORT"),
+    ({"vllm_url": ["fp4=http://x:1"]}, "'fp4' is not a precision of profile 'tiny'"),
+    ({"limit": 0}, "--limit must be a positive number of items, got 0"),
+    ({"replace_baselines": True}, "--replace-baselines only applies with --snapshot-update"),
+    ({"profile": "huge"}, "--profile 'huge': choose one of"),
+    ({"gate_alpha": 0.0}, "--gate-alpha 0: the chance that a run under no change fails any test must lie in (0, 0.5]"),
+    ({"gate_alpha": -1.0}, "--gate-alpha -1:"),
+    ({"gate_margin": 3.0}, "--gate-margin 3: a share of accuracy in (0, 1), e.g. 0.03 for 3 points; 3 looks like points: write 0.03"),
+    ({"gate_margin": 0.0}, "--gate-margin 0: a share of accuracy in (0, 1)"),
+])
+def test_bad_options_name_the_flag(options, message):
+    with pytest.raises(pytest.UsageError) as info:
+        select(**options)
+    assert message in str(info.value)

@@ -1,24 +1,34 @@
-"""`pytest evals` under misuse, checked before anything runs: no engine, no run needed."""
+"""`pytest evals` under misuse, checked before anything runs: no engine, no run needed.
+Option checks run in-process (tests/options.py); one child run shows the hooks' part."""
 
 import json
 import shutil
 
+import pytest
+
+from evals import snapshots
 from tests.evals_run import ROOT
+from tests.options import select
 from tests.test_gpu_selection import pytest_evals
 
 
-def test_limit_with_snapshot_update_refuses_to_shrink_committed_baselines(tmp_path):
+def test_limit_with_snapshot_update_refuses_to_shrink_committed_baselines(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "snapshots", tmp_path / "snapshots")
+    monkeypatch.setattr(snapshots, "SNAPSHOTS_DIR", tmp_path / "snapshots")
     before = {p: p.read_bytes() for p in (tmp_path / "snapshots").rglob("*.json")}
-    env = {"SUITE_SNAPSHOTS_DIR": str(tmp_path / "snapshots")}
-    proc = pytest_evals("--limit", "3", "--snapshot-update", "--collect-only", "-q", env=env)
-    assert proc.returncode == 4, proc.stdout[-2000:]
-    assert ("--limit 3 with --snapshot-update would replace committed baselines with fewer items: "
-            "bf16-aime24-answer_only (20 items)") in proc.stderr
-    assert "add --replace-baselines" in proc.stderr
-    # Said explicitly, it goes ahead; a limit that shrinks nothing needs no flag.
-    assert pytest_evals("--limit", "3", "--snapshot-update", "--replace-baselines", "--collect-only", "-q", env=env).returncode == 0
-    assert pytest_evals("--limit", "40", "--snapshot-update", "--collect-only", "-q", env=env).returncode == 0
+    with pytest.raises(pytest.UsageError) as info:
+        select(limit=3, update_snapshots=True)
+    message = str(info.value)
+    assert message.startswith("--limit 3 with --snapshot-update would replace committed baselines with fewer items: "
+                              "bf16-aime24-answer_only (20 items)") and "add --replace-baselines" in message, message
+    # Said explicitly, it goes ahead; a limit that shrinks nothing needs no flag; a damaged baseline is no obstacle.
+    assert select(limit=3, update_snapshots=True, replace_baselines=True)["limit"] == 3
+    assert select(limit=40, update_snapshots=True)["limit"] == 40
+    (tmp_path / "snapshots" / "tiny" / "bf16-aime24-think.json").write_text("{")
+    before[tmp_path / "snapshots" / "tiny" / "bf16-aime24-think.json"] = b"{"
+    with pytest.raises(pytest.UsageError, match=r"fp8-aime24-answer_only \(20 items\)") as info:
+        select(limit=3, update_snapshots=True)
+    assert "bf16-aime24-think " not in str(info.value)
     assert {p: p.read_bytes() for p in before} == before
 
 
@@ -26,11 +36,12 @@ def test_a_resume_of_a_folder_with_a_damaged_manifest_names_the_file(tmp_path):
     run = tmp_path / "artifacts" / "20261127-100000-tiny"
     run.mkdir(parents=True)
     (run / "manifest.json").write_text(json.dumps({"profile": "tiny", "started": "2026-11-27T10:00:00+00:00"}))
-    proc = pytest_evals("--resume", str(run), "--collect-only", "-q")
-    assert proc.returncode == 4
-    assert f"--resume {run}: not a run folder with a readable manifest.json ({run}/manifest.json: field 'cases'" in proc.stderr
-    proc = pytest_evals("--resume", "last", "--artifacts", str(tmp_path / "artifacts"), "--collect-only", "-q")
-    assert proc.returncode == 4 and "--resume last: no run with a readable manifest.json" in proc.stderr, proc.stderr
+    with pytest.raises(pytest.UsageError) as info:
+        select(resume=str(run))
+    assert f"--resume {run}: not a run folder with a readable manifest.json ({run}/manifest.json: field 'cases'" in str(info.value)
+    with pytest.warns(UserWarning, match="skipped 1 run folder"), pytest.raises(pytest.UsageError) as info:
+        select(resume="last", artifacts=str(tmp_path / "artifacts"))
+    assert "--resume last: no run with a readable manifest.json" in str(info.value)
 
 
 def test_a_replay_names_the_cases_the_matrix_no_longer_has(tmp_path):
@@ -38,15 +49,13 @@ def test_a_replay_names_the_cases_the_matrix_no_longer_has(tmp_path):
     run.mkdir()
     cases = ["bf16-aime24-think", "bf16-aime24-retired_mode"]
     (run / "manifest.json").write_text(json.dumps({"profile": "tiny", "cases": cases, "started": "2026-11-27T10:00:00+00:00"}))
-    proc = pytest_evals("--replay", str(run), "--collect-only", "-q", "--artifacts", str(tmp_path / "out"))
-    assert proc.returncode == 0, proc.stdout[-2000:]
-    assert "1 case(s) of that run are no longer in profile 'tiny'" in proc.stdout and "bf16-aime24-retired_mode" in proc.stdout
-    assert "test_case[bf16-aime24-think]" in proc.stdout
+    with pytest.warns(UserWarning, match=r"1 case\(s\) of that run are no longer in profile 'tiny'.*bf16-aime24-retired_mode"):
+        chosen = select(replay=str(run), artifacts=str(tmp_path / "out"))
+    assert [c.id for c in chosen["cases"]] == ["bf16-aime24-think"]
 
 
 def test_a_session_that_runs_nothing_leaves_no_run_folder(tmp_path):
+    assert select(artifacts=str(tmp_path))["run_dir"].parent == tmp_path and list(tmp_path.iterdir()) == []  # --collect-only
     proc = pytest_evals("-k", "no_such_case", "-q", "--artifacts", str(tmp_path))
     assert proc.returncode == 5, proc.stdout[-2000:]
-    assert list(tmp_path.iterdir()) == []
-    assert pytest_evals("--collect-only", "-q", "--artifacts", str(tmp_path)).returncode == 0
     assert list(tmp_path.iterdir()) == []

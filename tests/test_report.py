@@ -10,6 +10,7 @@ import pytest
 from evals.gate.decision import judge_change, judge_recovery
 from evals.gate.stats import Strata
 from evals.report import build_report, render_markdown, write_report
+from evals.report import main as report_main
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = [f"2024-I-{i}" for i in range(1, 11)]
@@ -118,17 +119,15 @@ def test_cli_renders_and_compares_and_names_a_bad_folder(tmp_path):
     lambda run: (run / "pooled.json").write_text("[]"),
     lambda run: (run / "manifest.json").write_text('{"profile": "tiny"}'),
 ], ids=["summary-truncated", "summary-fields", "gate", "recovery", "pooled", "manifest"])
-def test_cli_names_a_damaged_file(tmp_path, damage):
+def test_cli_names_a_damaged_file(tmp_path, damage, capsys):
     run = make_run(tmp_path, "20261126-100000-tiny", {"bf16-aime24-think": set(ITEMS[:5])})
     damage(run)
-    proc = subprocess.run([sys.executable, "-m", "evals.report", str(run)], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and f"python -m evals.report: {run}/" in proc.stderr, proc.stderr
+    assert report_main([str(run)]) == 2
+    assert capsys.readouterr().err.startswith(f"python -m evals.report: {run}/")
 
 
-def test_cli_refuses_to_compare_runs_of_different_profiles(tmp_path):
+def test_cli_refuses_to_compare_runs_of_different_profiles(tmp_path, capsys):
     tiny = make_run(tmp_path, "tiny-run", {"bf16-aime24-think": set(ITEMS[:5])})
     full = make_run(tmp_path, "full-run", {"bf16-aime24-think": set(ITEMS[:5])}, profile="full")
-    proc = subprocess.run([sys.executable, "-m", "evals.report", str(tiny), "--against", str(full)], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and f"--against {full}: a run of profile 'full'; {tiny} is of 'tiny'" in proc.stderr, proc.stderr
+    assert report_main([str(tiny), "--against", str(full)]) == 2
+    assert f"--against {full}: a run of profile 'full'; {tiny} is of 'tiny'" in capsys.readouterr().err

@@ -13,7 +13,7 @@ import pytest
 from evals.engine import log_by_start
 from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.engine
 
 CASES = ["fp8-aime24-answer_only", "fp8-aime24-int_only", "fp8-aime24-think", "fp8-aime24-think_final"]
 SELECT = ("--precision", "fp8", "--task", "aime24", "--progress-interval", "0")

@@ -11,7 +11,7 @@ import pytest
 from evals.engine import log_by_start
 from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.engine
 
 
 def test_two_workers_one_model_each_with_their_own_devices(tmp_path):

@@ -1,0 +1,37 @@
+"""The tiny matrix's kept generations, made once: tests about what happens after generation
+(resume, replay, baselines) work on copies of one finished run instead of starting engines.
+
+The newest finished run of the whole tiny matrix under the project's artifacts folder is
+taken when it was made under today's matrix config (CI's `pytest evals` step leaves one);
+otherwise one is made here with the same command, into a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evals.artifacts import DamagedFile, read_manifest
+from evals.config import load_matrix
+from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
+
+
+def reusable(run: Path) -> bool:
+    """A finished, unnarrowed tiny run under today's config, with every generation kept."""
+    matrix = load_matrix()
+    try:
+        manifest = read_manifest(run)
+    except (OSError, DamagedFile):
+        return False
+    cases = {c.id for c in matrix.cases("tiny")}
+    return (manifest["profile"] == "tiny" and not manifest.get("replay_of") and manifest.get("limit") is None
+            and manifest.get("config_digest") == matrix.digest and set(manifest.get("finished", {})) >= cases
+            and all((run / "generations" / f"{p}.jsonl").exists() for p in {c.split("-")[0] for c in cases})
+            and all("context" in model for model in manifest.get("models", {}).values()))
+
+
+def find_or_make(tmp: Path) -> Path:
+    runs = [m.parent for m in ROOT.glob("artifacts/*/manifest.json")]
+    for run in sorted(filter(reusable, runs), key=lambda r: read_manifest(r).get("started", ""), reverse=True):
+        return run
+    code, _, left, output = run_evals(tmp, "", env=COMMITTED_BASELINES)
+    assert code == 0 and not left, output[-3000:]
+    return the_run(tmp)

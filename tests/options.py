@@ -1,0 +1,27 @@
+"""A pytest config as evals/selection.py reads it: a command's options, with no session, so
+option checks run in-process (a child `pytest evals` costs seconds each)."""
+
+from __future__ import annotations
+
+DEFAULTS = {
+    "profile": "tiny", "precision": [], "task": [], "mode": [], "limit": None, "vllm_url": [], "artifacts": "artifacts",
+    "gate_alpha": None, "gate_margin": None, "gate_strict": False, "resume": None, "replay": None,
+    "update_snapshots": False, "replace_baselines": False, "collectonly": True, "markexpr": "",
+}
+
+
+class Options:
+    def __init__(self, **options):
+        unknown = set(options) - set(DEFAULTS)
+        assert not unknown, f"not an option of pytest evals: {unknown}"
+        self.options = {**DEFAULTS, **options}
+        self.stash: dict = {}
+
+    def getoption(self, name: str, default=None):
+        return self.options.get(name, default)
+
+
+def select(**options) -> dict:
+    from evals.selection import selection
+
+    return selection(Options(**options))
