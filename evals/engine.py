@@ -52,11 +52,9 @@ def cli_args(args: dict) -> list[str]:
 
 def cpu_env(args: dict) -> dict[str, str]:
     """What vLLM's CPU build needs: a KV cache that fits the host (its default
-    share of memory fails on these machines) and one core per TP rank. Its TP
-    workers are forked, not spawned: no CUDA to protect, and a start 11 s shorter
-    here (50 s -> 39 s; each spawned worker imports vLLM again)."""
-    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
-           "VLLM_WORKER_MULTIPROC_METHOD": os.environ.get("VLLM_WORKER_MULTIPROC_METHOD", "fork")}
+    share of memory fails on these machines) and one core per TP rank. (Forking
+    its TP workers instead of spawning them starts no faster: bench/bench_engine_start.py.)"""
+    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
     tp = int(args.get("tensor_parallel_size", 1))
     if tp > 1:
         env["VLLM_CPU_OMP_THREADS_BIND"] = "|".join(str(rank) for rank in range(tp))
