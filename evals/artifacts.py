@@ -149,9 +149,9 @@ def fields_of(*paths: Path):
     that names them, not a bare KeyError."""
     try:
         yield
+    except DamagedFile:
+        raise
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
-        if isinstance(exc, DamagedFile):
-            raise
         raise DamagedFile(f"{' or '.join(map(str, paths))}: missing or malformed field "
                           f"({type(exc).__name__}: {exc})") from None
 
@@ -183,7 +183,7 @@ def latest_run(root: Path, replays: bool = False) -> Path:
         try:
             manifest = read_manifest(path.parent)
             started = _started(manifest)
-        except (DamagedFile, KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:  # DamagedFile is a ValueError
             skipped.append(f"{path.parent} ({exc})")
             continue
         if replays or not manifest.get("replay_of"):

@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 def _same_file(a: Path, b: Path) -> bool:
     """Whether two paths name one file (through symlinks, hard links, or spelling)."""
     try:
-        return a.resolve() == b.resolve() or (b.exists() and a.exists() and a.samefile(b))
-    except OSError:
+        return a.samefile(b)
+    except OSError:  # either does not exist: not one file
         return False
 
 

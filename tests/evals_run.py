@@ -28,6 +28,14 @@ def the_run(tmp_path: Path) -> Path:
     return run
 
 
+def pytest_evals(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`pytest evals ARGS` in a child process, no fault, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "evals", "-p", "no:cacheprovider", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
+    )
+
+
 def run_evals(tmp_path: Path, fault: str, *args: str, interrupt_when: Callable[[], bool] | None = None,
               env: dict[str, str] | None = None):
     """Run `pytest evals` with a fault; return (exit code, {case id: (outcome, message)}, processes left, output).

@@ -30,8 +30,10 @@ def reusable(run: Path) -> bool:
 
 def find_or_make(tmp: Path) -> Path:
     runs = [m.parent for m in ROOT.glob("artifacts/*/manifest.json")]
-    for run in sorted(filter(reusable, runs), key=lambda r: read_manifest(r).get("started", ""), reverse=True):
-        return run
+    newest_first = sorted(runs, key=lambda r: (r / "manifest.json").stat().st_mtime, reverse=True)  # reusable() decides
+    for run in newest_first:
+        if reusable(run):
+            return run
     code, _, left, output = run_evals(tmp, "", env=COMMITTED_BASELINES)
     run = the_run(tmp)
     # A gate verdict (exit 1) does not matter here: every case finished with its generations kept.

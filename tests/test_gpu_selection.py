@@ -1,22 +1,9 @@
 """Without a usable GPU, the Qwen3-32B cases skip with one clear reason, or fail with --require-gpu."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.evals_run import pytest_evals
 from tests.options import select
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def pytest_evals(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "evals", "-p", "no:cacheprovider", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})},
-    )
 
 
 def test_gpu_cases_skip_with_one_reason(tmp_path):

@@ -7,9 +7,8 @@ import shutil
 import pytest
 
 from evals import snapshots
-from tests.evals_run import ROOT
+from tests.evals_run import ROOT, pytest_evals
 from tests.options import select
-from tests.test_gpu_selection import pytest_evals
 
 
 def test_limit_with_snapshot_update_refuses_to_shrink_committed_baselines(tmp_path, monkeypatch):
