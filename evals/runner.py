@@ -8,6 +8,7 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
+from unittest import mock
 
 from evals.adapter import SuiteChatCompletions, generation_seconds
 from evals.config import TASKS_DIR, Case
@@ -97,12 +98,30 @@ def evaluate_arguments(case: Case) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _environment() -> dict[str, Any]:
+    from lm_eval.loggers.utils import add_env_info
+
+    storage: dict[str, Any] = {}
+    add_env_info(storage)
+    return storage
+
+
+def _environment_once(storage: dict[str, Any]) -> None:
+    storage.update(_environment())
+
+
 def run_case(case: Case, server, store=None, progress=None) -> CaseResult:
-    import lm_eval
+    import lm_eval.evaluator
 
     logging.getLogger("lm_eval").setLevel(logging.WARNING)
     model = make_model(case, server, store, progress)
-    out = lm_eval.simple_evaluate(model=model, **evaluate_arguments(case))
+    # lm-eval describes the environment (torch's collect_env: `pip list`, nvidia-smi, ...)
+    # anew for every call, 0.7 s a case here, and has no switch for it. The description
+    # cannot change within a process: compute it once, every results.json still holds it.
+    # (patch.object fails loudly if lm-eval ever drops the name.)
+    with mock.patch.object(lm_eval.evaluator, "add_env_info", _environment_once):
+        out = lm_eval.evaluator.simple_evaluate(model=model, **evaluate_arguments(case))
     if progress is not None:
         progress.finish()
     return collect(case, out, generation_seconds(model))

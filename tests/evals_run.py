@@ -63,7 +63,6 @@ def run_evals(tmp_path: Path, fault: str, *args: str, interrupt_when: Callable[[
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=1500)
-    time.sleep(2)  # let the kernel reap the killed group
     return proc.returncode, _outcomes(report), _processes_left(token, _server_sessions(tmp_path / "artifacts")), output
 
 

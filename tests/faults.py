@@ -22,7 +22,7 @@ FAULT = os.environ.get("SUITE_FAULT", "")
 
 
 def pytest_configure(config):
-    for fault in filter(None, FAULT.split(",")):  # several, one per model: "kill:fp8:2,badarg:nvfp4"
+    for fault in filter(None, FAULT.split(",")):  # several, one per model: "badarg:bf16,kill:fp8:2"
         kind, _, rest = fault.partition(":")
         if kind == "kill":
             precision, _, nth = rest.partition(":")

@@ -15,8 +15,12 @@ from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
 
 
 def reusable(run: Path) -> bool:
-    """A finished, unnarrowed tiny run under today's config, with every generation kept."""
+    """A finished, unnarrowed tiny run under today's config and tiny model build, with every
+    generation kept (another build would make its resumes generate anew)."""
+    from evals.tiny.build import cache_key
+
     matrix = load_matrix()
+    build = "@" + cache_key(matrix)
     try:
         manifest = read_manifest(run)
     except (OSError, DamagedFile):
@@ -25,15 +29,18 @@ def reusable(run: Path) -> bool:
     return (manifest["profile"] == "tiny" and not manifest.get("replay_of") and manifest.get("limit") is None
             and manifest.get("config_digest") == matrix.digest and set(manifest.get("finished", {})) >= cases
             and all((run / "generations" / f"{p}.jsonl").exists() for p in {c.split("-")[0] for c in cases})
-            and all("context" in model for model in manifest.get("models", {}).values()))
+            and all(model.get("context", {}).get("model", "").endswith(build) for model in manifest.get("models", {}).values()))
 
 
 def find_or_make(tmp: Path) -> Path:
-    runs = [m.parent for m in ROOT.glob("artifacts/*/manifest.json")]
+    """The newest reusable run under the project's artifacts or `tmp` (made there earlier in
+    this session), else a new one made in `tmp`."""
+    runs = [m.parent for root in (ROOT, tmp) for m in root.glob("artifacts/*/manifest.json")]
     newest_first = sorted(runs, key=lambda r: (r / "manifest.json").stat().st_mtime, reverse=True)  # reusable() decides
     for run in newest_first:
         if reusable(run):
             return run
+    tmp.mkdir(parents=True, exist_ok=True)
     code, _, left, output = run_evals(tmp, "", env=COMMITTED_BASELINES)
     run = the_run(tmp)
     # A gate verdict (exit 1) does not matter here: every case finished with its generations kept.

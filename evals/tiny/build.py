@@ -18,8 +18,6 @@ it once per machine and rebuilds it when any input changes.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -32,6 +30,7 @@ import torch
 
 from evals.config import MATRIX_FILE, TASKS_DIR, Matrix, load_matrix
 from evals.data import DATA_DIR
+from evals.locking import locked
 from evals.tiny.quantize import SCHEMES, quantize_state_dict
 
 SEED = 20251224
@@ -77,21 +76,11 @@ def ensure_built(scheme: str, matrix: Matrix | None = None) -> Path:
     root = CACHE_DIR / cache_key(matrix)
     if not (root / "done").exists():
         root.mkdir(parents=True, exist_ok=True)
-        with _locked(root / ".lock"):  # xdist workers build it once
+        with locked(root / ".lock"):  # xdist workers build it once
             if not (root / "done").exists():
                 build(root, matrix)
                 (root / "done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
     return root / scheme
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def build(root: Path, matrix: Matrix) -> dict:
