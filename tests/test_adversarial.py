@@ -35,18 +35,20 @@ ADVERSARIAL = {
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 def test_scorers_return_in_bounded_time(name):
     response = ADVERSARIAL[name]
-    timings = {}
+    timings, cpu = {}, {}
     for label, call in [
         ("math_equiv", lambda: math_equiv(response, "\\frac{1}{2}")),
         ("exact_match[aime]", lambda: exact_match(response, "5", "aime")),
         ("exact_match[math]", lambda: exact_match(response, "5", "math")),
         *[(f"integer_match[{p}]", lambda p=p: integer_match(response, "5", p)) for p in POLICIES],
     ]:
-        start = time.monotonic()
+        start, start_cpu = time.monotonic(), time.process_time()
         verdict = call()
-        timings[label] = time.monotonic() - start
+        timings[label], cpu[label] = time.monotonic() - start, time.process_time() - start_cpu
         assert isinstance(verdict.correct, bool)
         assert verdict.extracted is None or len(verdict.extracted) < 300  # previews, not copies
-    # math_equiv may use its sympy bound; pure string scorers stay far below it.
+    # math_equiv may use its sympy bound (a child process: wall time); the string scorers run
+    # here and stay far below it. Their bound is on this process's CPU time, which other
+    # work on a loaded machine (xdist workers, engines) does not inflate.
     assert timings["math_equiv"] < 2 * DEFAULT_TIMEOUT_S, timings
-    assert max(t for k, t in timings.items() if k != "math_equiv") < 2.0, timings
+    assert max(t for k, t in cpu.items() if k != "math_equiv") < 2.0, cpu
