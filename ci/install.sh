@@ -10,9 +10,10 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   [ -x .venv/bin/python ] || python3 -m venv .venv
   . .venv/bin/activate
 fi
-# uv installs the same versions as pip, several times faster. It does not read pip's
-# configuration, so this machine's indexes, wheel folders and constraints are passed on
-# to it; without uv, pip does the work.
+python -m pip install --quiet --upgrade pip
+# uv installs the same versions as pip, several times faster (parallel downloads, unpacking
+# and bytecode compiling). It does not read pip's configuration, so this machine's indexes,
+# wheel folders and constraints are passed on to it; without uv, pip does the work.
 if python -m pip install --quiet uv; then
   uv_args=()
   while IFS='=' read -r key value; do
@@ -24,16 +25,11 @@ if python -m pip install --quiet uv; then
       constraint) for file in $value; do uv_args+=(--constraint "$file"); done ;;
     esac
   done < <(python -m pip config list 2>/dev/null)
-  # pip's rules: the best version from any index. Bytecode: Python writes it for the
-  # modules it imports, on first import, unless the environment says not to
-  # (PYTHONDONTWRITEBYTECODE); then compile all of it now (about a minute on 2 cores),
-  # or every vLLM start would compile its modules anew.
-  compile=()
-  [ -n "${PYTHONDONTWRITEBYTECODE:-}" ] && compile=(--compile-bytecode)
+  # pip's rules: the best version from any index; this environment may skip writing
+  # bytecode at import (PYTHONDONTWRITEBYTECODE), so compile it now.
   uv pip install --quiet --python "$(command -v python)" --index-strategy unsafe-best-match \
-    "${compile[@]}" "${uv_args[@]}" -e ".[$target,test]"
+    --compile-bytecode "${uv_args[@]}" -e ".[$target,test]"
 else
-  python -m pip install --quiet --upgrade pip
   python -m pip install --quiet -e ".[$target,test]"
 fi
 if [ "$target" = cpu ]; then
