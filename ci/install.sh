@@ -10,7 +10,6 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   [ -x .venv/bin/python ] || python3 -m venv .venv
   . .venv/bin/activate
 fi
-python -m pip install --quiet --upgrade pip
 # uv installs the same versions as pip, several times faster (parallel downloads, unpacking
 # and bytecode compiling). It does not read pip's configuration, so this machine's indexes,
 # wheel folders and constraints are passed on to it; without uv, pip does the work.
@@ -25,11 +24,14 @@ if python -m pip install --quiet uv; then
       constraint) for file in $value; do uv_args+=(--constraint "$file"); done ;;
     esac
   done < <(python -m pip config list 2>/dev/null)
-  # pip's rules: the best version from any index; this environment may skip writing
-  # bytecode at import (PYTHONDONTWRITEBYTECODE), so compile it now.
+  # pip's rules: the best version from any index. Bytecode compiled now, as pip does
+  # (about a minute): left to first imports, a fresh machine's first sympy comparisons
+  # spend their time bound compiling, and this environment may forbid caching it
+  # (PYTHONDONTWRITEBYTECODE).
   uv pip install --quiet --python "$(command -v python)" --index-strategy unsafe-best-match \
     --compile-bytecode "${uv_args[@]}" -e ".[$target,test]"
 else
+  python -m pip install --quiet --upgrade pip
   python -m pip install --quiet -e ".[$target,test]"
 fi
 if [ "$target" = cpu ]; then

@@ -123,6 +123,9 @@ def serve() -> None:
     def parsed(text: str) -> list:
         return parse(f"${text}$", extraction_config=config, parsing_timeout=2)
 
+    # Warm up before saying ready: math-verify imports its LaTeX parser and sympy's
+    # printers on first use, which would otherwise count against the first call's bound.
+    verify(parsed("\\frac{1}{2}"), parsed("0.5"), timeout_seconds=10)
     protocol.write("ready\n")
     protocol.flush()
     for line in sys.stdin:
