@@ -1,6 +1,6 @@
 """A pytest plugin that injects engine faults into a `pytest evals` run.
 
-Loaded only by tests/test_engine_lifecycle.py (`-p tests.faults`), which sets
+Loaded by every child run of tests/evals_run.py (`-p tests.faults`), which sets
 SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
 its N-th request is being sent (mid-case); `badarg:PRECISION` gives that
 server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`

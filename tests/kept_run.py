@@ -7,20 +7,27 @@ otherwise one is made here with the same command, into a temporary folder."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from evals.artifacts import DamagedFile, read_manifest
-from evals.config import load_matrix
+from evals.config import Matrix, load_matrix
 from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
+
+
+@functools.cache
+def _today() -> tuple[Matrix, str]:
+    """Today's matrix config and tiny model build, read once (the build key hashes files)."""
+    from evals.tiny.build import cache_key
+
+    matrix = load_matrix()
+    return matrix, "@" + cache_key(matrix)
 
 
 def reusable(run: Path) -> bool:
     """A finished, unnarrowed tiny run under today's config and tiny model build, with every
     generation kept (another build would make its resumes generate anew)."""
-    from evals.tiny.build import cache_key
-
-    matrix = load_matrix()
-    build = "@" + cache_key(matrix)
+    matrix, build = _today()
     try:
         manifest = read_manifest(run)
     except (OSError, DamagedFile):
