@@ -40,6 +40,8 @@ def pytest_addoption(parser):
                     help="fail inconclusive tests too (those that cannot rule out a drop of the margin)")
     group.addoption("--replace-baselines", action="store_true",
                     help="with --snapshot-update and --limit: replace committed baselines even with fewer items")
+    group.addoption("--no-launch-ahead", action="store_true",
+                    help="CPU models: start each server when its cases begin (default: all of them at the session's start)")
     group.addoption("--server-timeout", type=float, default=engines.READY_TIMEOUT_S, help="seconds to wait for a vLLM server")
     group.addoption("--resume", metavar="RUN", help="continue the run in this artifacts folder ('last': the newest under "
                     "--artifacts), regenerating nothing it kept")

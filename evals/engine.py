@@ -99,7 +99,10 @@ class VllmServer:
             "--host", "127.0.0.1", "--port", str(self.port), *cli_args(self.args),
         ]
 
-    def start(self) -> "VllmServer":
+    def launch(self) -> "VllmServer":
+        """Start the server's processes without waiting for them to be ready (once)."""
+        if self.proc is not None:
+            return self
         self.port = self.port or _free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
@@ -115,6 +118,11 @@ class VllmServer:
         )
         log.close()
         _LIVE.add(self)
+        return self
+
+    def start(self) -> "VllmServer":
+        """Launch (unless launched ahead) and wait until it answers, or raise ServerError."""
+        self.launch()
         try:
             self._wait_ready()
         except BaseException:

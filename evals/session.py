@@ -62,6 +62,7 @@ class MatrixRun:
         self.records: dict[str, dict] = {}  # case id -> baseline record of this run
         self.baselines: dict[str, dict | None] = {}  # case id -> the baseline it was compared with
         self._stores: dict[str, GenerationStore] = {}
+        self._servers: dict[str, engines.VllmServer] = {}
         self._tiny_paths: dict[str, str] = {}  # model name -> built tiny model
 
     def __enter__(self) -> "MatrixRun":
@@ -69,6 +70,7 @@ class MatrixRun:
         self.artifacts = RunArtifacts(self.run_dir, self.matrix, self.profile, self.cases, self.session, **facts)
         if not self.replay:  # a replay sends no prompt, and needs no tokenizer
             self._preflight()
+            self._launch_ahead()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -136,23 +138,46 @@ class MatrixRun:
             self._open(precision, context, self.artifacts.generations(precision))
             yield server
             return
-        path, _ = self.model_path(case.model)
-        args = server_args(case)
-        env = {**({} if case.gpu else engines.cpu_env(args)), **self.device_env}
-        server = engines.VllmServer(
-            path, case.model.name, args, self.artifacts.server_log(precision), env=env, ready_timeout=self.ready_timeout
-        )
+        server = self._local_server(precision)
         context = self._context(case, engine_version(), gpu_architecture(case))
-        self.artifacts.record_model(precision, path=path, context=context, **self.worker)
+        self.artifacts.record_model(precision, path=server.model, context=context, **self.worker)
         store = self._open(precision, context, self.artifacts.generations(precision))
 
         def on_start() -> None:  # the server's session id is its guard's pid
-            self.artifacts.record_model(precision, command=server.command(), env=env, session=server.proc.pid)
+            self.artifacts.record_model(precision, command=server.command(), env=server.env, session=server.proc.pid)
 
         with engines.LazyServer(server, on_start) as lazy:
             if not len(store):
                 lazy.url  # nothing kept: every case needs the engine, start it now
             yield lazy
+
+    def _local_server(self, precision: str) -> engines.VllmServer:
+        """The vLLM server this session runs for a precision (made once: it may be launched ahead)."""
+        if precision not in self._servers:
+            case = next(c for c in self.cases if c.precision == precision)
+            args = server_args(case)
+            env = {**({} if case.gpu else engines.cpu_env(args)), **self.device_env}
+            self._servers[precision] = engines.VllmServer(
+                self.model_path(case.model)[0], case.model.name, args, self.artifacts.server_log(precision),
+                env=env, ready_timeout=self.ready_timeout)
+        return self._servers[precision]
+
+    def _launch_ahead(self) -> None:
+        """CPU models, one process: every server this session will need starts now, together,
+        instead of each after the previous model's cases. A CPU start is mostly one core
+        importing vLLM, so together they use the cores a lone start leaves idle
+        (bench/bench_launch_ahead.py). Never on GPUs, which hold one model at a time, nor
+        under xdist, where a worker runs only some models; --no-launch-ahead turns it off."""
+        if self.config.getoption("no_launch_ahead") or workers.is_worker(self.config):
+            return
+        local = self._local_models()
+        scheduled = selection(self.config).get("scheduled", ())
+        needed = {c.precision for c in self.cases if c.id in scheduled and c.precision in local}
+        if any(local[p].gpu for p in needed):
+            return
+        for precision in sorted(needed, key=[c.precision for c in self.cases].index):
+            if not self.artifacts.generations(precision).exists():  # a resumed model starts only if it must
+                self._local_server(precision).launch()
 
     def _open(self, precision: str, context: dict, path: Path, writable: bool = True) -> GenerationStore:
         self._stores[precision] = GenerationStore(path, context, writable=writable)
