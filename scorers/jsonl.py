@@ -3,6 +3,7 @@ writing files whole or not at all."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -38,7 +39,9 @@ def write_atomic(path: Path, write: Callable[[TextIO], None]) -> None:
             write(out)
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        # A Ctrl-C just after the replace finds no temporary file: it must still be a Ctrl-C.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 

@@ -86,3 +86,27 @@ def test_artifacts_follow_the_umask(tmp_path, umask, mode):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == mode
+
+
+@pytest.mark.parametrize("when", ["writing", "after the replace"])
+def test_a_ctrl_c_while_writing_stays_a_ctrl_c_and_leaves_no_half_file(tmp_path, monkeypatch, when):
+    from scorers import jsonl
+
+    write_json(tmp_path / "a.json", {"x": 1})
+    if when == "writing":
+        def write(out):
+            out.write('{"x": ')
+            raise KeyboardInterrupt
+    else:
+        real_replace = os.replace
+
+        def replace(src, dst):
+            real_replace(src, dst)
+            raise KeyboardInterrupt  # the signal lands just after the rename
+
+        monkeypatch.setattr(jsonl.os, "replace", replace)
+        write = lambda out: out.write('{"x": 2}')  # noqa: E731
+    with pytest.raises(KeyboardInterrupt):
+        jsonl.write_atomic(tmp_path / "a.json", write)
+    assert read_json(tmp_path / "a.json") == {"x": 1 if when == "writing" else 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]
