@@ -90,10 +90,11 @@ def test_a_damaged_generations_file_fails_its_cases_and_loses_nothing(tiny_run, 
 
 
 def test_ctrl_c_during_a_resume_stops_the_server_and_keeps_the_run(tiny_run, tmp_path):
-    # FP8's last responses are not kept, so the resume starts its server; Ctrl-C while it generates.
+    # FP8's last case is not kept, so the resume starts its server; Ctrl-C while it generates
+    # (its 20 requests: a window wide enough for the signal to land mid-case).
     run = copy_of(tiny_run, tmp_path)
     kept = run / "generations" / "fp8.jsonl"
-    kept.write_text("".join(kept.read_text().splitlines(keepends=True)[:-5]))
+    kept.write_text("".join(kept.read_text().splitlines(keepends=True)[:-20]))
     before = results(run)
     log = run / "servers" / "fp8.log"
     log.unlink()  # the original run's requests
