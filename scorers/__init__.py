@@ -1,7 +1,7 @@
 """Scorers: pure functions of (response, gold) -> Verdict(correct, extracted, note)."""
 
 # Bump when any verdict changes: baselines made by another version are not comparable.
-SCORER_VERSION = "1"
+SCORER_VERSION = "2"
 
 from scorers.exact_match import exact_match  # noqa: E402
 from scorers.integer_match import POLICIES, extract_integer, integer_match  # noqa: E402

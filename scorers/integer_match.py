@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from scorers.text import ANSWER_WORD, after_think, iter_last, last_box, strip_think, unwrap_commands
+from scorers.notation import NUMBER_WORDS, number_word_value
+from scorers.text import ANSWER_WORD, after_think, cut_template_tail, iter_last, last_box, strip_think, unwrap_commands
 from scorers.verdict import Verdict
 
 POLICIES = ("raw", "strip_think", "prefer_final")
@@ -34,11 +35,14 @@ _PHRASE = re.compile(ANSWER_WORD + r"(?:\s*(?i:is|was|will\s+be|should\s+be|woul
 _NEGATED = re.compile(r"(?i)(?:\bnot|n't|\binstead\s+of|\brather\s+than|\bnor)\s*[$*({\\\w]*\s*$")
 _CORRECTION = re.compile(r"(?i)\b(?:wait|actually|correction|oops|mistake|i\s+mean|no,)\b")
 _LEAD = re.compile(r"(?:\s|\$|\*|\\\(|\\\[|\\(?:text|textbf|mathbf|mathrm|boxed)\{|\{|\()*")
-_WRAPPERS = ("\\text", "\\textbf", "\\mathbf", "\\mathrm", "\\mbox", "\\displaystyle")
+_WRAPPERS = ("\\text", "\\textbf", "\\mathbf", "\\mathrm", "\\mbox", "\\displaystyle", "\\underline", "\\textit")
+_SPACING = re.compile(r"\\(?:[,;:! ]|(?:q?quad|displaystyle)(?![A-Za-z]))")
+_IN_WORDS = re.compile(NUMBER_WORDS)
 _MAX_DIGITS = 30  # beyond any answer range; int() of 10^6 digits is slow and capped
 _MAX_ANSWER_CHARS = 256  # no integer answer is longer; keeps the regexes below cheap
-_VAR_PREFIX = re.compile(r"^[A-Za-z](?:_\{?\w+\}?)?\s*=\s*")
-_UNIT_SUFFIX = re.compile(r"(?:\^\{?\\circ\}?|\\%|%|°|\s*(?:degrees|units|dollars|cents))$")
+_LEFT_SIDE = re.compile(r"^[^=]{1,80}=\s*")  # a+b=41, x = 33: the value is the right side
+# A unit or a name after the number: 33^\circ, 41 meters, 41 ways, 12 square units.
+_UNIT_SUFFIX = re.compile(r"(?:\^\{?\\circ\}?|\\%|%|°|(?<=\d)\s+[A-Za-z][A-Za-z ]{0,40})$")
 
 
 def integer_match(
@@ -68,7 +72,7 @@ def extract_integer(
     """(value, note); value None means no valid integer answer."""
     if policy not in POLICIES:
         raise ValueError(f"unknown integer_match policy {policy!r}; choose one of {POLICIES}")
-    for part in _parts(text, policy):
+    for part in _parts(cut_template_tail(text), policy):
         found = _final_integer(part, valid)
         if found is not None:
             return found
@@ -117,6 +121,10 @@ def _phrase_answer(part: str, valid: tuple[int, int], after: int) -> tuple[int |
         lead = _LEAD.match(part, phrase.end())
         number = _NUMBER.match(part, lead.end())
         if number is None:
+            words = _IN_WORDS.match(part, lead.end())  # "The answer is forty-one."
+            value = None if words is None else number_word_value(words.group())
+            if value is not None:
+                return _checked(value, valid, words.group())
             continue
         value, note = _checked(_number_value(number), valid, number.group())
         tail = part[number.end():]
@@ -163,14 +171,15 @@ def _number_value(match: re.Match) -> int | None:
 
 def parse_integer_answer(answer: str) -> int | None:
     """The integer a stated answer (box content, phrase) denotes, else None:
-    `033`, `33.0`, `1,234`, `-5`, `\\textbf{33}`, `x = 33`, `33^\\circ`."""
+    `033`, `+041`, `33.0`, `1,234`, `-5`, `\\textbf{33}`, `x = 33`, `a+b=41`, `33^\\circ`,
+    `41 \\text{ meters}`, `\\$41`; not `41.5`, `41\\sqrt{2}` or `4.1 \\times 10`."""
     if len(answer) > _MAX_ANSWER_CHARS:
         return None
     if answer.isdecimal() and answer.isascii():  # the common case: \boxed{204}
         return int(answer)
     text = unwrap_commands(answer, _WRAPPERS)
-    text = text.replace("$", "").replace("\\!", "").replace("\\ ", " ").strip()
-    text = _UNIT_SUFFIX.sub("", _VAR_PREFIX.sub("", text)).strip()
+    text = _SPACING.sub(" ", text.replace("\\$", "").replace("$", "")).strip().rstrip(".").strip()
+    text = _UNIT_SUFFIX.sub("", _LEFT_SIDE.sub("", text)).strip().removeprefix("+")
     while len(text) >= 2 and text[0] + text[-1] in ("{}", "()", "**"):
         text = text[1:-1].strip()
     number = _NUMBER.fullmatch(text.replace("**", ""))

@@ -10,19 +10,33 @@ from __future__ import annotations
 
 import functools
 
-from scorers.math_answer import MAX_ANSWER_CHARS, extract_math_answer, quick_verdict
+from scorers.math_answer import MAX_ANSWER_CHARS, quick_verdict, read_math_answer
+from scorers.notation import respell
 from scorers.sympy_worker import SympyWorker
 from scorers.verdict import Verdict, preview
 
 _worker = SympyWorker()
+# math-verify reads the end of the part: the final answer is there, and its patterns
+# cost more than linear time on a long text.
+_READ_CHARS = 1500
+# No answer, an answer phrase stating a sentence, the last math span, a short text.
+_WEAK_READINGS = (None, "prose", "span", "text")
+READ_BY_MATH_VERIFY = "read by math-verify's extraction"
 
 
 def math_equiv(response: str, gold: str) -> Verdict:
-    answer = extract_math_answer(response)
-    if answer is None:
-        return Verdict(False, None, "no answer")
-    correct, note = answers_equivalent(gold, answer)
-    return Verdict(correct, preview(answer), note)
+    """The stated answer (scorers/math_answer.py) against gold. When the response states
+    none in a box, an answer phrase or a final "... is X" sentence, math-verify's own
+    extraction reads the same part of the response as a second candidate (prose and
+    several-span answers it knows), and either being equivalent is a correct answer. Where
+    the project reads an answer firmly, its rules decide (a decimal comma: README)."""
+    stated = read_math_answer(response)
+    correct, note = (False, "no answer") if stated.answer is None else answers_equivalent(gold, stated.answer)
+    if not correct and stated.source in _WEAK_READINGS and stated.part.strip():
+        found_correct, _, found = _worker.extracted_equivalent(gold, stated.part[-_READ_CHARS:])
+        if found_correct:
+            return Verdict(True, preview(found or ""), READ_BY_MATH_VERIFY)
+    return Verdict(correct, None if stated.answer is None else preview(stated.answer), note)
 
 
 def answers_equivalent(gold: str, answer: str) -> tuple[bool, str | None]:
@@ -37,7 +51,7 @@ def _cached_verdict(gold: str, answer: str) -> tuple[bool, str | None]:
         return quick, None
     if len(answer) > MAX_ANSWER_CHARS:
         return False, f"answer over {MAX_ANSWER_CHARS} chars, compared as text only"
-    return _worker.equivalent(gold, answer)
+    return _worker.equivalent(gold, respell(answer))
 
 
 def set_timeout(seconds: float) -> None:

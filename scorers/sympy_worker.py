@@ -45,24 +45,33 @@ class SympyWorker:
     def equivalent(self, gold: str, answer: str) -> tuple[bool, str | None]:
         """(verdict, note): note says why when no verdict was reached
         ("timeout", "sympy error: ..."); the verdict is then False."""
+        verdict, note, _ = self._ask([gold, answer, None])
+        return verdict, note
+
+    def extracted_equivalent(self, gold: str, text: str) -> tuple[bool, str | None, str | None]:
+        """(verdict, note, answer): the answer math-verify's own extraction reads in `text`
+        (boxes first, then answer phrases, LaTeX and plain expressions), compared with gold."""
+        return self._ask([gold, None, text])
+
+    def _ask(self, request: list) -> tuple[bool, str | None, str | None]:
         if not self._lock.acquire(timeout=self.timeout):
-            return False, "timeout"
+            return False, "timeout", None
         try:
             # A (re)start has its own bound, so a slow start never eats the call's.
             if not self._ensure_started():
-                return False, "sympy worker failed to start"
+                return False, "sympy worker failed to start", None
             deadline = time.monotonic() + self.timeout
             try:
-                self._proc.stdin.write(json.dumps([gold, answer]) + "\n")
+                self._proc.stdin.write(json.dumps(request) + "\n")
                 self._proc.stdin.flush()
                 line = self._readline(deadline)
             except (OSError, ValueError):
                 line = None
             if line:
-                ok, note = json.loads(line)
-                return ok, note
+                ok, note, found = json.loads(line)
+                return ok, note, found
             self._kill()
-            return False, "timeout" if time.monotonic() >= deadline else "sympy worker died"
+            return False, "timeout" if time.monotonic() >= deadline else "sympy worker died", None
         finally:
             self._lock.release()
 
@@ -104,7 +113,8 @@ class SympyWorker:
 
 
 def serve() -> None:
-    """Child main loop: [gold, answer] in, [verdict, note] out, until EOF."""
+    """Child main loop, until EOF: [gold, answer, null] in -> [verdict, note, null] out: are
+    they equivalent; [gold, null, text] in -> [verdict, note, answer read in text] out."""
     import logging
     import resource
 
@@ -113,11 +123,13 @@ def serve() -> None:
     protocol = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     logging.disable(logging.WARNING)  # math-verify logs every parse failure
-    from math_verify import LatexExtractionConfig, parse, verify
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
 
-    # Latex extraction only: math-verify's plain-expression path runs sympy's
-    # parse_expr, which evaluates Python; model text is never evaluated.
     config = [LatexExtractionConfig()]
+    # Reading a response: boxes first, as the project's extraction does. The plain-expression
+    # reader hands sympy's parse_expr (Python eval) only what its pattern admits: digits,
+    # spaces, `.` and + - * / ^ ( ) × ÷, never a name; this process bounds its time and memory.
+    reading = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
     golds: OrderedDict[str, list] = OrderedDict()
 
     def parsed(text: str) -> list:
@@ -129,17 +141,22 @@ def serve() -> None:
     protocol.write("ready\n")
     protocol.flush()
     for line in sys.stdin:
-        gold, answer = json.loads(line)
+        gold, answer, text = json.loads(line)
+        found = None
         try:
             gold_expr = golds.get(gold)
             if gold_expr is None:
                 gold_expr = golds[gold] = parsed(gold)
                 if len(golds) > _GOLD_CACHE_SIZE:
                     golds.popitem(last=False)
-            answer_expr = parsed(answer)
-            reply = [bool(gold_expr and answer_expr and verify(gold_expr, answer_expr, timeout_seconds=2)), None]
+            if text is None:
+                answer_expr = parsed(answer)
+            else:
+                answer_expr = parse(text, extraction_config=reading, parsing_timeout=2)
+                found = answer_expr[-1] if answer_expr and isinstance(answer_expr[-1], str) else None
+            reply = [bool(gold_expr and answer_expr and verify(gold_expr, answer_expr, timeout_seconds=2)), None, found]
         except Exception as exc:  # a verdict for any input; the error's name is the note
-            reply = [False, f"sympy error: {type(exc).__name__}"]
+            reply = [False, f"sympy error: {type(exc).__name__}", found]
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
 

@@ -120,3 +120,58 @@ def test_arbitrary_unicode_never_raises_and_is_bounded(response, gold):
     if gold.isdigit():
         for policy in POLICIES:
             assert isinstance(integer_match(response, gold, policy).correct, bool)
+
+
+# Phrasings of a final answer that math_equiv accepts for any MATH-500 gold.
+MATH_PHRASINGS = [
+    "\\boxed{{{a}}}",
+    "The answer is $\\boxed{{{a}}}$.",
+    "Final Answer: The final answer is ${a}$. I hope it is correct.",
+    "**Answer:** ${a}$",
+    "Therefore, the answer is ${a}$.",
+    "<think>\nsome work\n</think>\n\n$$\\boxed{{{a}}}$$",
+]
+
+
+def _math500_golds() -> list[str]:
+    from evals import data
+
+    return [row["answer"] for row in data.load("math500")]
+
+
+@given(gold=st.sampled_from(_math500_golds()), phrasing=st.sampled_from(MATH_PHRASINGS), prose=PROSE)
+def test_a_correct_answer_stays_correct_in_any_accepted_phrasing(gold, phrasing, prose):
+    assert math_equiv(prose + "\n\n" + phrasing.format(a=gold), gold).correct
+
+
+CHAT_TAILS = st.sampled_from(["<|im_end|>", "<|im_end|>\n<|im_start|>user\n", "<|endoftext|>", "\n<|im_start|>assistant\n"])
+
+
+@given(n=AIME_INT, other=AIME_INT, wrapper=st.sampled_from(INTEGER_WRAPPERS), tail=CHAT_TAILS, after=st.text(max_size=80))
+def test_a_chat_template_tail_changes_no_integer_verdict(n, other, wrapper, tail, after):
+    response = stated(wrapper, n, other)
+    for policy in POLICIES:
+        assert extract_integer(response + tail + after, policy) == extract_integer(response, policy)
+
+
+@given(gold=st.sampled_from(_math500_golds()), phrasing=st.sampled_from(MATH_PHRASINGS), tail=CHAT_TAILS,
+       after=st.text(max_size=80))
+def test_a_chat_template_tail_changes_no_math_verdict(gold, phrasing, tail, after):
+    response = phrasing.format(a=gold)
+    assert math_equiv(response + tail + after, gold) == math_equiv(response, gold)
+
+
+# Decorations of a boxed AIME integer that still state it, and boxes that state no integer.
+DECORATIONS = ["+{n}", "{n:03d}", "{n} \\text{{ meters}}", "{n}\\text{{ ways}}", "a+b={n}", "\\${n}", "{n}^\\circ", "m + n = {n}"]
+NOT_INTEGERS = ["{n}.5", "{n}\\sqrt{{2}}", "{n}.{n} \\times 10", "\\frac{{{n}}}{{7}}"]
+
+
+@given(n=AIME_INT, decoration=st.sampled_from(DECORATIONS), prose=PROSE)
+def test_a_decorated_boxed_integer_is_that_integer(n, decoration, prose):
+    assert integer_match(prose + " \\boxed{" + decoration.format(n=n) + "}", str(n)).correct
+
+
+@given(n=AIME_INT, decoration=st.sampled_from(NOT_INTEGERS))
+def test_a_boxed_non_integer_is_no_integer(n, decoration):
+    assume(not (decoration == "\\frac{{{n}}}{{7}}" and n % 7 == 0))
+    assert extract_integer("\\boxed{" + decoration.format(n=n) + "}")[0] is None
