@@ -249,6 +249,10 @@ class RunArtifacts:
     def server_log(self, precision: str) -> Path:
         return self.dir / "servers" / f"{precision}.log"
 
+    def write_drift(self, precision: str, record: dict) -> None:
+        """A precision's drift record (evals/drift/gate.py), for the report."""
+        write_json(self.dir / "drift" / f"{precision}.json", record)
+
     def generations(self, precision: str) -> Path:
         return self.dir / "generations" / f"{precision}.jsonl"
 

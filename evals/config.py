@@ -32,7 +32,8 @@ _KEYS = {
     "task": {"kind", "lm_eval_task", "margin", "published"},
     "mode": {"applies_to", "enable_thinking", "system", "until"},
     "profile": {"gpu", "precisions", "cases", "limits", "repeats", "baseline_repeats", "server", "server_by_precision",
-                "generation", "num_fewshot", "compare_published"},
+                "generation", "num_fewshot", "compare_published", "drift"},
+    "drift": {"items", "max_tokens", "top_k", "margin", "floor", "confidence"},
     "gate": {"alpha", "alpha_shares", "margin", "confidence"},
     "pool": {"tasks", "modes", "margin"},
     "planning": {"gpus", "budget_gpu_hours", "runs_per_baseline", "target_power", "throughput", "output_tokens", "source"},
@@ -126,6 +127,21 @@ class GateSettings:
     alpha: float
     alpha_shares: dict[str, float]
     margin: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """Token-level drift against the reference precision (evals/drift/): the first `items`
+    responses of each reference case, at most `max_tokens` of each, scored with `top_k`
+    log-probabilities per position; a precision fails when its mean KLD is above its
+    baseline's times (1 + margin) plus floor (nats), at this confidence."""
+
+    items: int
+    max_tokens: int
+    top_k: int
+    margin: float
+    floor: float
     confidence: float
 
 
@@ -235,6 +251,11 @@ class Matrix:
         quantized = [q for _, q in cross_precision_pairs(cases)]
         return {"case": len(cases), "pooled": len(pooled_cases(self.pools, cases)), "recovery": len(quantized),
                 "pooled_recovery": len(pooled_cases(self.pools, quantized))}
+
+    def drift(self, profile: str) -> DriftSettings | None:
+        """The profile's drift settings (None: no drift tests)."""
+        spec = self.profiles[profile].get("drift")
+        return None if spec is None else _drift(_Where(self.source, ("profiles", profile, "drift")), spec)
 
     def server_args(self, profile: str, precision: str) -> dict[str, Any]:
         spec = self.profiles[profile]
@@ -427,6 +448,20 @@ def _planning(where: "_Where", spec: Any, tasks: dict) -> Planning:
     return Planning(int(gpus), float(budget), runs, target, throughput, tokens, str(spec["source"]))
 
 
+def _drift(where: "_Where", spec: Any) -> DriftSettings:
+    _keys(where, spec, "drift", required={"items", "max_tokens", "top_k", "margin", "floor"})
+    for key in ("items", "max_tokens", "top_k"):
+        if not _integer(spec[key]) or spec[key] < 1:
+            raise where.at(key).error(f"must be a positive integer, got {spec[key]!r}")
+    if spec["top_k"] > 20:
+        raise where.at("top_k").error(f"at most 20 (vLLM's default --max-logprobs), got {spec['top_k']!r}")
+    for key in ("margin", "floor"):
+        if not _number(spec[key]) or spec[key] < 0:
+            raise where.at(key).error(f"must be a number >= 0, got {spec[key]!r}")
+    confidence = _share(where.at("confidence"), spec.get("confidence", 0.99), "a confidence", 0.5, 1.0)
+    return DriftSettings(spec["items"], spec["max_tokens"], spec["top_k"], float(spec["margin"]), float(spec["floor"]), confidence)
+
+
 def _positive(where: "_Where", value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise where.error(f"must be a positive number, got {value!r}")
@@ -504,6 +539,8 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
                 raise where.at(key, task).error(f"task {task!r} has no cases in this profile")
             if not _integer(value) or value < 1:
                 raise where.at(key, task).error(f"must be a positive integer, got {value!r}")
+    if "drift" in spec:
+        _drift(where.at("drift"), spec["drift"])
     generation = spec.get("generation", {})
     _keys(where.at("generation"), generation, "generation")
     cases = []

@@ -78,6 +78,17 @@ def pytest_generate_tests(metafunc):
         chosen = selection(metafunc.config)
         cases = [c for c in chosen["cases"] if chosen["profile"] == "seed" and c.id in load_reference()]
         metafunc.parametrize("seed_case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in cases])
+    if "drift_of" in metafunc.fixturenames:
+        # One drift test per precision with a case in this session, the reference's first
+        # (it scores its own responses); each runs on its precision's server.
+        chosen = selection(metafunc.config)
+        has_reference = any(c.precision == REFERENCE_PRECISION for c in chosen["run_cases"])
+        wanted = chosen["matrix"].drift(chosen["profile"]) is not None and has_reference and not chosen["limit"]
+        first: dict = {}
+        for case in sorted(chosen["cases"], key=lambda c: c.precision != REFERENCE_PRECISION) if wanted else []:
+            first.setdefault(case.precision, case)  # the cases' order, so pytest keeps it
+        metafunc.parametrize(["engine", "drift_of"], [pytest.param(p, p, id=p, marks=_marks(c)) for p, c in first.items()],
+                             indirect=["engine"], scope="session")
     if "case" not in metafunc.fixturenames:
         return
     chosen = selection(metafunc.config)
@@ -110,6 +121,7 @@ def pytest_collection_modifyitems(config, items):
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [i for i in items if i not in empty]
+    _after_their_cases(items)
     chosen = selection(config)
     if chosen["replay"]:
         return  # a replay needs no engine, so no GPU
@@ -127,9 +139,26 @@ def pytest_collection_modifyitems(config, items):
         item.add_marker(skip)
 
 
+def _after_their_cases(items) -> None:
+    """Each precision's drift test right after its last case, while its server is up (the
+    reference's scores its responses, so they must all exist)."""
+    drift = [i for i in items if "drift_of" in _params(i)]
+    rest = [i for i in items if "drift_of" not in _params(i)]
+    for item in drift:
+        precision = _params(item)["drift_of"]
+        last = max((n for n, i in enumerate(rest) if "case" in _params(i) and _params(i)["engine"] == precision),
+                   default=len(rest) - 1)
+        rest.insert(last + 1, item)
+    items[:] = rest
+
+
+def _params(item) -> dict:
+    return item.callspec.params if hasattr(item, "callspec") else {}
+
+
 def _precisions(item) -> set[str]:
     """The precisions whose results a test needs."""
-    params = item.callspec.params if hasattr(item, "callspec") else {}
+    params = _params(item)
     if "engine" in params:
         return {params["engine"]}
     if "pair" in params:
@@ -177,6 +206,15 @@ def accept_baselines(snapshot):
             assert snapshot.use_extension(BaselineSnapshot.for_profile(profile, accept=True))(name=case_id) == record
 
     return accept
+
+
+@pytest.fixture
+def drift_baseline(snapshot, drift_of, request):
+    """The precision's drift baseline (snapshots/<profile>/drift-<precision>.json)."""
+    from evals.snapshots import DriftSnapshot
+
+    profile = selection(request.config)["profile"]
+    return snapshot.use_extension(DriftSnapshot.for_profile(profile))(name=f"drift-{drift_of}")
 
 
 @pytest.fixture(scope="session")

@@ -50,6 +50,17 @@ def cli_args(args: dict) -> list[str]:
     return out
 
 
+# Longer than aiohttp's 15 s client keep-alive (lm-eval's connector): with vLLM's 5 s the
+# server can close an idle connection just as the client reuses it, failing a request with
+# "Cannot write to closing transport" (seen in CI).
+KEEP_ALIVE_S = 30
+
+
+def server_env(args: dict, gpu: bool) -> dict[str, str]:
+    """The environment a server of the suite runs with (the plan shows it)."""
+    return {"VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(KEEP_ALIVE_S), **({} if gpu else cpu_env(args))}
+
+
 def cpu_env(args: dict) -> dict[str, str]:
     """What vLLM's CPU build needs: a KV cache that fits the host (its default
     share of memory fails on these machines) and one core per TP rank. Its processes

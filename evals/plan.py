@@ -13,8 +13,8 @@ import argparse
 import json
 import sys
 
-from evals.config import ConfigError, Matrix, load_matrix, pooled_cases
-from evals.engine import VllmServer, cpu_env
+from evals.config import REFERENCE_PRECISION, ConfigError, Matrix, load_matrix, pooled_cases
+from evals.engine import VllmServer, server_env
 from evals.gate.policy import Policy
 
 PLAN_PORT = 8000  # a fixed port, so the plan does not change from run to run
@@ -33,7 +33,7 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
         command = VllmServer(model, case.model.name, args, log_path="server.log", port=PLAN_PORT).command()
         servers[case.precision] = {
             "command": ["python", *command[1:]],
-            "env": {} if case.gpu else cpu_env(args),
+            "env": server_env(args, case.gpu),
         }
     policy = Policy(matrix.gate, matrix.test_counts(profile))
     pools = {f"{precision}-{name}": {"margin": policy.pool_margin(matrix.pools[name]), "cases": [c.id for c in taken]}
@@ -45,12 +45,28 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
         # Runs draw `repeats` samples per item; --snapshot-update draws `baseline_repeats`.
         "cases": {case.id: {"precision": case.precision, **case.lm_eval_call(), "baseline_repeats": case.baseline_repeats}
                   for case in cases},
+        "drift": _drift_plan(matrix, profile, cases),
         "gate": {
             "alpha_per_test": {kind: policy.alpha_for(kind) for kind in policy.tests},
             "margins": {case.id: policy.case_margin(case) for case in cases},
             "pools": pools,
         },
     }
+
+
+def _drift_plan(matrix, profile: str, cases) -> dict | None:
+    """The teacher-forced requests of the drift tests (evals/drift/): per precision, one
+    prefill of each sequence (the reference's responses, prompt included) with top-k
+    prompt log-probabilities; at most this many response tokens each."""
+    drift = matrix.drift(profile)
+    if drift is None:
+        return None
+    reference = [c for c in cases if c.precision == REFERENCE_PRECISION]
+    sequences = sum(min(drift.items, c.limit or drift.items) for c in reference)
+    return {"sequences_per_precision": sequences, "max_response_tokens": drift.max_tokens, "prompt_logprobs": drift.top_k,
+            "request": {"endpoint": "/v1/completions", "max_tokens": 1, "temperature": 0.0},
+            "precisions": sorted({c.precision for c in cases}), "margin": drift.margin, "floor": drift.floor,
+            "confidence": drift.confidence}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,8 @@ from evals import workers
 from evals.artifacts import mark_ended
 from evals.selection import selection
 
-_CASE_TEST = re.compile(r"test_matrix\.py::test_case\[(?P<case>[^\]]+)\]")
+# Tests another worker may wait for: a case, and a precision's drift test (as "drift-<precision>").
+_CASE_TEST = re.compile(r"test_matrix\.py::test_case\[(?P<case>[^\]]+)\]|test_drift\.py::test_drift\[(?P<drift>[^\]]+)\]")
 
 
 class RunHooks:
@@ -53,17 +54,17 @@ class RunHooks:
     def pytest_collection_finish(self, session):
         """The cases this session will run, after -k/-m deselection (cross-precision
         tests wait only for those)."""
-        selection(self.config)["scheduled"] = {
-            item.callspec.params["case"].id for item in session.items
-            if hasattr(item, "callspec") and "case" in item.callspec.params
-        }
+        params = [item.callspec.params for item in session.items if hasattr(item, "callspec")]
+        selection(self.config)["scheduled"] = {p["case"].id for p in params if "case" in p} | {
+            f"drift-{p['drift_of']}" for p in params if "drift_of" in p}
 
     def pytest_runtest_logreport(self, report):
         """A case's test is over. Under xdist the controller hears of it too, even when
         its worker crashed (phase "???")."""
         match = _CASE_TEST.search(report.nodeid)
         if match and report.when in ("teardown", "???") and (self.run_dir / "manifest.json").exists():
-            mark_ended(self.run_dir, match["case"], report.outcome, selection(self.config)["session"])
+            test_id = match["case"] or f"drift-{match['drift']}"
+            mark_ended(self.run_dir, test_id, report.outcome, selection(self.config)["session"])
 
     def pytest_sessionfinish(self, session):
         """The run's report, once every worker is done."""

@@ -105,8 +105,9 @@ def _select(config) -> dict:
     def adjust(chosen: list) -> list:
         if limit is not None:
             chosen = [dataclasses.replace(c, limit=limit) for c in chosen]
-        if update and not replay:
-            # A baseline is made with the profile's baseline samples per item (a replay keeps what it replays).
+        if (update and not replay) or (replayed or {}).get("baseline"):
+            # A baseline is made with the profile's baseline samples per item; a replay asks
+            # for what the replayed run sent (a baseline run's samples, if it was one).
             chosen = [c.as_baseline() for c in chosen]
         return chosen
 

@@ -11,12 +11,13 @@ import pytest
 
 from evals import engine as engines
 from evals import workers
-from evals.artifacts import RunArtifacts, engine_version, gpu_architecture
+from evals.artifacts import RunArtifacts, engine_version, gpu_architecture, read_manifest
 from evals.config import Case, Model, pooled_cases
 from evals.gate import pooling
 from evals.gate.decision import Decision, judge_change, judge_recovery
 from evals.gate.policy import Policy
 from evals.gate.stats import Recovery, recovery
+from evals.drift.sequences import DriftError
 from evals.generations import GenerationStore
 from evals.preflight import check_cases
 from evals.progress import Progress
@@ -63,10 +64,12 @@ class MatrixRun:
         self.baselines: dict[str, dict | None] = {}  # case id -> the baseline it was compared with
         self._stores: dict[str, GenerationStore] = {}
         self._servers: dict[str, engines.VllmServer] = {}
+        self._drift_stores: dict[str, GenerationStore] = {}
         self._tiny_paths: dict[str, str] = {}  # model name -> built tiny model
 
     def __enter__(self) -> "MatrixRun":
-        facts = {"limit": self.limit, **({"replay_of": str(self.replay)} if self.replay else {})}
+        facts = {"limit": self.limit, "baseline": any(c.baseline for c in self.cases),
+                 **({"replay_of": str(self.replay)} if self.replay else {})}
         self.artifacts = RunArtifacts(self.run_dir, self.matrix, self.profile, self.cases, self.session, **facts)
         if not self.replay:  # a replay sends no prompt, and needs no tokenizer
             self._preflight()
@@ -156,7 +159,7 @@ class MatrixRun:
         if precision not in self._servers:
             case = next(c for c in self.cases if c.precision == precision)
             args = server_args(case)
-            env = {**({} if case.gpu else engines.cpu_env(args)), **self.device_env}
+            env = {**engines.server_env(args, case.gpu), **self.device_env}
             self._servers[precision] = engines.VllmServer(
                 self.model_path(case.model)[0], case.model.name, args, self.artifacts.server_log(precision),
                 env=env, ready_timeout=self.ready_timeout)
@@ -185,6 +188,22 @@ class MatrixRun:
 
     def store(self, precision: str) -> GenerationStore:
         return self._stores[precision]
+
+    def samples_file(self, case_id: str) -> Path:
+        return self.artifacts.dir / case_id / "samples.jsonl"
+
+    def drift_store(self, precision: str) -> GenerationStore:
+        """A precision's teacher-forced scores (evals/drift/), kept like its generations; a
+        replay reads the replayed run's and sends nothing."""
+        if precision not in self._drift_stores:
+            source = self.replay or self.artifacts.dir
+            manifest = self.replayed if self.replay else read_manifest(self.artifacts.dir)
+            context = manifest["models"].get(precision, {}).get("context")
+            if context is None:
+                raise DriftError(f"{source / 'manifest.json'}: no model of {precision} recorded (it did not run)")
+            path = source / "drift" / f"{precision}.jsonl"
+            self._drift_stores[precision] = GenerationStore(path, context, writable=not self.replay)
+        return self._drift_stores[precision]
 
     def fingerprint_facts(self, precision: str) -> dict:
         """The engine and GPU architecture that made this precision's generations."""
@@ -255,6 +274,16 @@ class MatrixRun:
             recovery=ratio.ratio, interval=[ratio.low, ratio.high], interval_note=ratio.note))
         return pooled, decision, ratio
 
+    def wait_for(self, test_id: str, poll_s: float = 2.0) -> None:
+        """Under xdist: until another worker's test of this session (a case, or a precision's
+        drift test, "drift-bf16") is over; at once if this session does not run it."""
+        scheduled = test_id in selection(self.config).get("scheduled", ())
+        while scheduled and workers.is_worker(self.config) and not self.artifacts.ended(test_id):
+            if time.time() - _last_change(self.artifacts.dir) > self.ready_timeout:
+                pytest.fail(f"waited for {test_id} from another worker, but nothing in {self.artifacts.dir} "
+                            f"moved for {self.ready_timeout:.0f} s", pytrace=False)
+            time.sleep(poll_s)
+
     def record(self, case_id: str, poll_s: float = 2.0) -> dict | None:
         """A case's newest record in this run: this process's; another xdist worker's, once
         that case's test is over in this session; or, for a case this session does not run
@@ -263,12 +292,7 @@ class MatrixRun:
         --server-timeout seconds."""
         if case_id in self.records:
             return self.records[case_id]
-        scheduled = case_id in selection(self.config).get("scheduled", ())
-        while scheduled and workers.is_worker(self.config) and not self.artifacts.ended(case_id):
-            if time.time() - _last_change(self.artifacts.dir) > self.ready_timeout:
-                pytest.fail(f"waited for {case_id} from another worker, but nothing in {self.artifacts.dir} "
-                            f"moved for {self.ready_timeout:.0f} s", pytrace=False)
-            time.sleep(poll_s)
+        self.wait_for(case_id, poll_s)
         record = self.artifacts.read_record(case_id)
         if record is not None:  # its test is over: it will not change (several pools ask for it)
             self.records[case_id] = record
@@ -286,7 +310,7 @@ def _entry(pooled: pooling.Pooled, decision: Decision | None, strict: bool, **ex
 def _last_change(run_dir: Path) -> float:
     # vLLM's own log moves every few seconds while it generates (its throughput lines).
     files = [run_dir / "manifest.json", run_dir / "progress.log", *run_dir.glob("generations/*.jsonl"),
-             *run_dir.glob("servers/*.log")]
+             *run_dir.glob("drift/*.jsonl"), *run_dir.glob("servers/*.log")]
     return max((f.stat().st_mtime for f in files if f.exists()), default=time.time())
 
 

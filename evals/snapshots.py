@@ -146,3 +146,53 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
             yield from self._gate(serialized_data, snapshot_data).lines(current["case"])
         except DamagedFile as exc:
             yield f"{exc}. Replace it with this run's record: pytest evals --profile {self.profile} --snapshot-update"
+
+
+class DriftSnapshot(_NamedFiles, SingleFileSnapshotExtension):
+    """snapshots/<profile>/drift-<precision>.json: a precision's token-level drift against
+    the reference. Serializer: sorted JSON; comparator: the drift test (evals/drift/gate.py),
+    so a rerun within it leaves the file untouched, even under --snapshot-update."""
+
+    profile = "tiny"
+    file_extension = "json"
+    _write_mode = WriteMode.TEXT
+
+    @classmethod
+    def for_profile(cls, profile: str) -> type["DriftSnapshot"]:
+        return type(f"DriftSnapshot_{profile}", (cls,), {"profile": profile})
+
+    @classmethod
+    def dirname(cls, *, test_location) -> str:
+        return str(SNAPSHOTS_DIR / cls.profile)
+
+    def serialize(self, data, **kwargs) -> str:
+        return _serialize(data)
+
+    def _result(self, serialized_data: str, snapshot_data: str):
+        from evals.drift.gate import compare
+
+        name = json.loads(serialized_data)["precision"]
+        path = SNAPSHOTS_DIR / self.profile / f"drift-{name}.json"
+        try:
+            baseline = json.loads(snapshot_data)
+        except (ValueError, RecursionError) as exc:
+            raise DamagedFile(f"{path}: an unreadable drift baseline, not valid JSON ({exc})") from None
+        with fields_of(path):
+            return compare(json.loads(serialized_data), baseline)
+
+    def matches(self, *, serialized_data, snapshot_data) -> bool:
+        try:
+            return self._result(serialized_data, snapshot_data).passed
+        except DamagedFile:
+            return False
+
+    def diff_lines(self, serialized_data, snapshot_data):
+        current = json.loads(serialized_data)
+        if not snapshot_data:
+            yield (f"No drift baseline for {current['precision']} in {SNAPSHOTS_DIR / self.profile}. Create it with: "
+                   f"pytest evals --profile {self.profile} --snapshot-update")
+            return
+        try:
+            yield from self._result(serialized_data, snapshot_data).lines(current)
+        except DamagedFile as exc:
+            yield f"{exc}. Replace it with this run's record: pytest evals --profile {self.profile} --snapshot-update"

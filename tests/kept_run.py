@@ -11,7 +11,7 @@ import functools
 from pathlib import Path
 
 from evals.artifacts import DamagedFile, read_manifest
-from evals.config import Matrix, load_matrix
+from evals.config import REFERENCE_PRECISION, Matrix, load_matrix
 from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
 
 
@@ -26,7 +26,8 @@ def _today() -> tuple[Matrix, str]:
 
 def reusable(run: Path) -> bool:
     """A finished, unnarrowed tiny run under today's config and tiny model build, with every
-    generation kept (another build would make its resumes generate anew)."""
+    generation and the reference's drift scores kept (another build would make its resumes
+    generate anew)."""
     matrix, build = _today()
     try:
         manifest = read_manifest(run)
@@ -36,6 +37,7 @@ def reusable(run: Path) -> bool:
     return (manifest["profile"] == "tiny" and not manifest.get("replay_of") and manifest.get("limit") is None
             and manifest.get("config_digest") == matrix.digest and set(manifest.get("finished", {})) >= cases
             and all((run / "generations" / f"{p}.jsonl").exists() for p in {c.split("-")[0] for c in cases})
+            and (matrix.drift("tiny") is None or (run / "drift" / f"{REFERENCE_PRECISION}.jsonl").exists())
             and all(model.get("context", {}).get("model", "").endswith(build) for model in manifest.get("models", {}).values()))
 
 

@@ -9,8 +9,9 @@ from tests.options import select
 def test_gpu_cases_skip_with_one_reason(tmp_path):
     proc = pytest_evals("-m", "gpu", "-q", "-rs", "--artifacts", str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-2000:]
-    # 30 cases, 20 cross-precision checks, 12 pools and 8 pooled cross-precision checks, all with one reason
-    assert "70 skipped" in proc.stdout
+    # 30 cases, 20 cross-precision checks, 12 pools, 8 pooled cross-precision checks and
+    # 3 drift tests, all with one reason
+    assert "73 skipped" in proc.stdout
     reasons = {line.split(": ", 1)[1] for line in proc.stdout.splitlines() if line.startswith("SKIPPED")}
     assert len(reasons) == 1 and "no usable GPU" in reasons.pop()
     assert not list(tmp_path.glob("*/servers/*.log"))  # no engine was started
@@ -19,7 +20,7 @@ def test_gpu_cases_skip_with_one_reason(tmp_path):
 def test_require_gpu_makes_it_a_failure():
     proc = pytest_evals("-m", "gpu", "--require-gpu", "--collect-only", "-q")
     assert proc.returncode == 4
-    assert "--require-gpu: 70 GPU tests cannot run" in proc.stderr + proc.stdout
+    assert "--require-gpu: 73 GPU tests cannot run" in proc.stderr + proc.stdout
 
 
 def test_seed_profile_selects_the_seed_cases():

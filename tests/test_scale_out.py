@@ -23,8 +23,9 @@ def test_two_workers_one_model_each_with_their_own_devices(tmp_path):
     assert not left
     tests = {(c.get("classname"), c.get("name")) for c in ET.parse(tmp_path / "report.xml").getroot().iter("testcase")}
     # 4 cases, 2 cross-precision pairs, 3 pools per precision (all, AIME thinking, AIME
-    # non-thinking) and FP8's 3 pooled cross-precision tests, all passed (exit 0).
-    assert len(tests) == 4 + 2 + 2 * 3 + 3
+    # non-thinking), FP8's 3 pooled cross-precision tests and a drift test per precision
+    # (FP8's on its worker, after BF16's on the other), all passed (exit 0).
+    assert len(tests) == 4 + 2 + 2 * 3 + 3 + 2
 
     run = the_run(tmp_path)
     manifest = json.loads((run / "manifest.json").read_text())

@@ -1,0 +1,85 @@
+"""A precision's drift record, and its comparison with the precision's drift baseline.
+
+The test is one-sided: it fails when the run's mean KLD is, with the profile's confidence,
+above the baseline's mean KLD (on the same responses) times (1 + margin) plus the floor.
+Its lower bound comes from resampling whole responses (evals/drift/stats.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evals.drift import stats
+from evals.drift.sequences import Sequence
+from evals.drift.tokens import TokenDrift
+
+WORST_SHOWN = 5
+
+
+def record(precision: str, reference: str, sequences: list[Sequence], drifts: list[list[TokenDrift]],
+           fingerprint: dict, settings: dict, context) -> dict:
+    """The run's drift of `precision` against `reference`, as baseline data. `context(seq,
+    position)` renders the text around a position, for the positions that moved most."""
+    parts = {"all": [], "thinking": [], "answer": []}
+    by_case: dict[str, list] = {}
+    worst = []
+    for seq, drift in zip(sequences, drifts):
+        split = seq.answer_start - seq.start
+        parts["all"].append(drift)
+        parts["thinking"].append(drift[:split])
+        parts["answer"].append(drift[split:])
+        by_case.setdefault(seq.case.split("-", 1)[1], []).append(drift)
+        worst += [(t.kld, seq, seq.start + i) for i, t in enumerate(drift)]
+    worst.sort(key=lambda w: -w[0])
+    return {
+        "precision": precision, "reference": reference, "fingerprint": fingerprint, "settings": settings,
+        "summary": {name: stats.summarize(stats.Sequences.of(d)) for name, d in parts.items()},
+        "by_task_mode": {name: stats.summarize(stats.Sequences.of(d)) for name, d in sorted(by_case.items())},
+        "sequences": {f"{seq.case}/{seq.item}": [round(sum(t.kld for t in d), 12), len(d)] for seq, d in zip(sequences, drifts)},
+        "moved_most": [{"case": seq.case, "item": seq.item, "position": pos, "kld": kld, "text": context(seq, pos)}
+                       for kld, seq, pos in worst[:WORST_SHOWN]],
+    }
+
+
+@dataclass(frozen=True)
+class DriftResult:
+    comparable: list[str]  # fingerprint fields that differ (empty: comparable)
+    mean: float
+    lower: float
+    threshold: float
+    baseline_mean: float
+
+    @property
+    def passed(self) -> bool:
+        return not self.comparable and self.lower <= self.threshold
+
+    def lines(self, current: dict) -> list[str]:
+        name = current["precision"]
+        if self.comparable:
+            return [f"drift of {name}: baseline not comparable ({', '.join(self.comparable)}); "
+                    f"make it anew with --snapshot-update"]
+        verdict = "within" if self.passed else "beyond"
+        out = [f"drift of {name} against {current['reference']}: mean KLD {self.mean:.3g} nats (lower bound {self.lower:.3g}) "
+               f"{verdict} the baseline's {self.baseline_mean:.3g} x (1 + margin) + floor = {self.threshold:.3g}"]
+        for w in current.get("moved_most", []):
+            out.append(f"  {w['case']} item {w['item']} position {w['position']}: KLD {w['kld']:.3g} around {w['text']!r}")
+        return out
+
+
+def compare(current: dict, baseline: dict) -> DriftResult:
+    """The run against its baseline on the responses both scored (a narrowed run scores
+    fewer: it is compared with the baseline's drift on those)."""
+    settings = current["settings"]
+    differ = sorted(k for k in set(current["fingerprint"]) | set(baseline["fingerprint"])
+                    if current["fingerprint"].get(k) != baseline["fingerprint"].get(k))
+    common = sorted(current["sequences"].keys() & baseline["sequences"].keys())
+    if not common:
+        differ.append("no response scored in both")
+    ours = np.array([current["sequences"][k] for k in common], float).reshape(-1, 2)
+    theirs = np.array([baseline["sequences"][k] for k in common], float).reshape(-1, 2)
+    mean = float(ours[:, 0].sum() / max(1.0, ours[:, 1].sum()))
+    lower = stats.mean_lower_bound(ours[:, 0], ours[:, 1], settings["confidence"]) if len(common) else 0.0
+    baseline_mean = float(theirs[:, 0].sum() / max(1.0, theirs[:, 1].sum()))
+    threshold = baseline_mean * (1 + settings["margin"]) + settings["floor"]
+    return DriftResult(differ, mean, lower, threshold, baseline_mean)

@@ -1,0 +1,93 @@
+"""One run's drift pass: the reference precision scores its own responses (kept), then each
+quantized precision scores the same sequences on its own server and is compared with them."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+from evals.config import REFERENCE_PRECISION
+from evals.drift import gate
+from evals.drift.scoring import score
+from evals.drift.sequences import DriftError, Sequence, reference_sequences, tokenizer_fingerprint
+from evals.drift.tokens import compare_sequence
+from evals.runner import concurrency
+
+CONTEXT_TOKENS = 8  # either side of a position that moved, in a failure message
+
+
+class DriftPass:
+    def __init__(self, run):
+        self.run = run
+        self.settings = run.matrix.drift(run.profile)
+
+    def _case(self, precision: str):
+        return next(c for c in self.run.run_cases if c.precision == precision)
+
+    @functools.cached_property
+    def _tokenizer(self):
+        return self._tokenizer_of(REFERENCE_PRECISION)
+
+    def _tokenizer_of(self, precision: str):
+        from transformers import AutoTokenizer
+
+        path, revision = self.run.model_path(self._case(precision).model)
+        return AutoTokenizer.from_pretrained(path, revision=revision)
+
+    @functools.cached_property
+    def sequences(self) -> list[Sequence]:
+        cases = [c for c in self.run.run_cases if c.precision == REFERENCE_PRECISION]
+        if not cases:
+            raise DriftError(f"no {REFERENCE_PRECISION} case in this run: its responses are what drift is measured on")
+        samples = [self.run.samples_file(c.id) for c in cases]
+        return reference_sequences(samples, self._tokenizer, self.settings.items, self.settings.max_tokens)
+
+    def _score(self, precision: str, endpoint):
+        case = self._case(precision)
+        return score(endpoint, self.run.drift_store(precision), self.sequences, self.settings.top_k, concurrency(case))
+
+    def reference(self, endpoint) -> float:
+        """Score the reference's own responses on its server and keep them; the share of
+        response positions whose generated token is the server's most likely one."""
+        logprobs = self._score(REFERENCE_PRECISION, endpoint)
+        top, total = 0, 0
+        for seq, rows in zip(self.sequences, logprobs):
+            for i in range(seq.start, len(seq.tokens)):
+                row = rows[i] or {}
+                if seq.tokens[i] not in row:
+                    raise DriftError(f"{seq.case} item {seq.item}: no log-probability of the response's token at position {i}")
+                top += max(row, key=row.__getitem__) == seq.tokens[i]
+                total += 1
+        return top / max(1, total)
+
+    def compare(self, precision: str, endpoint) -> dict:
+        """The precision's drift record against the reference's kept scores."""
+        if tokenizer_fingerprint(self._tokenizer_of(precision)) != tokenizer_fingerprint(self._tokenizer):
+            raise DriftError(f"{precision} has another tokenizer than {REFERENCE_PRECISION}: token ids cannot be compared")
+        ref = self._score(REFERENCE_PRECISION, _Unreachable(REFERENCE_PRECISION))
+        cand = self._score(precision, endpoint)
+        drifts = [compare_sequence(r, c, s.tokens, s.start) for s, r, c in zip(self.sequences, ref, cand)]
+        fingerprint = {**self.run.fingerprint_facts(precision),
+                       "models": {p: self.run.drift_store(p).context["model"] for p in (REFERENCE_PRECISION, precision)},
+                       **{k: getattr(self.settings, k) for k in ("items", "max_tokens", "top_k")}}
+        return gate.record(precision, REFERENCE_PRECISION, self.sequences, drifts, fingerprint,
+                           dataclasses.asdict(self.settings), self._around)
+
+    def _around(self, seq: Sequence, position: int) -> str:
+        """The text around a position, its token in [[ ]]."""
+        decode = self._tokenizer.decode
+        return (decode(seq.tokens[max(seq.start, position - CONTEXT_TOKENS):position]) + f"[[{decode(seq.tokens[position:position + 1])}]]"
+                + decode(seq.tokens[position + 1:position + 1 + CONTEXT_TOKENS]))
+
+
+class _Unreachable:
+    """The reference's server is not running any more: its scores come from the store only."""
+
+    def __init__(self, precision: str):
+        self.served_name = ""
+        self.precision = precision
+
+    @property
+    def url(self) -> str:
+        raise DriftError(f"{self.precision}'s drift scores are not all kept in this run (its drift test did not run): "
+                         f"run {self.precision} too, or resume the run")

@@ -1,0 +1,62 @@
+"""The token sequences drift is measured on: the reference precision's own responses, each
+after its prompt exactly as the chat template renders it, as token ids of one tokenizer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+THINK_CLOSE = "</think>"
+
+
+class DriftError(ValueError):
+    """Drift cannot be measured as asked; the message says why and where."""
+
+
+@dataclass(frozen=True)
+class Sequence:
+    case: str  # the reference case whose response this is
+    item: str
+    tokens: tuple[int, ...]  # prompt, then response
+    start: int  # the first response position
+    answer_start: int  # the first position after the response's `</think>` (start if it has none)
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """What makes token ids mean the same: the vocabulary and the special tokens."""
+    import hashlib
+
+    vocab = sorted(tokenizer.get_vocab().items())
+    return hashlib.sha256(json.dumps([vocab, tokenizer.all_special_tokens]).encode()).hexdigest()[:16]
+
+
+def reference_sequences(samples: list[Path], tokenizer, items: int, max_tokens: int) -> list[Sequence]:
+    """The first `items` responses (first sample of each item) of each reference case's
+    samples file, their first `max_tokens` response tokens. The rendered prompt must have
+    the length the server counted: otherwise the sequence is not what was generated."""
+    close_id = tokenizer.convert_tokens_to_ids(THINK_CLOSE)
+    out = []
+    for path in samples:
+        if not path.exists():
+            raise DriftError(f"{path}: no responses of the reference case (it did not finish in this run)")
+        seen = 0
+        for line in path.open(encoding="utf-8"):
+            sample = json.loads(line)
+            if sample["repeat"] != 0:
+                continue
+            prompt = tokenizer.apply_chat_template(sample["messages"], add_generation_prompt=True, tokenize=True,
+                                                   **(sample.get("chat_template_kwargs") or {}))
+            if hasattr(prompt, "input_ids"):  # transformers >= 5 returns an encoding
+                prompt = prompt["input_ids"]
+            if sample.get("prompt_tokens") not in (None, len(prompt)):
+                raise DriftError(f"{path}: item {sample['item']}: the chat template renders {len(prompt)} prompt tokens, "
+                                 f"the server counted {sample['prompt_tokens']}")
+            response = tokenizer.encode(sample["response"], add_special_tokens=False)[:max_tokens]
+            closes = [i for i, t in enumerate(response) if t == close_id]
+            answer_start = len(prompt) + (closes[-1] + 1 if closes else 0)
+            out.append(Sequence(sample["case"], sample["item"], (*prompt, *response), len(prompt), answer_start))
+            seen += 1
+            if seen == items:
+                break
+    return out

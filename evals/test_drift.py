@@ -1,0 +1,23 @@
+"""Token-level drift per precision against the reference (evals/drift/): the reference
+scores its own responses on its server; each quantized precision scores the same token
+sequences on its own, and its mean KLD must not grow beyond its baseline's."""
+
+from evals.config import REFERENCE_PRECISION
+from evals.drift.measure import DriftPass
+
+GREEDY_TOP1 = 0.99  # greedy responses: the generated token is the server's most likely one
+
+
+def test_drift(drift_of, engine, run, drift_baseline):
+    drift = DriftPass(run)
+    if drift_of == REFERENCE_PRECISION:
+        top1 = drift.reference(engine)
+        greedy = all(not c.sampled for c in run.run_cases if c.precision == REFERENCE_PRECISION)
+        # Scoring the exact sequences that were generated: otherwise the chat template or
+        # tokenizer differs from the server's, and every comparison below is meaningless.
+        assert not greedy or top1 >= GREEDY_TOP1, f"{REFERENCE_PRECISION} scores its own greedy tokens top-1 at only {top1:.3f}"
+        return
+    run.wait_for(f"drift-{REFERENCE_PRECISION}")
+    record = drift.compare(drift_of, engine)
+    run.artifacts.write_drift(drift_of, record)
+    assert drift_baseline == record
