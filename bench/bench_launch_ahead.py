@@ -9,24 +9,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def run_seconds(*extra: str) -> float:
-    with tempfile.TemporaryDirectory() as artifacts:
-        began = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "pytest", "evals", "-q", "-p", "no:cacheprovider",
-                               "--artifacts", artifacts, *extra], cwd=ROOT, capture_output=True, text=True)
-        took = time.perf_counter() - began
-    if done.returncode != 0:
-        sys.exit(f"pytest evals {' '.join(extra)} failed ({done.returncode}):\n{done.stdout[-3000:]}")
-    return took
+from bench.evals_timing import pytest_evals_seconds  # noqa: E402
 
 
 def main() -> None:
@@ -35,8 +23,8 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     together, one_at_a_time = [], []
     for i in range(rounds):
-        together.append(run_seconds())
-        one_at_a_time.append(run_seconds("--no-launch-ahead"))
+        together.append(pytest_evals_seconds())
+        one_at_a_time.append(pytest_evals_seconds("--no-launch-ahead"))
         print(f"round {i + 1}: together {together[-1]:.1f} s, one at a time {one_at_a_time[-1]:.1f} s", flush=True)
     a, b = statistics.median(together), statistics.median(one_at_a_time)
     print(f"median wall time of `pytest evals`: together {a:.1f} s, one at a time {b:.1f} s; ratio {a / b:.2f}")

@@ -56,3 +56,22 @@ def accuracy_chart(report: dict, path: Path) -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def drift_chart(report: dict, path: Path) -> Path:
+    """Per-token KLD against the reference, one step histogram per precision, log scale."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for precision, record in report["drift"].items():
+        if "histogram" not in record:
+            continue  # a record from before the chart
+        edges, counts = record["histogram"]["log10_edges"], record["histogram"]["counts"]
+        total = max(1, sum(counts))
+        ax.stairs([c / total for c in counts], [10 ** e for e in edges], label=precision.upper())
+    ax.set_xscale("log")
+    ax.set_xlabel("KL(reference || precision) per token, nats (the first bin holds 0)")
+    ax.set_ylabel("share of tokens")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -66,11 +66,39 @@ def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
         "missing": [c for c in manifest.get("cases", []) if c not in cases],
         "cases": cases,
         "pooled": read_object(run_dir / "pooled.json"),
+        "drift": _drift(run_dir),
         "pooled_recovery": recovery,  # what is left: the pools' entries
     }
     if against is not None:
         report["against"] = compare_runs(run_dir, Path(against))
     return report
+
+
+def _drift(run_dir: Path) -> dict[str, dict]:
+    """Each precision's drift record (evals/drift/), without its per-response sums."""
+    records = {path.stem: read_json(path) for path in sorted((run_dir / "drift").glob("*.json"))}
+    return {p: {k: v for k, v in r.items() if k != "sequences"} for p, r in records.items() if r}
+
+
+def drift_table(report: dict) -> list[str]:
+    if not report.get("drift"):
+        return []
+    lines = ["", "## Token-level drift against the reference", "",
+             "KL(reference || precision) per token in nats, teacher-forced on the reference's responses; 95% intervals "
+             "resample whole responses.", "",
+             "| Precision | Responses | Tokens | Mean KLD | p99 | p99.9 | Top-1 agreement | Mean abs Δ logprob | Thinking | After `</think>` |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for precision, record in report["drift"].items():
+        parts = record["summary"]
+        a = parts["all"]
+        if not a.get("tokens"):
+            continue
+        mean = lambda part: f"{part['mean_kld']['value']:.3g}" if part.get("tokens") else "—"  # noqa: E731
+        low, high = a["mean_kld"]["interval"]
+        lines.append(f"| {precision.upper()} | {a['responses']} | {a['tokens']} | {a['mean_kld']['value']:.3g} ({low:.3g}-{high:.3g}) "
+                     f"| {a['p99_kld']:.3g} | {a['p999_kld']:.3g} | {_pct(a['top1_agreement']['value'], 2)}% "
+                     f"| {a['mean_abs_delta_logprob']['value']:.3g} | {mean(parts['thinking'])} | {mean(parts['answer'])} |")
+    return lines + ["", "Chart: `drift.png` (per-token KLD per precision, log scale)."]
 
 
 def _case_entry(summary: dict, published: dict) -> dict:
@@ -240,6 +268,7 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {test_id} | {against} | {_pct(r['recovery'])}% | {_pct(low)}-{_pct(high)}% | "
                          f"{-r['drop'] * 100:+.1f} | {_points(r['margin'])} | {r['p_value']:.3g} | {r['status']} | {_flips(r)} |")
 
+    lines += drift_table(report)
     lines += ["", "## Truncation and tokens", "",
               "| Case | n x k | Truncated | Mean tokens | Max tokens | Generation s |", "|---|---:|---:|---:|---:|---:|"]
     for case_id, c in report["cases"].items():
@@ -270,10 +299,12 @@ def write_report(run_dir: Path, against: Path | None = None, out_dir: Path | Non
 
 def save_report(report: dict, out: Path) -> dict[str, Path]:
     """report.json, report.md and report.png (if there is any case) in `out`."""
-    from evals.chart import accuracy_chart  # matplotlib only when a chart is drawn
+    from evals.chart import accuracy_chart, drift_chart  # matplotlib only when a chart is drawn
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "report.png"}
+    if any("histogram" in record for record in report.get("drift", {}).values()):
+        paths["drift_png"] = drift_chart(report, out / "drift.png")
     write_json(paths["json"], report)
     paths["md"].write_text(render_markdown(report), encoding="utf-8")
     if report["cases"]:

@@ -20,6 +20,7 @@ _worker = SympyWorker()
 # cost more than linear time on a long text.
 _READ_CHARS = 1500
 # No answer, an answer phrase stating a sentence, the last math span, a short text.
+MAX_COMPARISONS = 2  # bounded sympy comparisons per response: the stated answer, math-verify's reading
 _WEAK_READINGS = (None, "prose", "span", "text")
 READ_BY_MATH_VERIFY = "read by math-verify's extraction"
 

@@ -6,7 +6,9 @@ its N-th request is being sent (mid-case); `badarg:PRECISION` gives that
 server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`
 serves that precision's tiny model with noisy weights (evals/tiny/quantize.py: it
 loses about a third of its known answers, in every case) under the same
-configuration, as a kernel bug would; `die-after:N` SIGKILLs the pytest process
+configuration, as a kernel bug would; `subtle:PRECISION` serves it with a little of
+that noise (its answers stay, its token distributions move: evals/drift/);
+`die-after:N` SIGKILLs the pytest process
 itself right after the N-th response is kept (a run killed halfway, mid-case,
 with requests in flight). Several faults, one per model, are comma-separated.
 """
@@ -29,8 +31,8 @@ def pytest_configure(config):
             _kill_on_request(precision, int(nth))
         elif kind == "badarg":
             _bad_argument(rest)
-        elif kind == "degrade":
-            _degrade(rest)
+        elif kind in ("degrade", "subtle"):
+            _serve_variant(rest, {"degrade": "noisy", "subtle": "subtle"}[kind])
         elif kind == "die-after":
             _die_after(int(rest))
         else:
@@ -69,7 +71,7 @@ def _bad_argument(precision: str) -> None:
     session.server_args = server_args
 
 
-def _degrade(precision: str) -> None:
+def _serve_variant(precision: str, scheme: str) -> None:
     from evals.session import MatrixRun
     from evals.tiny.build import ensure_built
 
@@ -77,7 +79,7 @@ def _degrade(precision: str) -> None:
 
     def model_path(self, model):
         if model.is_tiny and self.matrix.profiles[self.profile]["precisions"].get(precision) == model.name:
-            return str(ensure_built("noisy", self.matrix)), None
+            return str(ensure_built(scheme, self.matrix)), None
         return original(self, model)
 
     MatrixRun.model_path = model_path

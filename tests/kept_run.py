@@ -8,6 +8,7 @@ otherwise one is made here with the same command, into a temporary folder."""
 from __future__ import annotations
 
 import functools
+import shutil
 from pathlib import Path
 
 from evals.artifacts import DamagedFile, read_manifest
@@ -35,6 +36,7 @@ def reusable(run: Path) -> bool:
         return False
     cases = {c.id for c in matrix.cases("tiny")}
     return (manifest["profile"] == "tiny" and not manifest.get("replay_of") and manifest.get("limit") is None
+            and not manifest.get("baseline")  # a --snapshot-update run's samples are drawn apart from runs'
             and manifest.get("config_digest") == matrix.digest and set(manifest.get("finished", {})) >= cases
             and all((run / "generations" / f"{p}.jsonl").exists() for p in {c.split("-")[0] for c in cases})
             and (matrix.drift("tiny") is None or (run / "drift" / f"{REFERENCE_PRECISION}.jsonl").exists())
@@ -55,3 +57,13 @@ def find_or_make(tmp: Path) -> Path:
     # A gate verdict (exit 1) does not matter here: every case finished with its generations kept.
     assert code in (0, 1) and not left and reusable(run), output[-3000:]
     return run
+
+
+def copy_of(run: Path, root: Path, regenerate: tuple[str, ...] = ()) -> Path:
+    """A copy of a kept run under root/artifacts, without the generations and drift scores
+    of the `regenerate` precisions (a resume of them starts their servers)."""
+    copy = shutil.copytree(run, root / "artifacts" / run.name)
+    for precision in regenerate:
+        for kept in (copy / "generations" / f"{precision}.jsonl", copy / "drift" / f"{precision}.jsonl"):
+            kept.unlink(missing_ok=True)
+    return copy

@@ -6,8 +6,10 @@ alone, as no case has the items to prove its few flips, and fails the pooled tes
 names the precision, the cases and the items. --snapshot-update accepts it, rewriting
 every pooled case's baseline though each passed alone; an identical rerun then passes
 and leaves the files untouched, even under --snapshot-update; missing baselines fail
-each case with the command that makes them. Only the degraded run starts an engine;
-the rest replays its kept generations (--replay)."""
+each case with the command that makes them. Its drift test fails too (evals/drift/): the
+subtle variant, which fails drift alone, is tests/test_drift_e2e.py. Only the degraded run
+starts an engine (FP8's, resuming a copy of the kept tiny run); the rest replays its kept
+generations (--replay)."""
 
 import json
 import re
@@ -15,7 +17,8 @@ import shutil
 
 import pytest
 
-from tests.evals_run import ROOT, run_evals, the_run
+from tests.evals_run import ROOT, run_evals
+from tests.kept_run import copy_of
 
 pytestmark = pytest.mark.engine
 FP8_CASES = [f"fp8-{task}-{mode}" for task, modes in (("aime24", ("answer_only", "int_only", "think", "think_final")),
@@ -25,17 +28,20 @@ FP8_CASES = [f"fp8-{task}-{mode}" for task, modes in (("aime24", ("answer_only",
 
 
 @pytest.fixture(scope="module")
-def degraded(tmp_path_factory):
-    """One run of FP8 on the degraded model, against a copy of the committed baselines."""
+def degraded(tiny_run, tmp_path_factory):
+    """FP8 on the degraded model, against a copy of the committed baselines: a copy of the
+    kept tiny run without FP8's generations and drift scores, resumed for FP8 alone."""
     root = tmp_path_factory.mktemp("degraded")
     shutil.copytree(ROOT / "snapshots", root / "snapshots")
-    code, outcomes, left, output = run_evals(root, "degrade:fp8", "--precision", "fp8")
-    return {"root": root, "code": code, "outcomes": outcomes, "left": left, "output": output, "run": the_run(root)}
+    run = copy_of(tiny_run, root, regenerate=("fp8",))
+    code, outcomes, left, output = run_evals(root, "degrade:fp8", "--resume", str(run), "--precision", "fp8")
+    return {"root": root, "code": code, "outcomes": outcomes, "left": left, "output": output, "run": run}
 
 
 def replay(tmp_path, run, snapshots, *extra):
     tmp_path.mkdir(parents=True, exist_ok=True)
-    return run_evals(tmp_path, "", "--replay", str(run), *extra, env={"SUITE_SNAPSHOTS_DIR": str(snapshots)})
+    return run_evals(tmp_path, "", "--replay", str(run), "--precision", "fp8", *extra,
+                     env={"SUITE_SNAPSHOTS_DIR": str(snapshots)})
 
 
 def test_a_spread_out_regression_fails_the_pooled_test_and_no_case(degraded):
@@ -45,6 +51,7 @@ def test_a_spread_out_regression_fails_the_pooled_test_and_no_case(degraded):
     assert {case: outcomes[case][0] for case in FP8_CASES} == {case: "passed" for case in FP8_CASES}, output[-3000:]
     outcome, message = outcomes["fp8-all"]
     assert outcome == "failed" and "fp8, pool all (10 cases): regression:" in message
+    assert outcomes["fp8"][0] == "failed" and "beyond the baseline" in outcomes["fp8"][1]  # its drift test too
 
     pooled = json.loads((degraded["run"] / "pooled.json").read_text())["fp8-all"]
     assert pooled["p_value"] <= pooled["alpha"] / 10, pooled  # a wide margin: the same verdict on any machine

@@ -1,5 +1,5 @@
 """A resume never loses a finished result: narrowed by -k, -m, --precision or --mode, failing
-on a damaged generations file, or interrupted with Ctrl-C while its server generates (which
+on a damaged generations file, or interrupted with Ctrl-C while its server is up (which
 also stops every server), it leaves the run as it found it plus what it finished. A damaged
 baseline is named, and --snapshot-update replaces it. Every test works on a copy of the tiny
 matrix's kept run (tests/kept_run.py); only the Ctrl-C test starts an engine."""
@@ -10,13 +10,10 @@ import shutil
 import pytest
 
 from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals
+from tests.kept_run import copy_of
 
 pytestmark = pytest.mark.engine  # needs the kept run, which an engine makes when there is none
 AIME24 = [f"{p}-aime24-{m}" for p in ("bf16", "fp8") for m in ("answer_only", "int_only", "think", "think_final")]
-
-
-def copy_of(run, tmp_path):
-    return shutil.copytree(run, tmp_path / "artifacts" / run.name)
 
 
 def results(run) -> dict[str, bytes]:
@@ -90,17 +87,18 @@ def test_a_damaged_generations_file_fails_its_cases_and_loses_nothing(tiny_run, 
 
 
 def test_ctrl_c_during_a_resume_stops_the_server_and_keeps_the_run(tiny_run, tmp_path):
-    # FP8's last case is not kept, so the resume starts its server; Ctrl-C while it generates
-    # (its 20 requests: a window wide enough for the signal to land mid-case).
+    # FP8's last case is not kept, so the resume starts its server; Ctrl-C once the server
+    # is up, while the case waits for it or sends its 20 requests (the tiny model answers
+    # them in about a second: waiting for the first answer can miss the case altogether).
     run = copy_of(tiny_run, tmp_path)
     kept = run / "generations" / "fp8.jsonl"
     kept.write_text("".join(kept.read_text().splitlines(keepends=True)[:-20]))
     before = results(run)
     log = run / "servers" / "fp8.log"
-    log.unlink()  # the original run's requests
-    generating = lambda: log.exists() and "POST /v1/chat/completions" in log.read_text(errors="replace")  # noqa: E731
-    code, _, left, output = resume(tmp_path, run, "--precision", "fp8", interrupt_when=generating)
-    assert code == 2 and generating(), output[-3000:]  # pytest's exit code for an interrupted run
+    log.unlink()  # the original run's server
+    serving = lambda: log.exists() and "Application startup complete" in log.read_text(errors="replace")  # noqa: E731
+    code, _, left, output = resume(tmp_path, run, "--precision", "fp8", interrupt_when=serving)
+    assert code == 2 and serving(), output[-3000:]  # pytest's exit code for an interrupted run
     assert left == [], f"processes left after Ctrl-C: {left}"
     after = results(run)
     assert set(after) == set(before)

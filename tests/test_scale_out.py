@@ -1,7 +1,13 @@
 """pytest-xdist on one node: each model's cases on one worker, each worker with its own
 GPUs (CUDA_VISIBLE_DEVICES from its device slot), cross-precision tests across workers,
 one report. Run on the CPU with the tiny model; on a CPU build CUDA_VISIBLE_DEVICES is
-recorded and passed but has nothing to select."""
+recorded and passed but has nothing to select.
+
+FP8 is served by a subtly perturbed model (evals/tiny/quantize.py `subtle`): it keeps every
+answer, so every case, pool and cross-precision test passes, and its drift test (on its
+worker, once BF16's has scored BF16's responses on the other) fails and names where its
+distributions moved. Identical reruns pass: CI's `pytest evals` is one, against the
+committed drift baselines; the degraded model fails both (tests/test_gate_e2e.py)."""
 
 import json
 import xml.etree.ElementTree as ET
@@ -9,23 +15,26 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from evals.engine import log_by_start
-from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
+from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
 
 pytestmark = pytest.mark.engine
 
 
-def test_two_workers_one_model_each_with_their_own_devices(tmp_path):
-    code, _, left, output = run_evals(
-        tmp_path, "", "-n", "2",
+def test_two_workers_one_model_each_with_their_own_devices(tiny_run, tmp_path):
+    code, outcomes, left, output = run_evals(
+        tmp_path, "subtle:fp8", "-n", "2",
         "--precision", "bf16,fp8", "--task", "aime24", "--mode", "int_only,think", env=COMMITTED_BASELINES,
     )
-    assert code == 0, output[-4000:]
+    assert code == 1, output[-4000:]
     assert not left
     tests = {(c.get("classname"), c.get("name")) for c in ET.parse(tmp_path / "report.xml").getroot().iter("testcase")}
     # 4 cases, 2 cross-precision pairs, 3 pools per precision (all, AIME thinking, AIME
-    # non-thinking), FP8's 3 pooled cross-precision tests and a drift test per precision
-    # (FP8's on its worker, after BF16's on the other), all passed (exit 0).
+    # non-thinking), FP8's 3 pooled cross-precision tests and a drift test per precision.
     assert len(tests) == 4 + 2 + 2 * 3 + 3 + 2
+    drift = outcomes.pop("fp8")
+    assert {o for o, _ in outcomes.values()} == {"passed"}, outcomes
+    assert drift[0] == "failed" and "drift of fp8 against bf16: mean KLD" in drift[1] and "beyond the baseline" in drift[1]
+    assert "item" in drift[1] and "position" in drift[1] and "[[" in drift[1]  # where it moved, and the text around it
 
     run = the_run(tmp_path)
     manifest = json.loads((run / "manifest.json").read_text())
@@ -46,3 +55,15 @@ def test_two_workers_one_model_each_with_their_own_devices(tmp_path):
     assert all(entry["cases"] and entry["passed"] for entry in pooled.values())
     report = (run / "report.md").read_text()
     assert "| BF16 |" in report and "| FP8 |" in report and "## Cross-precision recovery" in report
+
+    # The subtle model kept every answer (the same verdicts as the kept tiny run's FP8, item
+    # by item), while its mean KLD grew well past its baseline's.
+    for case in ("fp8-aime24-int_only", "fp8-aime24-think"):
+        assert verdicts(run / case) == verdicts(tiny_run / case), case
+    record = json.loads((run / "drift" / "fp8.json").read_text())
+    baseline = json.loads((ROOT / "snapshots" / "tiny" / "drift-fp8.json").read_text())
+    assert record["summary"]["all"]["mean_kld"]["value"] > 2 * baseline["summary"]["all"]["mean_kld"]["value"]
+
+
+def verdicts(case_dir) -> dict:
+    return {(s["item"], s["repeat"]): s["verdicts"] for s in map(json.loads, (case_dir / "samples.jsonl").open())}

@@ -68,7 +68,7 @@ class DriftPass:
         cand = self._score(precision, endpoint)
         drifts = [compare_sequence(r, c, s.tokens, s.start) for s, r, c in zip(self.sequences, ref, cand)]
         fingerprint = {**self.run.fingerprint_facts(precision),
-                       "models": {p: self.run.drift_store(p).context["model"] for p in (REFERENCE_PRECISION, precision)},
+                       "models": {p: _weights(self._case(p).model) for p in (REFERENCE_PRECISION, precision)},
                        **{k: getattr(self.settings, k) for k in ("items", "max_tokens", "top_k")}}
         return gate.record(precision, REFERENCE_PRECISION, self.sequences, drifts, fingerprint,
                            dataclasses.asdict(self.settings), self._around)
@@ -78,6 +78,11 @@ class DriftPass:
         decode = self._tokenizer.decode
         return (decode(seq.tokens[max(seq.start, position - CONTEXT_TOKENS):position]) + f"[[{decode(seq.tokens[position:position + 1])}]]"
                 + decode(seq.tokens[position + 1:position + 1 + CONTEXT_TOKENS]))
+
+
+def _weights(model) -> str:
+    """The weights a fingerprint names, as the accuracy baselines do (not the tiny build's key)."""
+    return f"tiny:{model.tiny}" if model.is_tiny else f"{model.model}@{model.revision}"
 
 
 class _Unreachable:

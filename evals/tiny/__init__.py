@@ -2,4 +2,4 @@
 weight-rounded precisions (quantize.py)."""
 
 # Here, not in quantize.py, so that validating the matrix config does not import torch.
-SCHEMES = ("bf16", "fp8", "nvfp4", "noisy")
+SCHEMES = ("bf16", "fp8", "nvfp4", "noisy", "subtle")

@@ -89,7 +89,9 @@ def build(root: Path, matrix: Matrix) -> dict:
     examples = training_examples(matrix)
     tokenizer = make_tokenizer(matrix, examples)
     model, epochs = train(tokenizer, examples)
-    state = model.state_dict()
+    # A copy: load_state_dict writes into the parameters that state_dict() shares, so each
+    # scheme would otherwise round the one before it.
+    state = {name: tensor.clone() for name, tensor in model.state_dict().items()}
     for scheme in SCHEMES:
         out = root / scheme
         if out.exists():

@@ -9,7 +9,9 @@ with seeded noise on the decoder's projection weights: a moderately degraded
 model (it loses about a third of the answers it knows, in every case, all one
 way), the kind of regression that no single case can prove and a pooled test
 must catch. The tiny model memorises with wide margins, so the noise is large:
-at NOISE times each row's RMS, it still keeps most answers.
+at NOISE times each row's RMS, it still keeps most answers. `subtle` is fp8 with
+a little of the same noise (SUBTLE_NOISE): its answers stay, its next-token
+distributions move, as a kernel bug that no accuracy test sees would (evals/drift/).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import torch
 from evals.tiny import SCHEMES
 
 NOISE = 1.2  # of each weight row's RMS: loses about a third of the known answers (35-50 of 120 here)
+SUBTLE_NOISE = 0.08  # of each weight row's RMS, on top of fp8: every verdict kept, the distributions moved
 NOISE_SEED = 20251224
+_NOISE = {"noisy": NOISE, "subtle": SUBTLE_NOISE}
 _FP4_GRID = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0])
 
 
@@ -53,11 +57,11 @@ def _grouped(weight: torch.Tensor, group: int, round_codes, max_code: float, fp8
     return (round_codes(groups / scale) * scale).reshape(rows, cols)
 
 
-def _noisy(name: str, weight: torch.Tensor) -> torch.Tensor:
+def _noisy(name: str, weight: torch.Tensor, scale: float) -> torch.Tensor:
     rounded = quantize_weight(weight, "fp8")
     seed = NOISE_SEED + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
     noise = torch.randn(weight.shape, generator=torch.Generator().manual_seed(seed), dtype=weight.dtype)
-    return rounded + NOISE * rounded.pow(2).mean(dim=1, keepdim=True).sqrt() * noise
+    return rounded + scale * rounded.pow(2).mean(dim=1, keepdim=True).sqrt() * noise
 
 
 def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str, torch.Tensor]:
@@ -69,6 +73,8 @@ def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str
     def changed(name: str, tensor: torch.Tensor) -> torch.Tensor:
         if tensor.dim() != 2 or ".layers." not in name or not name.endswith("proj.weight"):
             return tensor.clone()
-        return _noisy(name, tensor) if scheme == "noisy" else quantize_weight(tensor, scheme)
+        if scheme in _NOISE:
+            return _noisy(name, tensor, _NOISE[scheme])
+        return quantize_weight(tensor, scheme)
 
     return {name: changed(name, t) for name, t in state.items()}
