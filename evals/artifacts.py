@@ -250,8 +250,13 @@ class RunArtifacts:
         return self.dir / "servers" / f"{precision}.log"
 
     def write_drift(self, precision: str, record: dict) -> None:
-        """A precision's drift record (evals/drift/gate.py), for the report."""
+        """A precision's drift record (evals/drift/gate.py), for the report; the manifest
+        says what was compared."""
         write_json(self.dir / "drift" / f"{precision}.json", record)
+        compared = {"against": record["reference"], "responses": record["summary"]["all"].get("responses", 0),
+                    "tokens": record["summary"]["all"].get("tokens", 0),
+                    **{k: record["settings"][k] for k in ("items", "max_tokens", "top_k")}}
+        self.update_manifest(lambda m: m.setdefault("drift", {}).update({precision: compared}))
 
     def generations(self, precision: str) -> Path:
         return self.dir / "generations" / f"{precision}.jsonl"

@@ -40,6 +40,8 @@ def test_two_workers_one_model_each_with_their_own_devices(tiny_run, tmp_path):
     manifest = json.loads((run / "manifest.json").read_text())
     worker = {p: manifest["models"][p]["worker"] for p in ("bf16", "fp8")}
     assert sorted(worker.values()) == ["gw0", "gw1"]
+    assert manifest["drift"]["fp8"] == {"against": "bf16", "responses": 16, "tokens": manifest["drift"]["fp8"]["tokens"],
+                                        "items": 8, "max_tokens": 96, "top_k": 5}  # 8 of each of BF16's 2 cases
     for precision in ("bf16", "fp8"):
         # The largest tensor parallel size of the run (bf16: 2) sizes every worker's set.
         expected = {"gw0": "0,1", "gw1": "2,3"}[worker[precision]]
