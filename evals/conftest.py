@@ -208,6 +208,14 @@ def accept_baselines(snapshot):
     return accept
 
 
+@pytest.fixture(scope="session")
+def drift(run):
+    """The run's drift pass (evals/drift/measure.py): its sequences and tokenizers made once."""
+    from evals.drift.measure import DriftPass
+
+    return DriftPass(run)
+
+
 @pytest.fixture
 def drift_baseline(snapshot, drift_of, request):
     """The precision's drift baseline (snapshots/<profile>/drift-<precision>.json)."""

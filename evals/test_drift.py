@@ -3,13 +3,11 @@ scores its own responses on its server; each quantized precision scores the same
 sequences on its own, and its mean KLD must not grow beyond its baseline's."""
 
 from evals.config import REFERENCE_PRECISION
-from evals.drift.measure import DriftPass
 
 GREEDY_TOP1 = 0.99  # greedy responses: the generated token is the server's most likely one
 
 
-def test_drift(drift_of, engine, run, drift_baseline):
-    drift = DriftPass(run)
+def test_drift(drift_of, engine, run, drift, drift_baseline):
     if drift_of == REFERENCE_PRECISION:
         top1 = drift.reference(engine)
         greedy = all(not c.sampled for c in run.run_cases if c.precision == REFERENCE_PRECISION)

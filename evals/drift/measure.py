@@ -28,11 +28,16 @@ class DriftPass:
     def _tokenizer(self):
         return self._tokenizer_of(REFERENCE_PRECISION)
 
+    @functools.cache
     def _tokenizer_of(self, precision: str):
         from transformers import AutoTokenizer
 
         path, revision = self.run.model_path(self._case(precision).model)
         return AutoTokenizer.from_pretrained(path, revision=revision)
+
+    @functools.cache
+    def _vocabulary(self, precision: str) -> str:
+        return tokenizer_fingerprint(self._tokenizer_of(precision))
 
     @functools.cached_property
     def sequences(self) -> list[Sequence]:
@@ -62,7 +67,7 @@ class DriftPass:
 
     def compare(self, precision: str, endpoint) -> dict:
         """The precision's drift record against the reference's kept scores."""
-        if tokenizer_fingerprint(self._tokenizer_of(precision)) != tokenizer_fingerprint(self._tokenizer):
+        if self._vocabulary(precision) != self._vocabulary(REFERENCE_PRECISION):
             raise DriftError(f"{precision} has another tokenizer than {REFERENCE_PRECISION}: token ids cannot be compared")
         ref = self._score(REFERENCE_PRECISION, _Unreachable(REFERENCE_PRECISION))
         cand = self._score(precision, endpoint)
