@@ -67,28 +67,60 @@ class PlanSnapshot(_NamedFiles, JSONSnapshotExtension):
         return str(SNAPSHOTS_DIR / "plan")
 
 
-class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
-    """snapshots/<profile>/<case>.json: one readable baseline per case.
-
-    The serializer writes the record as sorted, indented JSON (one line per
-    item); the comparator is the statistical gate, not string equality, so a
-    rerun within tolerance matches and its baseline file stays untouched, even
-    under --snapshot-update. The `accept` variant never matches: a pooled test
-    that fails under --snapshot-update rewrites its cases' baselines through it,
-    though each case alone passed (evals/test_precision.py)."""
+class _GatedFile(_NamedFiles, SingleFileSnapshotExtension):
+    """snapshots/<profile>/<name>.json, one readable file per name. The serializer writes
+    sorted, indented JSON; the comparator is a statistical test (`_result`), not string
+    equality, so a rerun within it matches and its file stays untouched, even under
+    --snapshot-update."""
 
     profile = "tiny"
-    accept = False
     file_extension = "json"
     _write_mode = WriteMode.TEXT
-
-    @classmethod
-    def for_profile(cls, profile: str, accept: bool = False) -> type["BaselineSnapshot"]:
-        return type(f"BaselineSnapshot_{profile}{'_accept' if accept else ''}", (cls,), {"profile": profile, "accept": accept})
+    _what = "baseline"
 
     @classmethod
     def dirname(cls, *, test_location) -> str:
         return str(SNAPSHOTS_DIR / cls.profile)
+
+    def serialize(self, data, **kwargs) -> str:
+        return _serialize(data)
+
+    def _result(self, serialized_data: str, snapshot_data: str):
+        raise NotImplementedError
+
+    @staticmethod
+    def _name(current: dict) -> str:
+        raise NotImplementedError
+
+    def matches(self, *, serialized_data, snapshot_data) -> bool:
+        try:
+            return self._result(serialized_data, snapshot_data).passed
+        except DamagedFile:
+            return False  # --snapshot-update replaces it; otherwise diff_lines says where it is
+
+    def diff_lines(self, serialized_data, snapshot_data):
+        current = json.loads(serialized_data)
+        if not snapshot_data:
+            yield (f"No {self._what} for {self._name(current)} in {SNAPSHOTS_DIR / self.profile}. Create it with: "
+                   f"pytest evals --profile {self.profile} --snapshot-update")
+            return
+        try:
+            yield from self._lines(self._result(serialized_data, snapshot_data), current)
+        except DamagedFile as exc:
+            yield f"{exc}. Replace it with this run's record: pytest evals --profile {self.profile} --snapshot-update"
+
+
+class BaselineSnapshot(_GatedFile):
+    """snapshots/<profile>/<case>.json: one readable baseline per case, compared by the
+    statistical gate. The `accept` variant never matches: a pooled test that fails under
+    --snapshot-update rewrites its cases' baselines through it, though each case alone
+    passed (evals/test_precision.py)."""
+
+    accept = False
+
+    @classmethod
+    def for_profile(cls, profile: str, accept: bool = False) -> type["BaselineSnapshot"]:
+        return type(f"BaselineSnapshot_{profile}{'_accept' if accept else ''}", (cls,), {"profile": profile, "accept": accept})
 
     @classmethod
     def path(cls, profile: str, case_id: str) -> Path:
@@ -124,75 +156,47 @@ class BaselineSnapshot(_NamedFiles, SingleFileSnapshotExtension):
         baseline = json.loads(stored)
         return gate_summary(result, baseline), baseline
 
-    def serialize(self, data, **kwargs) -> str:
-        return _serialize(data)
-
     def matches(self, *, serialized_data, snapshot_data) -> bool:
-        try:
-            return not self.accept and self._gate(serialized_data, snapshot_data).passed
-        except DamagedFile:
-            return False  # --snapshot-update replaces it; otherwise diff_lines says where it is
+        return not self.accept and super().matches(serialized_data=serialized_data, snapshot_data=snapshot_data)
 
-    def _gate(self, serialized_data: str, snapshot_data: str) -> GateResult:
+    def _result(self, serialized_data: str, snapshot_data: str) -> GateResult:
         return _gate(serialized_data, snapshot_data, self.path(self.profile, json.loads(serialized_data)["case"]))
 
-    def diff_lines(self, serialized_data, snapshot_data):
-        current = json.loads(serialized_data)
-        if not snapshot_data:
-            yield (f"No baseline for {current['case']} in {SNAPSHOTS_DIR / self.profile}. Create it with: "
-                   f"pytest evals --profile {self.profile} --snapshot-update")
-            return
-        try:
-            yield from self._gate(serialized_data, snapshot_data).lines(current["case"])
-        except DamagedFile as exc:
-            yield f"{exc}. Replace it with this run's record: pytest evals --profile {self.profile} --snapshot-update"
+    @staticmethod
+    def _name(current: dict) -> str:
+        return current["case"]
+
+    @staticmethod
+    def _lines(result: GateResult, current: dict):
+        return result.lines(current["case"])
 
 
-class DriftSnapshot(_NamedFiles, SingleFileSnapshotExtension):
+class DriftSnapshot(_GatedFile):
     """snapshots/<profile>/drift-<precision>.json: a precision's token-level drift against
-    the reference. Serializer: sorted JSON; comparator: the drift test (evals/drift/gate.py),
-    so a rerun within it leaves the file untouched, even under --snapshot-update."""
+    the reference, compared by the drift test (evals/drift/gate.py)."""
 
-    profile = "tiny"
-    file_extension = "json"
-    _write_mode = WriteMode.TEXT
+    _what = "drift baseline"
 
     @classmethod
     def for_profile(cls, profile: str) -> type["DriftSnapshot"]:
         return type(f"DriftSnapshot_{profile}", (cls,), {"profile": profile})
 
-    @classmethod
-    def dirname(cls, *, test_location) -> str:
-        return str(SNAPSHOTS_DIR / cls.profile)
-
-    def serialize(self, data, **kwargs) -> str:
-        return _serialize(data)
-
     def _result(self, serialized_data: str, snapshot_data: str):
         from evals.drift.gate import compare
 
-        name = json.loads(serialized_data)["precision"]
-        path = SNAPSHOTS_DIR / self.profile / f"drift-{name}.json"
+        current = json.loads(serialized_data)
+        path = SNAPSHOTS_DIR / self.profile / f"drift-{current['precision']}.json"
         try:
             baseline = json.loads(snapshot_data)
         except (ValueError, RecursionError) as exc:
             raise DamagedFile(f"{path}: an unreadable drift baseline, not valid JSON ({exc})") from None
         with fields_of(path):
-            return compare(json.loads(serialized_data), baseline)
+            return compare(current, baseline)
 
-    def matches(self, *, serialized_data, snapshot_data) -> bool:
-        try:
-            return self._result(serialized_data, snapshot_data).passed
-        except DamagedFile:
-            return False
+    @staticmethod
+    def _name(current: dict) -> str:
+        return current["precision"]
 
-    def diff_lines(self, serialized_data, snapshot_data):
-        current = json.loads(serialized_data)
-        if not snapshot_data:
-            yield (f"No drift baseline for {current['precision']} in {SNAPSHOTS_DIR / self.profile}. Create it with: "
-                   f"pytest evals --profile {self.profile} --snapshot-update")
-            return
-        try:
-            yield from self._result(serialized_data, snapshot_data).lines(current)
-        except DamagedFile as exc:
-            yield f"{exc}. Replace it with this run's record: pytest evals --profile {self.profile} --snapshot-update"
+    @staticmethod
+    def _lines(result, current: dict):
+        return result.lines(current)

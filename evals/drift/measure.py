@@ -24,10 +24,6 @@ class DriftPass:
     def _case(self, precision: str):
         return next(c for c in self.run.run_cases if c.precision == precision)
 
-    @functools.cached_property
-    def _tokenizer(self):
-        return self._tokenizer_of(REFERENCE_PRECISION)
-
     @functools.cache
     def _tokenizer_of(self, precision: str):
         from transformers import AutoTokenizer
@@ -45,7 +41,7 @@ class DriftPass:
         if not cases:
             raise DriftError(f"no {REFERENCE_PRECISION} case in this run: its responses are what drift is measured on")
         samples = [self.run.samples_file(c.id) for c in cases]
-        return reference_sequences(samples, self._tokenizer, self.settings.items, self.settings.max_tokens)
+        return reference_sequences(samples, self._tokenizer_of(REFERENCE_PRECISION), self.settings.items, self.settings.max_tokens)
 
     def _score(self, precision: str, endpoint):
         case = self._case(precision)
@@ -80,7 +76,7 @@ class DriftPass:
 
     def _around(self, seq: Sequence, position: int) -> str:
         """The text around a position, its token in [[ ]]."""
-        decode = self._tokenizer.decode
+        decode = self._tokenizer_of(REFERENCE_PRECISION).decode
         return (decode(seq.tokens[max(seq.start, position - CONTEXT_TOKENS):position]) + f"[[{decode(seq.tokens[position:position + 1])}]]"
                 + decode(seq.tokens[position + 1:position + 1 + CONTEXT_TOKENS]))
 
