@@ -174,10 +174,11 @@ def _started(manifest: dict) -> datetime:
     return started if started.tzinfo else started.replace(tzinfo=timezone.utc)
 
 
-def latest_run(root: Path, replays: bool = False) -> Path:
-    """The run under an artifacts root that started last, by its manifest (folder names
-    can be copied or renamed); replays of other runs only if asked for. Folders whose
-    manifest cannot be read are skipped, and named in a warning."""
+def runs_newest_first(root: Path, replays: bool = False) -> list[tuple[Path, dict]]:
+    """The runs under an artifacts root with their manifests, the one that started last
+    first, by its manifest (folder names can be copied or renamed); replays of other runs
+    only if asked for. Folders whose manifest cannot be read are skipped, and named in a
+    warning."""
     runs, skipped = [], []
     for path in Path(root).glob("*/manifest.json"):
         try:
@@ -187,13 +188,19 @@ def latest_run(root: Path, replays: bool = False) -> Path:
             skipped.append(f"{path.parent} ({exc})")
             continue
         if replays or not manifest.get("replay_of"):
-            runs.append((started, path.parent.name, path.parent))
+            runs.append((started, path.parent.name, path.parent, manifest))
     if skipped:
-        warnings.warn(f"'last' skipped {len(skipped)} run folder(s) under {root} whose manifest is unreadable: "
-                      + "; ".join(skipped), stacklevel=2)
+        warnings.warn(f"skipped {len(skipped)} run folder(s) under {root} whose manifest is unreadable: "
+                      + "; ".join(skipped), stacklevel=3)
+    return [(run, manifest) for *_, run, manifest in sorted(runs, key=lambda r: r[:2], reverse=True)]
+
+
+def latest_run(root: Path, replays: bool = False) -> Path:
+    """The run under an artifacts root that started last ('last')."""
+    runs = runs_newest_first(root, replays)
     if not runs:
         raise FileNotFoundError(f"no run with a readable manifest.json under {root}")
-    return max(runs)[2]
+    return runs[0][0]
 
 
 def new_run_dir(root: Path, profile: str, suffix: str = "") -> Path:
@@ -256,7 +263,11 @@ class RunArtifacts:
         compared = {"against": record["reference"], "responses": record["summary"]["all"].get("responses", 0),
                     "tokens": record["summary"]["all"].get("tokens", 0),
                     **{k: record["settings"][k] for k in ("items", "max_tokens", "top_k")}}
-        self.update_manifest(lambda m: m.setdefault("drift", {}).update({precision: compared}))
+        self.note_drift(precision, compared)
+
+    def note_drift(self, precision: str, entry: dict) -> None:
+        """The manifest's `drift` entry of a precision: what it compared, or that it scored the reference."""
+        self.update_manifest(lambda m: m.setdefault("drift", {}).update({precision: entry}))
 
     def generations(self, precision: str) -> Path:
         return self.dir / "generations" / f"{precision}.jsonl"

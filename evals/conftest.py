@@ -40,6 +40,9 @@ def pytest_addoption(parser):
                     help="fail inconclusive tests too (those that cannot rule out a drop of the margin)")
     group.addoption("--replace-baselines", action="store_true",
                     help="with --snapshot-update and --limit: replace committed baselines even with fewer items")
+    group.addoption("--drift-reference", metavar="RUN",
+                    help=f"a run whose {REFERENCE_PRECISION} drift test finished: the drift tests' reference when this run "
+                    f"does not run {REFERENCE_PRECISION} (default: the newest such run under --artifacts)")
     group.addoption("--no-launch-ahead", action="store_true",
                     help="CPU models: start each server when its cases begin (default: all of them at the session's start)")
     group.addoption("--server-timeout", type=float, default=engines.READY_TIMEOUT_S, help="seconds to wait for a vLLM server")
@@ -82,13 +85,12 @@ def pytest_generate_tests(metafunc):
         # One drift test per precision with a case in this session, the reference's first
         # (it scores its own responses); each runs on its precision's server.
         chosen = selection(metafunc.config)
-        has_reference = any(c.precision == REFERENCE_PRECISION for c in chosen["run_cases"])
-        wanted = chosen["matrix"].drift(chosen["profile"]) is not None and has_reference and not chosen["limit"]
+        wanted = chosen["matrix"].drift(chosen["profile"]) is not None and not chosen["limit"]
         first: dict = {}
         for case in sorted(chosen["cases"], key=lambda c: c.precision != REFERENCE_PRECISION) if wanted else []:
             first.setdefault(case.precision, case)  # the cases' order, so pytest keeps it
-        metafunc.parametrize(["engine", "drift_of"], [pytest.param(p, p, id=p, marks=_marks(c)) for p, c in first.items()],
-                             indirect=["engine"], scope="session")
+        metafunc.parametrize(["engine", "drift_of"], [pytest.param(p, p, id=p, marks=_marks(c) + _no_reference(chosen))
+                                                      for p, c in first.items()], indirect=["engine"], scope="session")
     if "case" not in metafunc.fixturenames:
         return
     chosen = selection(metafunc.config)
@@ -105,6 +107,14 @@ def _selected_pairs(chosen: dict) -> list:
     kept one, if this session does not select it)."""
     selected = {c.id for c in chosen["cases"]}
     return [p for p in cross_precision_pairs(chosen["run_cases"]) if p[1].id in selected]
+
+
+def _no_reference(chosen: dict) -> list:
+    """A skip, when drift has nothing to be measured against."""
+    if chosen["drift_reference"] or any(c.precision == REFERENCE_PRECISION for c in chosen["run_cases"]):
+        return []
+    return [pytest.mark.skip(reason=f"no {REFERENCE_PRECISION} reference for drift: run {REFERENCE_PRECISION} too, or pass "
+                                    f"--drift-reference RUN (a run whose {REFERENCE_PRECISION} drift test finished)")]
 
 
 def _marks(case) -> list:

@@ -36,6 +36,8 @@ class RunHooks:
         node.workerinput["suite_session"] = chosen["session"]
         for flag in ("resume", "replay"):
             node.workerinput[f"suite_{flag}"] = None if chosen[flag] is None else str(chosen[flag])
+        stored = chosen["drift_reference"]
+        node.workerinput["suite_drift_reference"] = None if stored is None else str(stored.dir)
         node.workerinput["suite_device_slot"] = self.slots.take(node.gateway.id)
 
     @pytest.hookimpl(optionalhook=True)

@@ -123,9 +123,38 @@ def _select(config) -> dict:
             raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
         remote[precision] = url
     policy = _policy(config, matrix, profile)
+    drift_reference = _drift_reference(config, matrix, profile, run_cases, source)
     return {"matrix": matrix, "profile": profile, "cases": cases, "run_cases": run_cases, "limit": limit,
             "remote": remote, "resume": resume, "replay": replay, "replayed": replayed, "policy": policy,
-            "run_dir": run_dir(config, resume, replay, profile), "session": session_id(config)}
+            "drift_reference": drift_reference, "run_dir": run_dir(config, resume, replay, profile), "session": session_id(config)}
+
+
+def _drift_reference(config, matrix, profile: str, run_cases: list, source: dict | None):
+    """The stored reference of the drift tests (evals/drift/reference.py) when the run does
+    not run the reference precision: --drift-reference, the one a resumed or replayed run
+    used, or the newest under --artifacts; None if there is none."""
+    from evals.config import REFERENCE_PRECISION
+    from evals.drift import reference
+
+    settings = matrix.drift(profile)
+    named = config.getoption("drift_reference")
+    if workers.is_worker(config):
+        named = config.workerinput.get("suite_drift_reference")
+    elif named is None and source is not None:
+        named = source.get("drift_reference")
+    if settings is None or any(c.precision == REFERENCE_PRECISION for c in run_cases):
+        given = None if workers.is_worker(config) else config.getoption("drift_reference")
+        if given:
+            why = f"profile {profile!r} has no drift tests" if settings is None else \
+                f"this run scores its own {REFERENCE_PRECISION} responses"
+            raise pytest.UsageError(f"--drift-reference {given}: {why}; drop the flag")
+        return None
+    if named is None:
+        return None if workers.is_worker(config) else reference.newest(Path(config.getoption("artifacts")), profile, settings)
+    try:
+        return reference.load(Path(named), profile, settings)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--drift-reference {named}: {exc}") from None
 
 
 def _refuse_shrinking(cases: list, limit: int) -> None:

@@ -49,6 +49,7 @@ class MatrixRun:
         self.replay: Path | None = chosen["replay"]
         self.replayed: dict | None = chosen["replayed"]  # the replayed run's manifest
         self.limit: int | None = chosen["limit"]
+        self.drift_reference = chosen["drift_reference"]  # a stored reference (evals/drift/reference.py) or None
         self.run_dir: Path = chosen["run_dir"]
         self.config = config
         self.ready_timeout = config.getoption("server_timeout")
@@ -69,7 +70,8 @@ class MatrixRun:
 
     def __enter__(self) -> "MatrixRun":
         facts = {"limit": self.limit, "baseline": any(c.baseline for c in self.cases),
-                 **({"replay_of": str(self.replay)} if self.replay else {})}
+                 **({"replay_of": str(self.replay)} if self.replay else {}),
+                 **({"drift_reference": str(self.drift_reference.dir)} if self.drift_reference else {})}
         self.artifacts = RunArtifacts(self.run_dir, self.matrix, self.profile, self.cases, self.session, **facts)
         if not self.replay:  # a replay sends no prompt, and needs no tokenizer
             self._preflight()
@@ -110,15 +112,16 @@ class MatrixRun:
             self._tiny_paths[model.name] = str(ensure_built(model.tiny, self.matrix))
         return self._tiny_paths[model.name], None
 
+    def weights(self, model: Model) -> str:
+        """A model's weights as generations name them: hub id and revision, or the tiny model's build."""
+        if model.is_tiny:
+            return f"tiny:{model.tiny}@{Path(self.model_path(model)[0]).parent.name}"
+        return f"{model.model}@{model.revision}"
+
     def _context(self, case: Case, engine: str | None, architecture: str) -> dict:
         """What a generation depends on besides the request (evals/generations.py): the
-        model's weights (hub id and revision, or the tiny model's build), the server's
-        arguments, the engine, the GPU."""
-        if case.model.is_tiny:
-            weights = f"tiny:{case.model.tiny}@{Path(self.model_path(case.model)[0]).parent.name}"
-        else:
-            weights = f"{case.model.model}@{case.model.revision}"
-        return {"model": weights, "server": server_args(case), "engine": engine, "gpu_architecture": architecture}
+        model's weights, the server's arguments, the engine, the GPU."""
+        return {"model": self.weights(case.model), "server": server_args(case), "engine": engine, "gpu_architecture": architecture}
 
     @contextlib.contextmanager
     def endpoint(self, precision: str):

@@ -8,6 +8,7 @@ otherwise one is made here with the same command, into a temporary folder."""
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def reusable(run: Path) -> bool:
             and not manifest.get("baseline")  # a --snapshot-update run's samples are drawn apart from runs'
             and manifest.get("config_digest") == matrix.digest and set(manifest.get("finished", {})) >= cases
             and all((run / "generations" / f"{p}.jsonl").exists() for p in {c.split("-")[0] for c in cases})
-            and (matrix.drift("tiny") is None or (run / "drift" / f"{REFERENCE_PRECISION}.jsonl").exists())
+            and (matrix.drift("tiny") is None or (manifest.get("drift") or {}).get(REFERENCE_PRECISION, {}).get("reference"))
             and all(model.get("context", {}).get("model", "").endswith(build) for model in manifest.get("models", {}).values()))
 
 
@@ -66,4 +67,24 @@ def copy_of(run: Path, root: Path, regenerate: tuple[str, ...] = ()) -> Path:
     for precision in regenerate:
         for kept in (copy / "generations" / f"{precision}.jsonl", copy / "drift" / f"{precision}.jsonl"):
             kept.unlink(missing_ok=True)
+    return copy
+
+
+def narrowed_copy(run: Path, root: Path, precisions: tuple[str, ...]) -> Path:
+    """A copy of a kept run under root/artifacts (its own name) as if it had run only
+    `precisions`: their cases, kept generations and drift scores, no servers' logs, and no
+    drift entry in the manifest (so it is no stored reference either)."""
+    copy = root / "artifacts" / f"{run.name}-{'-'.join(precisions)}"
+    shutil.copytree(run, copy, ignore=lambda folder, names: [
+        n for n in names if Path(folder) == run and (n == "servers" or n.split("-")[0] not in (*precisions, "drift", "generations")
+                                                    and (run / n).is_dir())])
+    for kept in [*copy.glob("generations/*.jsonl"), *copy.glob("drift/*")]:
+        if kept.name.split(".")[0] not in precisions:
+            kept.unlink()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    ours = [c for c in manifest["cases"] if c.split("-")[0] in precisions]
+    manifest.update(cases=ours, finished={c: t for c, t in manifest["finished"].items() if c in ours},
+                    models={p: m for p, m in manifest["models"].items() if p in precisions})
+    manifest.pop("drift", None)
+    (copy / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return copy

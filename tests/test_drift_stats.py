@@ -117,3 +117,35 @@ def test_under_no_change_the_test_rarely_fails():
 
 def test_a_drift_error_is_a_value_error_that_names_its_cause():
     assert issubclass(DriftError, ValueError)
+
+
+def test_a_precision_with_another_tokenizer_is_an_error_before_any_request(tmp_path):
+    from types import SimpleNamespace
+
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from evals.config import load_matrix
+    from evals.drift.measure import DriftPass
+
+    def tokenizer(folder: str, vocab: dict[str, int]) -> str:
+        inner = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+        inner.pre_tokenizer = pre_tokenizers.Whitespace()
+        PreTrainedTokenizerFast(tokenizer_object=inner, unk_token="<unk>").save_pretrained(tmp_path / folder)
+        return str(tmp_path / folder)
+
+    base = {"<unk>": 0, "a": 1, "b": 2}
+    paths = {"bf16": tokenizer("bf16", base), "fp8": tokenizer("fp8", {**base, "c": 3})}
+    cases = [SimpleNamespace(precision=p, model=p) for p in paths]
+    run = SimpleNamespace(matrix=load_matrix(), profile="tiny", run_cases=cases, drift_reference=None,
+                          model_path=lambda model: (paths[model], None))
+
+    class NoServer:
+        served_name = "fp8"
+
+        @property
+        def url(self):
+            raise AssertionError("a request was sent")
+
+    with pytest.raises(DriftError, match="fp8 has another tokenizer than bf16: token ids cannot be compared"):
+        DriftPass(run).compare("fp8", NoServer())

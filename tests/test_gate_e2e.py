@@ -7,7 +7,7 @@ names the precision, the cases and the items. --snapshot-update accepts it, rewr
 every pooled case's baseline though each passed alone; an identical rerun then passes
 and leaves the files untouched, even under --snapshot-update; missing baselines fail
 each case with the command that makes them. Its drift test fails too (evals/drift/): the
-subtle variant, which fails drift alone, is tests/test_drift_e2e.py. Only the degraded run
+subtle variant, which fails drift alone, is in tests/test_scale_out.py. Only the degraded run
 starts an engine (FP8's, resuming a copy of the kept tiny run); the rest replays its kept
 generations (--replay)."""
 
