@@ -192,9 +192,6 @@ class MatrixRun:
     def store(self, precision: str) -> GenerationStore:
         return self._stores[precision]
 
-    def samples_file(self, case_id: str) -> Path:
-        return self.artifacts.dir / case_id / "samples.jsonl"
-
     def drift_store(self, precision: str) -> GenerationStore:
         """A precision's teacher-forced scores (evals/drift/), kept like its generations; a
         replay reads the replayed run's and sends nothing."""

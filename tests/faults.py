@@ -8,6 +8,7 @@ serves that precision's tiny model with noisy weights (evals/tiny/quantize.py: i
 loses about a third of its known answers, in every case) under the same
 configuration, as a kernel bug would; `subtle:PRECISION` serves it with a little of
 that noise (its answers stay, its token distributions move: evals/drift/);
+`subtle:PRECISION:N` with the N-th other draw of that noise (evals/tiny/build.py);
 `die-after:N` SIGKILLs the pytest process
 itself right after the N-th response is kept (a run killed halfway, mid-case,
 with requests in flight). Several faults, one per model, are comma-separated.
@@ -32,7 +33,8 @@ def pytest_configure(config):
         elif kind == "badarg":
             _bad_argument(rest)
         elif kind in ("degrade", "subtle"):
-            _serve_variant(rest, {"degrade": "noisy", "subtle": "subtle"}[kind])
+            precision, _, draw = rest.partition(":")
+            _serve_variant(precision, {"degrade": "noisy", "subtle": "subtle"}[kind], int(draw or 0))
         elif kind == "die-after":
             _die_after(int(rest))
         else:
@@ -71,15 +73,15 @@ def _bad_argument(precision: str) -> None:
     session.server_args = server_args
 
 
-def _serve_variant(precision: str, scheme: str) -> None:
+def _serve_variant(precision: str, scheme: str, draw: int) -> None:
     from evals.session import MatrixRun
-    from evals.tiny.build import ensure_built
+    from evals.tiny.build import ensure_drawn
 
     original = MatrixRun.model_path
 
     def model_path(self, model):
         if model.is_tiny and self.matrix.profiles[self.profile]["precisions"].get(precision) == model.name:
-            return str(ensure_built(scheme, self.matrix)), None
+            return str(ensure_drawn(scheme, draw, self.matrix)), None
         return original(self, model)
 
     MatrixRun.model_path = model_path

@@ -74,3 +74,9 @@ def _touch_started(run) -> None:
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["started"] = now()
     (run / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_replay_of_the_drift_tests_alone_reads_the_replayed_runs_responses(tiny_run, tmp_path):
+    code, outcomes, _, output = evals(tmp_path, "--replay", str(copy_of(tiny_run, tmp_path)), "-k", "test_drift")
+    assert code == 0 and {k: v[0] for k, v in outcomes.items()} == dict.fromkeys(("bf16", "fp8", "nvfp4"), "passed"), \
+        output[-3000:]

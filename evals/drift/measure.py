@@ -59,7 +59,9 @@ class DriftPass:
             if made != now:
                 raise DriftError(f"--drift-reference {self.stored.dir}: its {REFERENCE_PRECISION} responses come from "
                                  f"{made}, this run's {REFERENCE_PRECISION} is {now}: run {REFERENCE_PRECISION} again")
-        samples = [self.stored.samples_file(c.id) if self.stored else self.run.samples_file(c.id) for c in self.reference_cases]
+        # A replay's responses are the replayed run's (this session may not re-score the reference's cases).
+        source = self.stored.dir if self.stored else self.run.replay or self.run.artifacts.dir
+        samples = [source / c.id / "samples.jsonl" for c in self.reference_cases]
         return reference_sequences(samples, self._tokenizer_of(REFERENCE_PRECISION), self.settings.items, self.settings.max_tokens)
 
     def _reference_store(self) -> GenerationStore:

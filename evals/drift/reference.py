@@ -25,9 +25,6 @@ class StoredReference:
         """The reference model's weights, as its generations' context names them."""
         return self.manifest["models"][REFERENCE_PRECISION]["context"]["model"]
 
-    def samples_file(self, case_id: str) -> Path:
-        return self.dir / case_id / "samples.jsonl"
-
 
 def entry(responses: int, tokens: int, top1: float, settings: DriftSettings) -> dict:
     """The manifest's note that a run's reference scored its own responses: what makes the

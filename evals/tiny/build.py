@@ -83,6 +83,26 @@ def ensure_built(scheme: str, matrix: Matrix | None = None) -> Path:
     return root / scheme
 
 
+def ensure_drawn(scheme: str, draw: int, matrix: Matrix | None = None) -> Path:
+    """A noise scheme (noisy, subtle) with other noise of the same size: fp8's weights
+    plus draw number `draw` (0: the scheme as built). Benchmarks draw several, to
+    measure a test on more than one perturbation (bench/bench_drift.py)."""
+    built = ensure_built(scheme, matrix)
+    if draw == 0:
+        return built
+    out = built.parent / f"{scheme}-draw{draw}"
+    with locked(built.parent / ".lock"):
+        if not (out / "done").exists():
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            model = AutoModelForCausalLM.from_pretrained(built.parent / "fp8", dtype=torch.float32)
+            model.load_state_dict(quantize_state_dict(model.state_dict(), scheme, draw))
+            model.save_pretrained(out)
+            AutoTokenizer.from_pretrained(built).save_pretrained(out)
+            (out / "done").write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+    return out
+
+
 def build(root: Path, matrix: Matrix) -> dict:
     started = time.monotonic()
     torch.manual_seed(SEED)

@@ -57,16 +57,17 @@ def _grouped(weight: torch.Tensor, group: int, round_codes, max_code: float, fp8
     return (round_codes(groups / scale) * scale).reshape(rows, cols)
 
 
-def _noisy(name: str, weight: torch.Tensor, scale: float) -> torch.Tensor:
-    rounded = quantize_weight(weight, "fp8")
-    seed = NOISE_SEED + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+def _noisy(name: str, weight: torch.Tensor, scale: float, draw: int) -> torch.Tensor:
+    rounded = quantize_weight(weight, "fp8")  # rounding fp8 weights again leaves them as they are
+    seed = NOISE_SEED + draw + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
     noise = torch.randn(weight.shape, generator=torch.Generator().manual_seed(seed), dtype=weight.dtype)
     return rounded + scale * rounded.pow(2).mean(dim=1, keepdim=True).sqrt() * noise
 
 
-def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str, torch.Tensor]:
+def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str, draw: int = 0) -> dict[str, torch.Tensor]:
     """The decoder layers' projection weights rounded, as real checkpoints of
-    these formats do; norms and (tied) embeddings kept."""
+    these formats do; norms and (tied) embeddings kept. `draw` picks other noise
+    of the same size for the noise schemes."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown quantization scheme {scheme!r}; choose one of {SCHEMES}")
 
@@ -74,7 +75,7 @@ def quantize_state_dict(state: dict[str, torch.Tensor], scheme: str) -> dict[str
         if tensor.dim() != 2 or ".layers." not in name or not name.endswith("proj.weight"):
             return tensor.clone()
         if scheme in _NOISE:
-            return _noisy(name, tensor, _NOISE[scheme])
+            return _noisy(name, tensor, _NOISE[scheme], draw)
         return quantize_weight(tensor, scheme)
 
     return {name: changed(name, t) for name, t in state.items()}
