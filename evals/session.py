@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from evals import engine as engines
-from evals import workers
+from evals import ports, workers
 from evals.artifacts import RunArtifacts, engine_version, gpu_architecture, read_manifest
 from evals.config import Case, Model, pooled_cases
 from evals.gate import pooling
 from evals.gate.decision import Decision, judge_change, judge_recovery
 from evals.gate.policy import Policy
 from evals.gate.stats import Recovery, recovery
+from evals.drift.reference import StoredReference
 from evals.drift.sequences import DriftError
 from evals.generations import GenerationStore
 from evals.preflight import check_cases
@@ -49,7 +50,7 @@ class MatrixRun:
         self.replay: Path | None = chosen["replay"]
         self.replayed: dict | None = chosen["replayed"]  # the replayed run's manifest
         self.limit: int | None = chosen["limit"]
-        self.drift_reference = chosen["drift_reference"]  # a stored reference (evals/drift/reference.py) or None
+        self.drift_reference: StoredReference | None = chosen["drift_reference"]  # when the run does not run BF16
         self.run_dir: Path = chosen["run_dir"]
         self.config = config
         self.ready_timeout = config.getoption("server_timeout")
@@ -165,7 +166,8 @@ class MatrixRun:
             env = {**engines.server_env(args, case.gpu), **self.device_env}
             self._servers[precision] = engines.VllmServer(
                 self.model_path(case.model)[0], case.model.name, args, self.artifacts.server_log(precision),
-                env=env, ready_timeout=self.ready_timeout)
+                env=env, ready_timeout=self.ready_timeout,
+                ports=ports.block(self.session, workers.worker_slot(self.config)))
         return self._servers[precision]
 
     def _launch_ahead(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from evals.config import REFERENCE_PRECISION
+from evals.config import REFERENCE_PRECISION, Case
 from evals.drift import gate, reference
 from evals.drift.scoring import score
 from evals.drift.sequences import DriftError, Sequence, reference_sequences, tokenizer_fingerprint
@@ -21,10 +21,10 @@ class DriftPass:
     def __init__(self, run):
         self.run = run
         self.settings = run.matrix.drift(run.profile)
-        self.stored = run.drift_reference  # StoredReference, when the run does not run the reference
+        self.stored: reference.StoredReference | None = run.drift_reference  # when the run does not run the reference
 
     @functools.cached_property
-    def reference_cases(self) -> list:
+    def reference_cases(self) -> list[Case]:
         """The reference cases whose responses are scored: the run's own, or the stored
         reference's of the run's tasks and modes."""
         own = [c for c in self.run.run_cases if c.precision == REFERENCE_PRECISION]
