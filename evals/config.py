@@ -30,7 +30,7 @@ _KEYS = {
     "": {"models", "tasks", "modes", "profiles", "gate", "pools", "planning"},
     "model": {"model", "revision", "dtype", "quantization", "tiny", "server"},
     "task": {"kind", "lm_eval_task", "margin", "published"},
-    "mode": {"applies_to", "enable_thinking", "system", "until"},
+    "mode": {"applies_to", "enable_thinking", "system", "until", "published_as"},
     "profile": {"gpu", "precisions", "cases", "limits", "repeats", "baseline_repeats", "server", "server_by_precision",
                 "generation", "num_fewshot", "compare_published", "drift"},
     "drift": {"items", "max_tokens", "top_k", "margin", "floor", "confidence"},
@@ -112,6 +112,9 @@ class Mode:
     enable_thinking: bool
     system: str
     until: tuple[str, ...] | None  # replaces the task's stops when set
+    # The published figures measured with prompts like this mode's ("thinking" or
+    # "non_thinking"; None: none were, so the report shows none beside it).
+    published_as: str | None = None
 
     @property
     def style(self) -> str:
@@ -208,8 +211,8 @@ class Case:
 
     @property
     def published(self) -> float | None:
-        """Qwen3-32B's published accuracy on this task in this mode's thinking style."""
-        return self.task.published.get(self.mode.style)
+        """Qwen3-32B's published accuracy on this task, measured with prompts like this mode's."""
+        return self.task.published.get(self.mode.published_as) if self.mode.published_as else None
 
     def as_baseline(self) -> "Case":
         """The case as --snapshot-update runs it: the profile's baseline samples per item."""
@@ -498,7 +501,11 @@ def _mode(where: _Where, name: str, spec: dict) -> Mode:
     if not isinstance(spec["enable_thinking"], bool):
         raise where.at("enable_thinking").error("must be true or false")
     until = spec.get("until")
-    return Mode(name, tuple(spec["applies_to"]), spec["enable_thinking"], spec["system"], None if until is None else tuple(until))
+    published_as = spec.get("published_as")
+    if published_as not in (None, "thinking", "non_thinking"):
+        raise where.at("published_as").error(f"must be thinking or non_thinking (or left out), got {published_as!r}")
+    return Mode(name, tuple(spec["applies_to"]), spec["enable_thinking"], spec["system"],
+                None if until is None else tuple(until), published_as)
 
 
 def _server_keys(where: _Where, server: Any) -> None:

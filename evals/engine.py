@@ -93,10 +93,12 @@ class VllmServer:
         env: dict[str, str] | None = None,
         ready_timeout: float = READY_TIMEOUT_S,
         port: int | None = None,
+        ports: range | None = None,
     ):
         self.model, self.served_name, self.args = model, served_name, dict(args)
         self.log_path, self.env, self.ready_timeout = Path(log_path), dict(env or {}), ready_timeout
         self.port = port  # a free one is picked when the server starts, not before
+        self.ports = ports  # this server's own block (evals/ports.py): its API port and VLLM_PORT
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -114,6 +116,11 @@ class VllmServer:
         """Start the server's processes without waiting for them to be ready (once)."""
         if self.proc is not None:
             return self
+        if self.port is None and self.ports is not None:
+            from evals.ports import server_ports
+
+            self.port, vllm_port = server_ports(self.ports)
+            self.env["VLLM_PORT"] = str(vllm_port)
         self.port = self.port or _free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")

@@ -5,6 +5,7 @@ uses, so a change to what a GPU run would do shows in review as a change of
 snapshots/plan/<profile>.json.
 
     python -m evals.plan --profile full
+    python -m evals.plan --profile full --estimate   # requests, output tokens, GPU-hours per precision
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def _drift_plan(matrix, profile: str, cases) -> dict | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.plan", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="full")
+    parser.add_argument("--estimate", action="store_true",
+                        help="print the run's requests, expected output tokens and GPU-hours per precision instead")
     args = parser.parse_args(argv)
     try:
         matrix = load_matrix()
@@ -81,6 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile not in matrix.profiles:
         print(f"python -m evals.plan: --profile {args.profile!r}: choose one of {sorted(matrix.profiles)}", file=sys.stderr)
         return 2
+    if args.estimate:
+        from evals import estimate
+        from evals.snapshots import SNAPSHOTS_DIR
+
+        print("\n".join(estimate.render(matrix, args.profile, estimate.estimate(matrix, args.profile, SNAPSHOTS_DIR))))
+        return 0
     json.dump(render_plan(matrix, args.profile), sys.stdout, indent=2)
     print()
     return 0

@@ -67,23 +67,34 @@ def items(case: Case) -> int:
 
 def prior_accuracy(case: Case) -> float:
     """The accuracy a case is planned at before any baseline exists."""
-    return case.published if case.published is not None else FALLBACK_ACCURACY
+    prior = case.task.published.get(case.mode.style)  # a prior, even where prompts differ from the published ones
+    return prior if prior is not None else FALLBACK_ACCURACY
+
+
+def _baseline(case: Case, snapshots: Path) -> dict | None:
+    path = snapshots / case.profile / f"{case.id}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def output_tokens(matrix: Matrix, case: Case, snapshots: Path) -> tuple[float, str]:
+    """Expected output tokens per response of a case, and where the figure comes from:
+    its committed baseline's mean, else the config's `planning` assumption."""
+    measured = (_baseline(case, snapshots) or {}).get("output_tokens")
+    return (float(measured), "baseline") if measured else (float(matrix.planning.tokens(case)), "planning")
 
 
 def _case_inputs(matrix: Matrix, case: Case, snapshots: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """(item rates as (item sets, items), output tokens per item, their source)."""
-    path = snapshots / case.profile / f"{case.id}.json"
-    if path.exists():
-        record = json.loads(path.read_text(encoding="utf-8"))
+    record = _baseline(case, snapshots)
+    tokens = np.full(items(case) if record is None else len(item_counts(record)), output_tokens(matrix, case, snapshots)[0])
+    if record is not None:
         counts = item_counts(record)
         correct = np.array([c for c, _ in counts.values()])
         k = np.array([k for _, k in counts.values()])
-        tokens = record.get("output_tokens") or matrix.planning.tokens(case)
-        return noise.shrunk_rates(correct, k)[None, :], np.full(len(k), float(tokens)), "baseline"
-    n = items(case)
+        return noise.shrunk_rates(correct, k)[None, :], tokens, "baseline"
     seed = int(hashlib.sha256(f"{case.task.name}-{case.mode.name}".encode()).hexdigest()[:8], 16)  # modes differ
-    rates = noise.item_rate_sets(prior_accuracy(case), n, ITEM_SETS, seed=seed)
-    return rates, np.full(n, float(matrix.planning.tokens(case))), "published"
+    rates = noise.item_rate_sets(prior_accuracy(case), items(case), ITEM_SETS, seed=seed)
+    return rates, tokens, "published"
 
 
 def planned_tests(matrix: Matrix, profile: str, precision: str, snapshots: Path) -> list[Planned]:

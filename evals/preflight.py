@@ -4,7 +4,9 @@ lm-eval left-truncates a prompt longer than max_model_len - max_gen_toks with
 a warning, and drops the system message with a warning when the chat template
 rejects it. Here every item's prompt is rendered with the model's own
 tokenizer and chat template (as vLLM will render it) and checked: the system
-instruction is in it, and prompt tokens + max new tokens fit max_model_len.
+instruction is in it, and prompt tokens + max new tokens fit max_model_len. A
+non-thinking case's template must honour `enable_thinking=False` (a third-party
+template may ignore it, and the case would think).
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ def check_cases(cases: list[Case], tokenizer, max_model_len: int) -> list[Proble
                 continue
             if case.mode.system not in prompt:
                 problems.append(Problem(case.id, doc["id"], "the chat template dropped the system instruction"))
+            kwargs = case.generation["chat_template_kwargs"]
+            if kwargs.get("enable_thinking") is False and doc is docs[0]:
+                thinking = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
+                                                         **{**kwargs, "enable_thinking": True})
+                if thinking == prompt:
+                    problems.append(Problem(case.id, doc["id"], "the chat template renders the same prompt with "
+                                            "enable_thinking=False as with True: this non-thinking case would think"))
             length = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
             if length + budget > max_model_len:
                 problems.append(Problem(

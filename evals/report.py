@@ -31,15 +31,16 @@ def ordered(values) -> list:
     return list(dict.fromkeys(values))
 
 
-def _published(profile: str | None) -> dict[str, dict[str, float]]:
-    """Qwen3-32B's published figures per task, if the profile runs under the settings they
-    were measured with (matrix.yaml: `compare_published`)."""
+def _published(profile: str | None) -> dict[tuple[str, str], float]:
+    """Qwen3-32B's published figures per (task, mode), for the modes whose prompts they were
+    measured with, if the profile runs under the settings they were measured with
+    (matrix.yaml: `compare_published`, and each mode's `published_as`)."""
     from evals.config import load_matrix
 
     matrix = load_matrix()
     if not matrix.profiles.get(profile, {}).get("compare_published"):
         return {}
-    return {name: task.published for name, task in matrix.tasks.items()}
+    return {(c.task.name, c.mode.name): c.published for c in matrix.cases(profile) if c.published is not None}
 
 
 def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
@@ -113,9 +114,8 @@ def _case_entry(summary: dict, published: dict) -> dict:
         "metrics": summary["metrics"], "truncation_rate": summary["truncation_rate"],
         "output_tokens": summary["output_tokens"], "generation_seconds": summary.get("generation_seconds"),
     }
-    style = {True: "thinking", False: "non_thinking"}.get(entry["thinking"])
-    if style and style in published.get(entry["task"], {}):
-        entry["published"] = published[entry["task"]][style]
+    if (entry["task"], entry["mode"]) in published:
+        entry["published"] = published[entry["task"], entry["mode"]]
     return entry
 
 

@@ -14,8 +14,9 @@ from evals.adapter import SuiteChatCompletions, generation_seconds
 from evals.config import TASKS_DIR, Case
 from scorers.registry import load_task_metrics
 
-# Requests in flight per server, at most: enough that vLLM batches them.
-MAX_CONCURRENT = 64
+# Requests in flight to a server whose batch size the config does not set (a remote one):
+# vLLM's own default max_num_seqs on GPUs.
+DEFAULT_CONCURRENT = 256
 REQUEST_TIMEOUT_S = 3600
 # The seeds each repeat's own seed is derived from (evals/adapter.py): a baseline's
 # samples are drawn apart from a run's, as the gate's test assumes.
@@ -77,9 +78,11 @@ def make_model(case: Case, server, store=None, progress=None) -> SuiteChatComple
 
 
 def concurrency(case: Case) -> int:
-    """Requests in flight: as many as the server batches, up to MAX_CONCURRENT; at least
-    2, which keeps lm-eval on its async path, where the adapter keeps every response."""
-    return max(2, min(MAX_CONCURRENT, case.server.get("max_num_seqs", MAX_CONCURRENT)))
+    """Requests in flight: as many as the server batches at once (its max_num_seqs), so
+    the engine is never short of work while requests remain; the ones its KV cache cannot
+    hold yet wait in its queue. At least 2, which keeps lm-eval on its async path, where
+    the adapter keeps every response."""
+    return max(2, case.server.get("max_num_seqs", DEFAULT_CONCURRENT))
 
 
 def evaluate_arguments(case: Case) -> dict[str, Any]:

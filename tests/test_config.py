@@ -117,3 +117,24 @@ def test_a_duplicate_key_is_an_error_naming_its_path_and_lines(tmp_path):
         load_matrix(path)
     first, second = profiles + 2, original + len(duplicate) + 1
     assert str(info.value).startswith(f"{path}:{second}: profiles.tiny: duplicate key (first at line {first})"), info.value
+
+
+def test_a_chat_template_that_ignores_enable_thinking_fails_the_preflight(tmp_path):
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    from evals.config import load_matrix
+    from evals.preflight import check_cases
+
+    template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}"
+                "{% if add_generation_prompt %}<|assistant|>{% endif %}")  # no enable_thinking anywhere
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"<unk>": 0}, unk_token="<unk>")),
+                                        unk_token="<unk>")
+    tokenizer.chat_template = template
+    cases = [c for c in load_matrix().cases("tiny") if c.precision == "bf16" and c.task.name == "aime24"]
+    problems = check_cases(cases, tokenizer, max_model_len=100_000)
+    flagged = {p.case for p in problems if "enable_thinking=False as with True" in p.message}
+    assert flagged == {c.id for c in cases if not c.mode.enable_thinking} and len(problems) == len(flagged)
+
+    tokenizer.chat_template = template.replace("<|assistant|>", "<|assistant|>{% if enable_thinking is false %}<think></think>{% endif %}")
+    assert check_cases(cases, tokenizer, max_model_len=100_000) == []

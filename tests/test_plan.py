@@ -51,3 +51,33 @@ def test_cli_names_a_config_error_without_a_traceback(cli, monkeypatch, capsys):
     monkeypatch.setattr(module, "load_matrix", broken)
     assert module.main(["--profile", "tiny"]) == 2
     assert capsys.readouterr().err == f"python -m {cli}: evals/matrix.yaml:12: profiles.tiny: duplicate key (first at line 9)\n"
+
+
+def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselines(tmp_path, capsys):
+    import dataclasses
+    import json
+
+    from evals.estimate import estimate
+    from evals.plan import main
+
+    matrix = load_matrix()
+    planned = {e.precision: e for e in estimate(matrix, "full", tmp_path)}  # no baselines: planning's lengths
+    assert planned["bf16"].sources == ("planning",)
+    faster = dataclasses.replace(matrix.planning, throughput={**matrix.planning.throughput, "bf16": 3000})
+    assert estimate(dataclasses.replace(matrix, planning=faster), "full", tmp_path)[0].gpu_hours == \
+        pytest.approx(planned["bf16"].gpu_hours / 2)
+
+    # A baseline whose responses were half the planned length halves that case's tokens.
+    case = next(c for c in matrix.cases("full") if c.id == "bf16-aime24-think")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / f"{case.id}.json").write_text(json.dumps(
+        {"output_tokens": matrix.planning.tokens(case) / 2, "items": {}}))
+    measured = {e.precision: e for e in estimate(matrix, "full", tmp_path)}
+    from evals.power import items
+    assert planned["bf16"].output_tokens - measured["bf16"].output_tokens == \
+        pytest.approx(items(case) * case.repeats * matrix.planning.tokens(case) / 2)
+    assert measured["bf16"].sources == ("baseline", "planning") and measured["fp8"] == planned["fp8"]
+
+    assert main(["--profile", "full", "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"| {p} | 10 |" in out for p in ("bf16", "fp8", "nvfp4")) and "GPU-hours per run" in out

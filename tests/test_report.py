@@ -74,6 +74,10 @@ def test_runs_under_the_reports_settings_show_the_published_figure_of_the_mode(t
     assert "| Qwen3-32B, published | 0.814 |" in render_markdown(build_report(run))  # thinking AIME24
     seed = make_run(tmp_path, "seed", {"bf16-aime24-think": set(ITEMS[:8])}, model="Qwen/Qwen3-32B", profile="seed")
     assert "published" not in render_markdown(build_report(seed))  # 256 tokens: not the report's settings
+    # Published figures were measured with step-by-step prompts: none beside an answer-only mode.
+    answer_only = make_run(tmp_path, "full-answer-only", {"bf16-aime24-answer_only": set(ITEMS[:8])},
+                           model="Qwen/Qwen3-32B", profile="full")
+    assert "published" not in render_markdown(build_report(answer_only))
 
 
 def test_two_runs_compared_item_by_item(tmp_path):

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from evals import ports
 from evals.engine import log_by_start
 from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
 
@@ -50,6 +51,13 @@ def test_two_workers_one_model_each_with_their_own_devices(tiny_run, tmp_path):
         assert len(cases) == 2 and {manifest["workers"][c] for c in cases} == {worker[precision]}
         starts = len(log_by_start(run / "servers" / f"{precision}.log"))
         assert starts == 1
+    # Each worker's server on its slot's own ports (evals/ports.py): API and vLLM's internal ones.
+    slot_of = {"gw0": 0, "gw1": 1}
+    for precision in ("bf16", "fp8"):
+        command, env = manifest["models"][precision]["command"], manifest["models"][precision]["env"]
+        [session] = manifest["sessions"]
+        own = ports.block_of(session, slot_of[worker[precision]], 0)
+        assert int(command[command.index("--port") + 1]) in own and int(env["VLLM_PORT"]) in own
     recovery = json.loads((run / "recovery.json").read_text())
     assert sorted(recovery) == ["fp8-aime24-int_only", "fp8-aime24-think", "fp8-aime_non_thinking", "fp8-aime_thinking", "fp8-all"]
     pooled = json.loads((run / "pooled.json").read_text())
