@@ -56,9 +56,13 @@ def cli_args(args: dict) -> list[str]:
 KEEP_ALIVE_S = 30
 
 
-def server_env(args: dict, gpu: bool) -> dict[str, str]:
-    """The environment a server of the suite runs with (the plan shows it)."""
-    return {"VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(KEEP_ALIVE_S), **({} if gpu else cpu_env(args))}
+def server_env(args: dict, gpu: bool, ready_timeout: float = READY_TIMEOUT_S) -> dict[str, str]:
+    """The environment a server of the suite runs with (the plan shows it). GPU servers
+    start offline, from weights fetched before (evals/fetch.py), and vLLM's own engine
+    start limit (600 s by default) is the suite's readiness wait, so loading 65 GB of
+    weights is not cut short."""
+    gpu_env = {"HF_HUB_OFFLINE": "1", "VLLM_ENGINE_READY_TIMEOUT_S": f"{ready_timeout:.0f}"}
+    return {"VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(KEEP_ALIVE_S), **(gpu_env if gpu else cpu_env(args))}
 
 
 def cpu_env(args: dict) -> dict[str, str]:

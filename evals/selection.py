@@ -112,6 +112,7 @@ def _select(config) -> dict:
         return chosen
 
     cases, run_cases = adjust(cases), adjust(run_cases)
+    cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
     if update and limit is not None and not config.getoption("replace_baselines"):
         _refuse_shrinking(cases, limit)
     remote = {}
@@ -155,6 +156,26 @@ def _drift_reference(config, matrix, profile: str, run_cases: list, source: dict
         return reference.load(Path(named), profile, settings)
     except ValueError as exc:
         raise pytest.UsageError(f"--drift-reference {named}: {exc}") from None
+
+
+def _pin_revisions(config, cases: list, profile: str, source: dict | None, replay) -> list:
+    """Hub models at the commits their revisions resolve to (evals/fetch.py): downloaded
+    now if this session serves them on its GPUs and they are not on disk; else the commits
+    a resumed or replayed run recorded; else as configured (their cases skip without a GPU)."""
+    from evals import fetch
+
+    remote = {spec.partition("=")[0] for spec in config.getoption("vllm_url")}
+    hub = [c for c in cases if not c.model.is_tiny and c.precision not in remote]
+    if not hub:
+        return cases
+    if not replay and not config.getoption("collectonly") and engines.gpu_status(1)[0]:
+        try:
+            return fetch.pinned(cases, download_missing=not workers.is_worker(config), profile=profile)
+        except fetch.FetchError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    recorded = {p: m.get("revision") for p, m in ((source or {}).get("models") or {}).items()}
+    return [dataclasses.replace(c, model=dataclasses.replace(c.model, revision=recorded[c.precision]))
+            if c in hub and fetch.COMMIT.fullmatch(str(recorded.get(c.precision))) else c for c in cases]
 
 
 def _refuse_shrinking(cases: list, limit: int) -> None:

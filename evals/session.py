@@ -163,7 +163,7 @@ class MatrixRun:
         if precision not in self._servers:
             case = next(c for c in self.cases if c.precision == precision)
             args = server_args(case)
-            env = {**engines.server_env(args, case.gpu), **self.device_env}
+            env = {**engines.server_env(args, case.gpu, self.ready_timeout), **self.device_env}
             self._servers[precision] = engines.VllmServer(
                 self.model_path(case.model)[0], case.model.name, args, self.artifacts.server_log(precision),
                 env=env, ready_timeout=self.ready_timeout,

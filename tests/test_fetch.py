@@ -1,0 +1,66 @@
+"""Prefetch (evals/fetch.py), on a local Hugging Face cache: a branch revision resolves to
+the commit on disk and the run names that commit; weights that are not on disk are an
+error naming the command that fetches them; GPU servers start offline."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from evals import fetch
+from evals.config import load_matrix
+from evals.engine import server_env
+from evals.gate.records import fingerprint
+from tests.evals_run import ROOT
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """A cache holding RedHatAI/Qwen3-32B-NVFP4 with `main` at COMMIT, as a download leaves it."""
+    repo = tmp_path / "models--RedHatAI--Qwen3-32B-NVFP4"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(COMMIT)
+    (repo / "snapshots" / COMMIT).mkdir(parents=True)
+    (repo / "snapshots" / COMMIT / "config.json").write_text("{}")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return tmp_path
+
+
+def nvfp4_cases():
+    return [c for c in load_matrix().cases("full") if c.precision == "nvfp4"]
+
+
+def test_a_branch_revision_is_pinned_to_the_commit_on_disk_and_the_fingerprint_names_it(hub_cache):
+    cases = nvfp4_cases()
+    assert {c.model.revision for c in cases} == {"main"}
+    pinned = fetch.pinned(cases, download_missing=False, profile="full")
+    assert {c.model.revision for c in pinned} == {COMMIT}
+    assert fingerprint(pinned[0], "0.11", "sm_90")["revision"] == COMMIT
+    assert [c.id for c in pinned] == [c.id for c in cases]
+
+
+def test_weights_not_on_disk_name_the_command_that_fetches_them(hub_cache):
+    bf16 = [c for c in load_matrix().cases("full") if c.precision == "bf16"]
+    with pytest.raises(fetch.FetchError, match=r"Qwen/Qwen3-32B@9216db.* is not on disk: run `python -m evals.fetch --profile full` first"):
+        fetch.pinned(bf16, download_missing=False, profile="full")
+
+
+def test_the_cli_reports_the_resolved_commit_and_fails_clearly_offline(hub_cache):
+    env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "evals.fetch", "--precision", "nvfp4"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"RedHatAI/Qwen3-32B-NVFP4@{COMMIT} (branch 'main' resolved; runs name this commit)" in done.stdout
+    done = subprocess.run([sys.executable, "-m", "evals.fetch", "--precision", "bf16"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Qwen/Qwen3-32B@9216db" in done.stderr and "download failed" in done.stderr
+
+
+def test_gpu_servers_start_offline_with_vllms_start_limit_at_the_readiness_wait():
+    env = server_env({}, gpu=True, ready_timeout=1800)
+    assert env["HF_HUB_OFFLINE"] == "1" and env["VLLM_ENGINE_READY_TIMEOUT_S"] == "1800"
+    assert "HF_HUB_OFFLINE" not in server_env({}, gpu=False)  # the tiny model is built locally
