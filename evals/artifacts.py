@@ -96,19 +96,6 @@ def engine_version() -> str | None:
     return None
 
 
-def gpu_architecture(case: Case) -> str:
-    """What a local server of this case runs on: "cpu", or GPU 0's "sm_XY"."""
-    if not case.gpu:
-        return "cpu"
-    try:
-        import torch
-
-        major, minor = torch.cuda.get_device_capability(0)
-        return f"sm_{major}{minor}"
-    except Exception:  # no usable CUDA here
-        return "unknown"
-
-
 def write_json(path: Path, data: Any) -> None:
     """Atomic: a reader (or a crash) never sees half a file."""
     from lm_eval.utils import handle_non_serializable

@@ -61,7 +61,8 @@ def server_env(args: dict, gpu: bool, ready_timeout: float = READY_TIMEOUT_S) ->
     start offline, from weights fetched before (evals/fetch.py), and vLLM's own engine
     start limit (600 s by default) is the suite's readiness wait, so loading 65 GB of
     weights is not cut short."""
-    gpu_env = {"HF_HUB_OFFLINE": "1", "VLLM_ENGINE_READY_TIMEOUT_S": f"{ready_timeout:.0f}"}
+    gpu_env = {"HF_HUB_OFFLINE": "1", "VLLM_ENGINE_READY_TIMEOUT_S": f"{ready_timeout:.0f}",
+               "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}  # device indices as nvidia-smi numbers them (evals/server_facts.py)
     return {"VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(KEEP_ALIVE_S), **(gpu_env if gpu else cpu_env(args))}
 
 

@@ -65,6 +65,8 @@ def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
         "hardware": manifest.get("hardware", {}),
         "config_digest": manifest.get("config_digest"),
         "missing": [c for c in manifest.get("cases", []) if c not in cases],
+        # The quantized kernels each server's vLLM chose (evals/server_facts.py), by layer kind.
+        "kernels": {p: m["kernels"] for p, m in manifest.get("models", {}).items() if m.get("kernels")},
         "cases": cases,
         "pooled": read_object(run_dir / "pooled.json"),
         "drift": _drift(run_dir),
@@ -117,6 +119,12 @@ def _case_entry(summary: dict, published: dict) -> dict:
     if (entry["task"], entry["mode"]) in published:
         entry["published"] = published[entry["task"], entry["mode"]]
     return entry
+
+
+def precision_label(report: dict, precision: str) -> str:
+    """"NVFP4 (MarlinNvFp4LinearKernel)": the same checkpoint runs other kernels on other GPUs."""
+    chosen = sorted(set((report.get("kernels") or {}).get(precision, {}).values()))
+    return precision.upper() + (f" ({', '.join(chosen)})" if chosen else "")
 
 
 def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
@@ -200,7 +208,7 @@ def accuracy_tables(report: dict) -> list[str]:
         lines += ["| Precision | " + " | ".join(header) + " |", "|---|" + "---:|" * len(tasks)]
         for precision in ordered(c["precision"] for c in in_mode):
             row = [_cell(by[(precision, t)]) if (precision, t) in by else "—" for t in tasks]
-            lines.append(f"| {precision.upper()} | " + " | ".join(row) + " |")
+            lines.append(f"| {precision_label(report, precision)} | " + " | ".join(row) + " |")
         published = [next((c.get("published") for c in in_mode if c["task"] == t and "published" in c), None) for t in tasks]
         if any(p is not None for p in published):
             lines.append("| Qwen3-32B, published | " + " | ".join("—" if p is None else f"{p:.3f}" for p in published) + " |")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from evals import engine as engines
-from evals import ports, workers
-from evals.artifacts import RunArtifacts, engine_version, gpu_architecture, read_manifest
+from evals import ports, server_facts, workers
+from evals.artifacts import RunArtifacts, engine_version, read_manifest
 from evals.config import Case, Model, pooled_cases
 from evals.gate import pooling
 from evals.gate.decision import Decision, judge_change, judge_recovery
@@ -146,12 +147,18 @@ class MatrixRun:
             yield server
             return
         server = self._local_server(precision)
-        context = self._context(case, engine_version(), gpu_architecture(case))
-        self.artifacts.record_model(precision, path=server.model, context=context, **self.worker)
+        # The server's own GPUs (its CUDA_VISIBLE_DEVICES), not those this process sees first.
+        gpus = server_facts.server_gpus(server.env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES"))) \
+            if case.gpu else []
+        context = self._context(case, engine_version(), server_facts.architecture(gpus) if case.gpu else "cpu")
+        self.artifacts.record_model(precision, path=server.model, context=context, gpus=gpus, **self.worker)
         store = self._open(precision, context, self.artifacts.generations(precision))
 
         def on_start() -> None:  # the server's session id is its guard's pid
-            self.artifacts.record_model(precision, command=server.command(), env=server.env, session=server.proc.pid)
+            log = engines.log_by_start(server.log_path)
+            self.artifacts.record_model(precision, command=server.command(), env=server.env, session=server.proc.pid,
+                                        vllm_env=server_facts.vllm_env(server.env),
+                                        kernels=server_facts.kernels("\n".join(log[-1] if log else [])))
 
         with engines.LazyServer(server, on_start) as lazy:
             if not len(store):
