@@ -17,12 +17,14 @@ sent, so a fully stored model needs no engine at all.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
 import time
 from collections import Counter
 
+import aiohttp
 from lm_eval.api.registry import register_model
 from lm_eval.models.api_models import LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER
 from lm_eval.models.openai_completions import LocalChatCompletion
@@ -41,6 +43,10 @@ class Generation(str):
         obj.finish_reason, obj.prompt_tokens = finish_reason, prompt_tokens
         obj.completion_tokens, obj.messages = completion_tokens, messages
         return obj
+
+
+# Waits before each retry of a request that met a connection error or a 5xx answer.
+RETRY_WAITS_S = (1.0, 4.0, 10.0)
 
 
 @register_model("suite-chat-completions")
@@ -87,11 +93,7 @@ class SuiteChatCompletions(LocalChatCompletion):
             if self.first_sent is None:
                 self.first_sent = time.perf_counter()
             async with sem:
-                async with session.post(self._chat_url(), json=payload, headers=self.header) as response:
-                    if not response.ok:
-                        text = await response.text()
-                        raise RuntimeError(f"{self.case_id}: the server answered {response.status}: {text[:2000]}")
-                    outputs = await response.json()
+                outputs = await self._post(session, payload)
             if self.store is not None:
                 self.store.put(key, self.case_id, outputs)
         answers = self.parse_generations(outputs=outputs, reused=reused)
@@ -101,6 +103,32 @@ class SuiteChatCompletions(LocalChatCompletion):
         for answer, cache_key in zip(answers, cache_keys or []):  # lm-eval's --use_cache, as its own call does
             self.cache_hook.add_partial("generate_until", cache_key, answer)
         return answers
+
+    async def _post(self, session, payload: dict) -> dict:
+        """One request's response. Connection errors and 5xx answers are retried, at most
+        RETRY_WAITS_S times, unless the local server is gone (then its log says why); any
+        other answer, or the last failure, fails the case with every attempt's error."""
+        errors = []
+        for wait in (*RETRY_WAITS_S, None):
+            try:
+                async with session.post(self._chat_url(), json=payload, headers=self.header) as response:
+                    if response.ok:
+                        return await response.json()
+                    text = await response.text()
+                    if response.status < 500:  # the request itself is wrong: asking again cannot help
+                        raise RuntimeError(f"{self.case_id}: the server answered {response.status}: {text[:2000]}")
+                    errors.append(f"HTTP {response.status}: {text[:300]}")
+            except aiohttp.ClientConnectionError as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+                if self.endpoint is not None and hasattr(self.endpoint, "check_alive"):
+                    try:  # a dead server: no retry (the case's test then names it, with its log)
+                        await asyncio.to_thread(self.endpoint.check_alive)
+                    except Exception as dead:
+                        raise RuntimeError(f"{self.case_id}: {errors[-1]}, and the server is not alive") from dead
+            if wait is not None:
+                await asyncio.sleep(wait)
+        raise RuntimeError(f"{self.case_id}: the request failed {len(errors)} times (connection errors and 5xx are "
+                           f"retried): " + "; ".join(errors))
 
     def parse_generations(self, outputs, reused: bool = False, **kwargs) -> list[str]:
         texts = super().parse_generations(outputs, **kwargs)

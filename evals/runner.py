@@ -67,7 +67,7 @@ def make_model(case: Case, server, store=None, progress=None) -> SuiteChatComple
         tokenizer_backend=None,  # the server tokenizes; the prompt-length check happens up front
         num_concurrent=concurrency(case),
         max_gen_toks=case.generation["max_gen_toks"],
-        max_retries=1,  # a failed request is a failure, not something to paper over
+        max_retries=1,  # lm-eval's retries (any error) off: the adapter retries connection errors and 5xx only
         timeout=REQUEST_TIMEOUT_S,
         max_length=case.server.get("max_model_len", 2048),
         store=store,
