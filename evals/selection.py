@@ -169,10 +169,11 @@ def _pin_revisions(config, cases: list, profile: str, source: dict | None, repla
     if not hub:
         return cases
     if not replay and not config.getoption("collectonly") and engines.gpu_status(1)[0]:
-        try:
-            return fetch.pinned(cases, download_missing=not workers.is_worker(config), profile=profile)
+        try:  # a remote server's weights are its own: only those served here
+            served_here = iter(fetch.pinned(hub, download_missing=not workers.is_worker(config), profile=profile))
         except fetch.FetchError as exc:
             raise pytest.UsageError(str(exc)) from None
+        return [next(served_here) if c in hub else c for c in cases]
     recorded = {p: m.get("revision") for p, m in ((source or {}).get("models") or {}).items()}
     return [dataclasses.replace(c, model=dataclasses.replace(c.model, revision=recorded[c.precision]))
             if c in hub and fetch.COMMIT.fullmatch(str(recorded.get(c.precision))) else c for c in cases]
