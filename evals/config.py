@@ -342,6 +342,12 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     return matrix
 
 
+def check_profile(matrix: Matrix, profile: str) -> None:
+    """A command's --profile must be one of the config's (ConfigError naming the choices)."""
+    if profile not in matrix.profiles:
+        raise ConfigError(f"--profile {profile!r}: choose one of {sorted(matrix.profiles)}")
+
+
 class _Where:
     def __init__(self, path: Path, keys: tuple[str, ...] = ()):
         self.path, self.keys = path, keys

@@ -19,7 +19,7 @@ import re
 import sys
 from pathlib import Path
 
-from evals.config import Case, ConfigError, Model, load_matrix
+from evals.config import Case, ConfigError, Model, check_profile, load_matrix
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -84,11 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         matrix = load_matrix()
+        check_profile(matrix, args.profile)
     except ConfigError as exc:
         print(f"python -m evals.fetch: {exc}", file=sys.stderr)
-        return 2
-    if args.profile not in matrix.profiles:
-        print(f"python -m evals.fetch: --profile {args.profile!r}: choose one of {sorted(matrix.profiles)}", file=sys.stderr)
         return 2
     cases = matrix.cases(args.profile)
     wanted = [p for value in args.precision for p in value.split(",") if p]

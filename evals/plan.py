@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from evals.config import REFERENCE_PRECISION, ConfigError, Matrix, load_matrix, pooled_cases
+from evals.config import REFERENCE_PRECISION, ConfigError, Matrix, check_profile, load_matrix, pooled_cases
 from evals.engine import VllmServer, server_env
 from evals.gate.policy import Policy
 
@@ -78,11 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         matrix = load_matrix()
+        check_profile(matrix, args.profile)
     except ConfigError as exc:
         print(f"python -m evals.plan: {exc}", file=sys.stderr)
-        return 2
-    if args.profile not in matrix.profiles:
-        print(f"python -m evals.plan: --profile {args.profile!r}: choose one of {sorted(matrix.profiles)}", file=sys.stderr)
         return 2
     if args.estimate:
         from evals import estimate

@@ -138,20 +138,17 @@ def _drift_reference(config, matrix, profile: str, run_cases: list, source: dict
     from evals.drift import reference
 
     settings = matrix.drift(profile)
-    named = config.getoption("drift_reference")
-    if workers.is_worker(config):
-        named = config.workerinput.get("suite_drift_reference")
-    elif named is None and source is not None:
-        named = source.get("drift_reference")
+    worker = workers.is_worker(config)
+    given = None if worker else config.getoption("drift_reference")  # workers take the controller's
     if settings is None or any(c.precision == REFERENCE_PRECISION for c in run_cases):
-        given = None if workers.is_worker(config) else config.getoption("drift_reference")
         if given:
             why = f"profile {profile!r} has no drift tests" if settings is None else \
                 f"this run scores its own {REFERENCE_PRECISION} responses"
             raise pytest.UsageError(f"--drift-reference {given}: {why}; drop the flag")
         return None
+    named = config.workerinput.get("suite_drift_reference") if worker else given or (source or {}).get("drift_reference")
     if named is None:
-        return None if workers.is_worker(config) else reference.newest(Path(config.getoption("artifacts")), profile, settings)
+        return None if worker else reference.newest(Path(config.getoption("artifacts")), profile, settings)
     try:
         return reference.load(Path(named), profile, settings)
     except ValueError as exc:

@@ -64,8 +64,10 @@ class DriftPass:
         samples = [source / c.id / "samples.jsonl" for c in self.reference_cases]
         return reference_sequences(samples, self._tokenizer_of(REFERENCE_PRECISION), self.settings.items, self.settings.max_tokens)
 
+    @functools.cached_property
     def _reference_store(self) -> GenerationStore:
-        """The reference's kept scores: this run's, or the stored reference's (read only)."""
+        """The reference's kept scores: this run's, or the stored reference's (read only,
+        once for every precision compared with it)."""
         if self.stored is None:
             return self.run.drift_store(REFERENCE_PRECISION)
         context = self.stored.manifest["models"][REFERENCE_PRECISION]["context"]
@@ -93,7 +95,7 @@ class DriftPass:
         """The precision's drift record against the reference's kept scores."""
         if self._vocabulary(precision) != self._vocabulary(REFERENCE_PRECISION):
             raise DriftError(f"{precision} has another tokenizer than {REFERENCE_PRECISION}: token ids cannot be compared")
-        ref = self._score(REFERENCE_PRECISION, _Unreachable(REFERENCE_PRECISION, self.stored), self._reference_store())
+        ref = self._score(REFERENCE_PRECISION, _Unreachable(REFERENCE_PRECISION, self.stored), self._reference_store)
         cand = self._score(precision, endpoint, self.run.drift_store(precision))
         drifts = [compare_sequence(r, c, s.tokens, s.start) for s, r, c in zip(self.sequences, ref, cand)]
         fingerprint = {**self.run.fingerprint_facts(precision),
