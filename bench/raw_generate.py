@@ -15,13 +15,14 @@ if __name__ == "__main__":  # vLLM spawns workers that re-import this file
     from vllm import LLM, SamplingParams
 
     from evals.config import load_matrix
+    from evals.lm_eval_call import lm_eval_call
     from evals.runner import load_task
 
     path, server_args, tokens = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
     llm = LLM(model=path, **server_args)
     groups = []
     for case in (c for c in load_matrix().cases("tiny") if c.precision == "bf16"):
-        task = load_task(case)
+        task = load_task(lm_eval_call(case))
         docs = list(task.test_docs())[: case.limit]
         conversations = [
             [{"role": "system", "content": case.mode.system}, {"role": "user", "content": task.doc_to_text(d)}] for d in docs

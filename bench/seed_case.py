@@ -13,15 +13,17 @@ if __name__ == "__main__":
     import lm_eval
 
     from evals.config import load_matrix
-    from evals.runner import concurrency, evaluate_arguments
+    from evals.lm_eval_call import lm_eval_call
+    from evals.runner import load_task, task_manager
 
     case_id, url, served = sys.argv[1:4]
     case = next(c for c in load_matrix().cases("tiny") if c.id == case_id)
+    call = lm_eval_call(case)
     lm_eval.simple_evaluate(
         model="local-chat-completions",
         model_args={
             "base_url": f"{url}/v1/chat/completions", "model": served, "tokenizer_backend": None,
-            "num_concurrent": concurrency(case),
+            "num_concurrent": call.model_args["num_concurrent"],
         },
-        **evaluate_arguments(case),
+        tasks=[load_task(call)], task_manager=task_manager(), **call.evaluate, **call.reporting,
     )

@@ -9,25 +9,37 @@ filters, scoring and logging work unchanged) that also carries the finish
 reason, the token counts and the messages as sent; and it gives each repeat of
 a request its own seed, derived from the request, so reruns are reproducible.
 
-With a `GenerationStore` (evals/generations.py) it answers requests already
-generated from the store and keeps each new response as it arrives; with an
-`endpoint` it asks for the server's URL only when a request must really be
-sent, so a fully stored model needs no engine at all.
+A per-request seed makes a rerun ask for the same samples; it does not make an
+online server's answers bit-identical. vLLM batches requests with whatever else is
+running, and a sequence's numerics depend on its batch (only vLLM's batch-invariant
+mode, VLLM_BATCH_INVARIANT=1, removes that). So sampled reruns agree in
+distribution, which is what the gate tests; greedy ones almost always agree.
+
+It hooks lm-eval where a model is meant to be extended: `generate_until` (the
+LM interface) gets all of a case's requests at once, and the payloads come from
+lm-eval's own `create_message` and `_create_payload`. The requests are then
+answered from the `GenerationStore` (evals/generations.py): what an earlier
+session kept, or what this session's generation pass made (evals/generation_pass.py);
+the rest go to the server through one pool (evals/client.py), each kept as it
+arrives. With `collect=True` it only reports the requests (`RequestsCollected`),
+which is how the generation pass learns them from lm-eval itself. With an
+`endpoint` it asks for the server's URL only when a request must really be sent,
+so a fully stored model needs no engine at all.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import hashlib
 import json
-import time
 from collections import Counter
+from dataclasses import dataclass
 
-import aiohttp
 from lm_eval.api.registry import register_model
 from lm_eval.models.api_models import LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER
 from lm_eval.models.openai_completions import LocalChatCompletion
+
+from evals.client import ChatClient, PoolSize, Request
 
 
 class Generation(str):
@@ -45,22 +57,30 @@ class Generation(str):
         return obj
 
 
-# Waits before each retry of a request that met a connection error or a 5xx answer.
-RETRY_WAITS_S = (1.0, 4.0, 10.0)
+class RequestsCollected(Exception):
+    """Raised by a collecting model in place of answering: the case's requests, in lm-eval's order."""
+
+    def __init__(self, requests: list[Request]):
+        super().__init__(f"{len(requests)} requests")
+        self.requests = requests
+
+
+@dataclass(frozen=True)
+class _Url:
+    """The server of a model made with only lm-eval's `base_url` (its CLI)."""
+
+    url: str
 
 
 @register_model("suite-chat-completions")
 class SuiteChatCompletions(LocalChatCompletion):
-    def __init__(self, *args, store=None, endpoint=None, case_id: str = "", progress=None, **kwargs):
+    def __init__(self, *args, store=None, endpoint=None, case_id: str = "", progress=None, collect: bool = False,
+                 **kwargs):
         super().__init__(*args, **kwargs)
-        if (store is not None or endpoint is not None) and self._concurrent <= 1:
-            raise ValueError("the generation store and lazy endpoint need num_concurrent >= 2 (lm-eval's async path)")
-        self.store, self.endpoint, self.case_id, self.progress = store, endpoint, case_id, progress
+        self.store, self.case_id, self.progress, self.collect = store, case_id, progress, collect
+        self.endpoint = endpoint if endpoint is not None else _Url(self.base_url.removesuffix("/v1/chat/completions"))
         self._repeats: Counter[str] = Counter()
-        self.sent: dict[str, list[dict]] = {}  # request id -> messages as sent
-        # The generation window: first request built to last response parsed.
-        self.first_sent: float | None = None
-        self.last_received: float | None = None
+        self.client = ChatClient(self.endpoint, PoolSize(self._concurrent), headers=self.header)
 
     def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs) -> dict:
         payload = super()._create_payload(messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs)
@@ -70,89 +90,66 @@ class SuiteChatCompletions(LocalChatCompletion):
         digest = hashlib.sha256(f"{key}|{seed}|{repeat}".encode()).hexdigest()
         payload["seed"] = int(digest[:8], 16)  # per request and repeat, not one seed for all
         payload["request_id"] = f"{digest[:24]}-{repeat}"  # vLLM answers with id "chatcmpl-<request_id>"
-        self.sent[payload["request_id"]] = messages
         return payload
 
-    def generate_until(self, requests, disable_tqdm: bool = False):
-        if self.progress is not None:
-            self.progress.start(len(requests))
-        return super().generate_until(requests, disable_tqdm=True)
-
-    def _chat_url(self) -> str:
-        return f"{self.endpoint.url}/v1/chat/completions" if self.endpoint is not None else self.base_url
-
-    async def amodel_call(self, session, sem, messages, *, generate=True, cache_keys=None, ctxlens=None,
-                          gen_kwargs=None, **kwargs):
-        payload = self._create_payload(
-            self.create_message(messages), generate=generate, gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed, **kwargs
-        )
-        key = self.store.key(payload) if self.store is not None else None
-        outputs = self.store.get(key) if key is not None else None
-        reused = outputs is not None
-        if not reused:
-            if self.first_sent is None:
-                self.first_sent = time.perf_counter()
-            async with sem:
-                outputs = await self._post(session, payload)
-            if self.store is not None:
-                self.store.put(key, self.case_id, outputs)
-        answers = self.parse_generations(outputs=outputs, reused=reused)
-        if self.progress is not None:
-            self.progress.update((outputs.get("usage") or {}).get("completion_tokens"), reused=reused)
-        answers = [LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER if a is None else a for a in answers]
-        for answer, cache_key in zip(answers, cache_keys or []):  # lm-eval's --use_cache, as its own call does
-            self.cache_hook.add_partial("generate_until", cache_key, answer)
-        return answers
-
-    async def _post(self, session, payload: dict) -> dict:
-        """One request's response. Connection errors and 5xx answers are retried, at most
-        RETRY_WAITS_S times, unless the local server is gone (then its log says why); any
-        other answer, or the last failure, fails the case with every attempt's error."""
-        errors = []
-        for wait in (*RETRY_WAITS_S, None):
-            try:
-                async with session.post(self._chat_url(), json=payload, headers=self.header) as response:
-                    if response.ok:
-                        return await response.json()
-                    text = await response.text()
-                    if response.status < 500:  # the request itself is wrong: asking again cannot help
-                        raise RuntimeError(f"{self.case_id}: the server answered {response.status}: {text[:2000]}")
-                    errors.append(f"HTTP {response.status}: {text[:300]}")
-            except aiohttp.ClientConnectionError as exc:
-                errors.append(f"{type(exc).__name__}: {exc}")
-                if self.endpoint is not None and hasattr(self.endpoint, "check_alive"):
-                    try:  # a dead server: no retry (the case's test then names it, with its log)
-                        await asyncio.to_thread(self.endpoint.check_alive)
-                    except Exception as dead:
-                        raise RuntimeError(f"{self.case_id}: {errors[-1]}, and the server is not alive") from dead
-            if wait is not None:
-                await asyncio.sleep(wait)
-        raise RuntimeError(f"{self.case_id}: the request failed {len(errors)} times (connection errors and 5xx are "
-                           f"retried): " + "; ".join(errors))
-
-    def parse_generations(self, outputs, reused: bool = False, **kwargs) -> list[str]:
-        texts = super().parse_generations(outputs, **kwargs)
-        if not reused:
-            self.last_received = time.perf_counter()
-        outputs = outputs if isinstance(outputs, list) else [outputs]
+    def requests_for(self, instances) -> list[Request]:
+        """The chat requests of lm-eval's instances, in their order (a repeat is an instance)."""
         out = []
-        for text, response in zip(texts, outputs):
-            if text is None:
-                out.append(None)
-                continue
-            choice = (response.get("choices") or [{}])[0]
-            usage = response.get("usage") or {}
-            out.append(Generation(
-                text,
-                finish_reason=choice.get("finish_reason"),
-                prompt_tokens=usage.get("prompt_tokens"),
-                completion_tokens=usage.get("completion_tokens"),
-                messages=self.sent.pop(str(response.get("id", "")).removeprefix("chatcmpl-"), None),
-            ))
+        for instance in instances:
+            context, gen_kwargs = instance.args[:2]
+            payload = self._create_payload(self.create_message([context]), generate=True,
+                                           gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed)
+            out.append(Request(self.case_id, payload, self.store.key(payload) if self.store is not None else None))
         return out
+
+    def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+        wanted = self.requests_for(requests)
+        if self.collect:
+            raise RequestsCollected(wanted)
+        self.answer(wanted)
+        texts = []
+        for instance, request in zip(requests, wanted):
+            text = self.parse_generations(request.response)[0]
+            if text is None:
+                texts.append(LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER)
+                continue
+            text = Generation(text, **_facts(request.response), messages=request.payload["messages"])
+            self.cache_hook.add_partial("generate_until", instance.args, text)  # lm-eval's --use_cache
+            texts.append(text)
+        return texts
+
+    def answer(self, wanted: list[Request]) -> None:
+        """Each request's `.response`: from the store, else from the server (kept on arrival)."""
+        if self.progress is not None:
+            self.progress.start(len(wanted))
+        missing = []
+        for request in wanted:
+            request.response = self.store.get(request.key) if self.store is not None else None
+            if request.response is None:
+                missing.append(request)
+            elif self.progress is not None:
+                earlier = self.store.kept_earlier(request.key)
+                self.progress.update(None, reused=earlier, from_pass=not earlier)
+
+        def arrived(request: Request) -> None:
+            if self.store is not None:
+                self.store.put(request.key, self.case_id, request.response)
+            if self.progress is not None:
+                self.progress.update((request.response.get("usage") or {}).get("completion_tokens"))
+
+        self.client.send(missing, arrived)
+
+
+def _facts(response: dict) -> dict:
+    choice = (response.get("choices") or [{}])[0]
+    usage = response.get("usage") or {}
+    return {"finish_reason": choice.get("finish_reason"), "prompt_tokens": usage.get("prompt_tokens"),
+            "completion_tokens": usage.get("completion_tokens")}
 
 
 def generation_seconds(model: SuiteChatCompletions) -> float | None:
-    if model.first_sent is None or model.last_received is None:
+    """First request sent to last response received, of what this model itself sent."""
+    client = model.client
+    if client.first_sent is None or client.last_received is None:
         return None
-    return model.last_received - model.first_sent
+    return client.last_received - client.first_sent

@@ -218,18 +218,6 @@ class Case:
         """The case as --snapshot-update runs it: the profile's baseline samples per item."""
         return dataclasses.replace(self, repeats=self.baseline_repeats, baseline=True)
 
-    def lm_eval_call(self) -> dict[str, Any]:
-        """Everything lm-eval is asked to do for this case (the plan shows it)."""
-        return {
-            "task": self.task.lm_eval_task,
-            "limit": self.limit,
-            "repeats": self.repeats,
-            "num_fewshot": 0,
-            "apply_chat_template": True,
-            "system_instruction": self.mode.system,
-            "gen_kwargs": self.generation,
-        }
-
 
 @dataclass(frozen=True)
 class Matrix:

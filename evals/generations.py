@@ -46,11 +46,13 @@ class GenerationStore:
     def __init__(self, path: Path, context: dict[str, Any], writable: bool = True):
         self.path, self.context, self.writable = Path(path), context, writable
         self._responses: dict[str, dict] = {}
+        self._earlier: set[str] = set()  # keys read from the file on open: kept by an earlier session
         self._lock = threading.Lock()
         self.reused = 0  # responses answered from the file in this session
         self.added = 0
         if self.path.exists():
             self._read()
+        self._earlier = set(self._responses)
 
     def __len__(self) -> int:
         return len(self._responses)
@@ -77,9 +79,16 @@ class GenerationStore:
 
     def get(self, key: str) -> dict | None:
         response = self._responses.get(key)
-        if response is not None:
+        if key in self._earlier:
             self.reused += 1
         return response
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._responses
+
+    def kept_earlier(self, key: str) -> bool:
+        """Kept by an earlier session (a resumed run), not made by this one."""
+        return key in self._earlier
 
     def put(self, key: str, case: str, response: dict) -> None:
         if not self.writable or not finished(response):

@@ -17,6 +17,8 @@ import sys
 from evals.config import REFERENCE_PRECISION, ConfigError, Matrix, check_profile, load_matrix, pooled_cases
 from evals.engine import VllmServer, server_env
 from evals.gate.policy import Policy
+from evals.lm_eval_call import in_flight, lm_eval_call
+from evals.power import items
 
 PLAN_PORT = 8000  # a fixed port, so the plan does not change from run to run
 
@@ -32,9 +34,14 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
         model = case.model.model if not case.model.is_tiny else f"<tiny:{case.model.tiny}>"
         args = server_args(case)
         command = VllmServer(model, case.model.name, args, log_path="server.log", port=PLAN_PORT).command()
+        mine = [c for c in cases if c.precision == case.precision]
         servers[case.precision] = {
             "command": ["python", *command[1:]],
             "env": server_env(args, case.gpu),
+            # evals/generation_pass.py: all of the model's requests through one pool (evals/client.py).
+            "generation_pass": {"cases": len(mine), "requests": sum(items(c) * c.repeats for c in mine),
+                                "max_in_flight": in_flight(case), "token_budget": "2 x the KV cache tokens vLLM reports",
+                                "order": "longest expected output first"},
         }
     policy = Policy(matrix.gate, matrix.test_counts(profile))
     pools = {f"{precision}-{name}": {"margin": policy.pool_margin(matrix.pools[name]), "cases": [c.id for c in taken]}
@@ -44,7 +51,7 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
         "gpu": cases[0].gpu if cases else None,
         "servers": servers,
         # Runs draw `repeats` samples per item; --snapshot-update draws `baseline_repeats`.
-        "cases": {case.id: {"precision": case.precision, **case.lm_eval_call(), "baseline_repeats": case.baseline_repeats}
+        "cases": {case.id: {"precision": case.precision, **lm_eval_call(case).as_data(), "baseline_repeats": case.baseline_repeats}
                   for case in cases},
         "drift": _drift_plan(matrix, profile, cases),
         "gate": {

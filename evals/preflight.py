@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evals.config import Case
+from evals.lm_eval_call import lm_eval_call
 from evals.runner import load_task
 
 
@@ -31,7 +32,7 @@ def check_cases(cases: list[Case], tokenizer, max_model_len: int) -> list[Proble
     """All problems of these cases (one model) against its tokenizer and context length."""
     problems = []
     for case in cases:
-        task = load_task(case)
+        task = load_task(lm_eval_call(case))
         docs = list(task.test_docs())[: case.limit]
         budget = case.generation["max_gen_toks"]
         for doc in docs:

@@ -1,8 +1,10 @@
 """Progress of a case during long runs: requests done of total, tokens/s, ETA.
 
-One line when the case starts, then at most one per interval, then one at the
-end, so a CI log of a many-hour run stays readable. Reused responses (a resumed
-run) count as done but not toward the rate, which measures this engine now.
+One line when the case (or a model's generation pass) starts, then at most one per
+interval, then one at the end, so a CI log of a many-hour run stays readable. Reused
+responses (kept by an earlier session: a resumed run) count as done but not toward
+the rate, which measures this engine now; so do the ones this session's generation
+pass made before the case read them (the pass's own lines give its rate).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ class Progress:
                  clock: Callable[[], float] = time.monotonic):
         self.case_id, self.write, self.interval, self.clock = case_id, write, interval, clock
         self.total = 0
-        self.done = self.reused = self.tokens = 0
+        self.done = self.reused = self.from_pass = self.tokens = 0
         self.started = self.last_line = None
 
     def start(self, total: int) -> None:
@@ -34,10 +36,12 @@ class Progress:
             self.started = self.last_line = self.clock()
             self.write(f"{self.case_id}: {self.total} requests")
 
-    def update(self, completion_tokens: int | None, reused: bool = False) -> None:
+    def update(self, completion_tokens: int | None, reused: bool = False, from_pass: bool = False) -> None:
         self.done += 1
         if reused:
             self.reused += 1
+        elif from_pass:
+            self.from_pass += 1
         else:
             self.tokens += completion_tokens or 0
         now = self.clock()
@@ -51,11 +55,14 @@ class Progress:
 
     def line(self, final: bool = False) -> str:
         elapsed = max(self.clock() - self.started, 1e-9)
-        generated = self.done - self.reused
+        generated = self.done - self.reused - self.from_pass
         parts = [f"{self.case_id}: {self.done}/{self.total} requests"]
         if self.reused:
             parts.append(f"{self.reused} reused")
-        parts.append(f"{self.tokens / elapsed:.0f} tok/s")
+        if self.from_pass:
+            parts.append(f"{self.from_pass} from the generation pass")
+        if generated or not self.from_pass:
+            parts.append(f"{self.tokens / elapsed:.0f} tok/s")
         if final:
             parts.append(f"done in {_duration(elapsed)}")
         elif generated:

@@ -10,17 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
-from evals.adapter import SuiteChatCompletions, generation_seconds
+from evals.adapter import RequestsCollected, SuiteChatCompletions, generation_seconds
+from evals.client import Request
 from evals.config import TASKS_DIR, Case
+from evals.lm_eval_call import LmEvalCall, lm_eval_call
 from scorers.registry import load_task_metrics
-
-# Requests in flight to a server whose batch size the config does not set (a remote one):
-# vLLM's own default max_num_seqs on GPUs.
-DEFAULT_CONCURRENT = 256
-REQUEST_TIMEOUT_S = 3600
-# The seeds each repeat's own seed is derived from (evals/adapter.py): a baseline's
-# samples are drawn apart from a run's, as the gate's test assumes.
-RUN_SEED, BASELINE_SEED = 1234, 4321
 
 
 @dataclass
@@ -52,53 +46,41 @@ def task_manager():
     return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
 
 
-def load_task(case: Case):
-    task = task_manager().load([case.task.lm_eval_task])["tasks"][case.task.lm_eval_task]
-    task.set_config("repeats", case.repeats)
+def load_task(call: LmEvalCall):
+    task = task_manager().load([call.task])["tasks"][call.task]
+    task.set_config("repeats", call.repeats)
     return task
 
 
-def make_model(case: Case, server, store=None, progress=None) -> SuiteChatCompletions:
+def make_model(call: LmEvalCall, case_id: str, server, store=None, progress=None, collect: bool = False):
     """lm-eval's model for a case. `server` needs `.url` and `.served_name`; its URL is
     read only when a request is really sent (a stored one is answered from `store`)."""
-    return SuiteChatCompletions(
-        endpoint=server,
-        model=server.served_name,
-        tokenizer_backend=None,  # the server tokenizes; the prompt-length check happens up front
-        num_concurrent=concurrency(case),
-        max_gen_toks=case.generation["max_gen_toks"],
-        max_retries=1,  # lm-eval's retries (any error) off: the adapter retries connection errors and 5xx only
-        timeout=REQUEST_TIMEOUT_S,
-        max_length=case.server.get("max_model_len", 2048),
-        store=store,
-        case_id=case.id,
-        progress=progress,
-        seed=BASELINE_SEED if case.baseline else RUN_SEED,
-    )
+    return SuiteChatCompletions(endpoint=server, model=server.served_name, store=store, case_id=case_id,
+                                progress=progress, collect=collect, **call.model_args)
 
 
-def concurrency(case: Case) -> int:
-    """Requests in flight: as many as the server batches at once (its max_num_seqs), so
-    the engine is never short of work while requests remain; the ones its KV cache cannot
-    hold yet wait in its queue. At least 2, which keeps lm-eval on its async path, where
-    the adapter keeps every response."""
-    return max(2, case.server.get("max_num_seqs", DEFAULT_CONCURRENT))
+def evaluate(call: LmEvalCall, model):
+    """lm-eval's simple_evaluate, as the description says."""
+    import lm_eval.evaluator
+
+    logging.getLogger("lm_eval").setLevel(logging.WARNING)
+    # lm-eval describes the environment (torch's collect_env: `pip list`, nvidia-smi, ...)
+    # anew for every call, 0.7 s a case here, and has no switch for it. The description
+    # cannot change within a process: compute it once, every results.json still holds it.
+    # (patch.object fails loudly if lm-eval ever drops the name.)
+    with mock.patch.object(lm_eval.evaluator, "add_env_info", _environment_once):
+        return lm_eval.evaluator.simple_evaluate(model=model, tasks=[load_task(call)], task_manager=task_manager(),
+                                                 **call.evaluate, **call.reporting)
 
 
-def evaluate_arguments(case: Case) -> dict[str, Any]:
-    """lm-eval's simple_evaluate arguments for a case, whatever model serves it."""
-    return {
-        "tasks": [load_task(case)],
-        "limit": case.limit,
-        "system_instruction": case.mode.system,
-        "apply_chat_template": True,
-        "gen_kwargs": dict(case.generation),
-        "log_samples": True,
-        "task_manager": task_manager(),
-        # > 0 turns stderr on; the metrics aggregate by mean, whose stderr lm-eval computes
-        # in closed form, so nothing is bootstrapped (0 would leave every stderr "N/A").
-        "bootstrap_iters": 1,
-    }
+def case_requests(case: Case, server, store=None) -> list[Request]:
+    """The case's requests, in lm-eval's order, as its run will send them (none is sent)."""
+    model = make_model(lm_eval_call(case), case.id, server, store, collect=True)
+    try:
+        evaluate(lm_eval_call(case), model)
+    except RequestsCollected as collected:
+        return collected.requests
+    raise RuntimeError(f"{case.id}: lm-eval asked the model for no generation")
 
 
 @functools.cache
@@ -114,20 +96,15 @@ def _environment_once(storage: dict[str, Any]) -> None:
     storage.update(_environment())
 
 
-def run_case(case: Case, server, store=None, progress=None) -> CaseResult:
-    import lm_eval.evaluator
-
-    logging.getLogger("lm_eval").setLevel(logging.WARNING)
-    model = make_model(case, server, store, progress)
-    # lm-eval describes the environment (torch's collect_env: `pip list`, nvidia-smi, ...)
-    # anew for every call, 0.7 s a case here, and has no switch for it. The description
-    # cannot change within a process: compute it once, every results.json still holds it.
-    # (patch.object fails loudly if lm-eval ever drops the name.)
-    with mock.patch.object(lm_eval.evaluator, "add_env_info", _environment_once):
-        out = lm_eval.evaluator.simple_evaluate(model=model, **evaluate_arguments(case))
+def run_case(case: Case, server, store=None, progress=None, generated_in: float | None = None) -> CaseResult:
+    """`generated_in`: seconds the generation pass took to finish this case's requests, if it made them."""
+    call = lm_eval_call(case)
+    model = make_model(call, case.id, server, store, progress)
+    out = evaluate(call, model)
     if progress is not None:
         progress.finish()
-    return collect(case, out, generation_seconds(model))
+    seconds = generation_seconds(model)
+    return collect(case, out, generated_in if seconds is None else seconds)
 
 
 def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResult:

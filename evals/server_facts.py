@@ -23,6 +23,16 @@ def kernels(log_text: str) -> dict[str, str]:
     return found
 
 
+# "GPU KV cache size: 1,234,567 tokens" (the CPU build says "CPU KV cache size").
+_KV_TOKENS = re.compile(r"KV cache size: ([\d,]+) tokens")
+
+
+def kv_cache_tokens(log_text: str) -> int | None:
+    """The tokens the server's KV cache holds, as vLLM reports at start (None if it did not say)."""
+    found = _KV_TOKENS.findall(log_text)  # one line per engine start
+    return int(found[-1].replace(",", "")) if found else None
+
+
 def vllm_env(env: dict[str, str]) -> dict[str, str]:
     """The VLLM_* variables a server starts with: the suite's and the caller's own."""
     return {k: v for k, v in sorted({**os.environ, **env}.items()) if k.startswith("VLLM_")}

@@ -20,11 +20,15 @@ from evals.gate.policy import Policy
 from evals.gate.stats import Recovery, recovery
 from evals.drift.reference import StoredReference
 from evals.drift.sequences import DriftError
+from evals.client import pool_size
+from evals.generation_pass import PassResult, generation_pass
 from evals.generations import GenerationStore
+from evals.lm_eval_call import lm_eval_call
+from evals.power import output_tokens
 from evals.preflight import check_cases
 from evals.progress import Progress
 from evals.selection import selection
-from evals.snapshots import BaselineSnapshot
+from evals.snapshots import SNAPSHOTS_DIR, BaselineSnapshot
 
 
 REMOTE_ARCHITECTURE = "unknown (remote server)"
@@ -69,6 +73,8 @@ class MatrixRun:
         self._servers: dict[str, engines.VllmServer] = {}
         self._drift_stores: dict[str, GenerationStore] = {}
         self._tiny_paths: dict[str, str] = {}  # model name -> built tiny model
+        self._kv_tokens: dict[str, int | None] = {}  # precision -> its local server's KV cache, in tokens
+        self._passes: dict[str, PassResult] = {}  # precision -> its generation pass in this session
 
     def __enter__(self) -> "MatrixRun":
         facts = {"limit": self.limit, "baseline": any(c.baseline for c in self.cases),
@@ -156,9 +162,11 @@ class MatrixRun:
 
         def on_start() -> None:  # the server's session id is its guard's pid
             log = engines.log_by_start(server.log_path)
+            text = "\n".join(log[-1] if log else [])
+            self._kv_tokens[precision] = server_facts.kv_cache_tokens(text)
             self.artifacts.record_model(precision, command=server.command(), env=server.env, session=server.proc.pid,
-                                        vllm_env=server_facts.vllm_env(server.env),
-                                        kernels=server_facts.kernels("\n".join(log[-1] if log else [])))
+                                        vllm_env=server_facts.vllm_env(server.env), kernels=server_facts.kernels(text),
+                                        kv_cache_tokens=self._kv_tokens[precision])
 
         with engines.LazyServer(server, on_start) as lazy:
             if not len(store):
@@ -201,6 +209,26 @@ class MatrixRun:
     def store(self, precision: str) -> GenerationStore:
         return self._stores[precision]
 
+    def generate(self, precision: str, endpoint) -> PassResult | None:
+        """The precision's generation pass (evals/generation_pass.py), once per session,
+        before its first case: every request of its cases this session runs. None for a
+        replay, which only reads. A pass that could not finish fails this case; its
+        model's other cases then meet its error again (a dead server) or send their own
+        remaining requests."""
+        if self.replay:
+            return None
+        if precision not in self._passes:
+            self._passes[precision] = PassResult()  # one attempt, even if it raises
+            scheduled = selection(self.config).get("scheduled", ())
+            cases = [c for c in self.cases if c.precision == precision and c.id in scheduled]
+            expected = {c.id: output_tokens(self.matrix, c, SNAPSHOTS_DIR)[0] for c in cases}
+            in_flight = lm_eval_call(cases[0]).model_args["num_concurrent"] if cases else 0
+            self._passes[precision] = generation_pass(
+                cases, endpoint, self.store(precision), expected,
+                lambda: pool_size(in_flight, self._kv_tokens.get(precision)),
+                self.progress(f"{precision} generation pass ({len(cases)} cases)"))
+        return self._passes[precision]
+
     def drift_store(self, precision: str) -> GenerationStore:
         """A precision's teacher-forced scores (evals/drift/), kept like its generations; a
         replay reads the replayed run's and sends nothing."""
@@ -219,7 +247,7 @@ class MatrixRun:
         context = self._stores[precision].context
         return {"engine": context["engine"], "architecture": context["gpu_architecture"]}
 
-    def progress(self, case: Case) -> Progress:
+    def progress(self, label: str) -> Progress:
         log = self.artifacts.dir / "progress.log"
 
         def write(line: str) -> None:
@@ -228,7 +256,7 @@ class MatrixRun:
                 out.write(stamped + "\n")
             self._terminal(stamped)
 
-        return Progress(case.id, write, self.progress_interval)
+        return Progress(label, write, self.progress_interval)
 
     def finish_case(self, case: Case, record: dict) -> None:
         """Keep the case's record, its gate outcome for the report, and the baseline it was

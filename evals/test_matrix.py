@@ -8,7 +8,9 @@ from evals.runner import run_case
 def test_case(case, engine, run, baseline):
     engine.check_alive()  # a dead server fails its model's remaining cases at once, with its log
     try:
-        result = run_case(case, engine, run.store(case.precision), run.progress(case))
+        made = run.generate(case.precision, engine)  # the model's generation pass, before its first case
+        result = run_case(case, engine, run.store(case.precision), run.progress(case.id),
+                          made.case_seconds.get(case.id) if made else None)
     except ServerError:
         raise  # it could not start, or a replay lacks a generation: the message says which
     except Exception as exc:

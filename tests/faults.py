@@ -2,7 +2,7 @@
 
 Loaded by every child run of tests/evals_run.py (`-p tests.faults`), which sets
 SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
-its N-th request is being sent (mid-case); `badarg:PRECISION` gives that
+its N-th request is being sent (mid-pass: the first case); `badarg:PRECISION` gives that
 server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`
 serves that precision's tiny model with noisy weights (evals/tiny/quantize.py: it
 loses about a third of its known answers, in every case) under the same
@@ -43,22 +43,22 @@ def pytest_configure(config):
 
 def _kill_on_request(precision: str, nth: int) -> None:
     from evals import engine
-    from evals.adapter import SuiteChatCompletions
+    from evals.client import ChatClient
 
-    original = SuiteChatCompletions._create_payload
+    original = ChatClient.post
     sent = {"n": 0}
 
-    def create_payload(self, *args, **kwargs):
-        payload = original(self, *args, **kwargs)
-        if self.model.endswith(f"-{precision}"):
+    async def post(self, session, base_url, request):
+        model = request.payload["model"]
+        if model.endswith(f"-{precision}"):
             sent["n"] += 1
             if sent["n"] == nth:
                 for server in list(engine._LIVE):
-                    if server.served_name == self.model:
+                    if server.served_name == model:
                         os.killpg(server.proc.pid, signal.SIGKILL)
-        return payload
+        return await original(self, session, base_url, request)
 
-    SuiteChatCompletions._create_payload = create_payload
+    ChatClient.post = post
 
 
 def _bad_argument(precision: str) -> None:

@@ -1,8 +1,13 @@
 """Pieces of the engine path that need no server."""
 
-import pytest
+import json
 
-from evals.adapter import Generation, SuiteChatCompletions
+import pytest
+from lm_eval.api.instance import Instance
+from lm_eval.models.api_models import JsonChatStr
+
+from evals.adapter import Generation, RequestsCollected, SuiteChatCompletions
+from evals.generations import GenerationStore
 from evals.engine import VllmServer, cli_args, cpu_env
 
 
@@ -40,15 +45,21 @@ def test_repeats_of_a_request_get_their_own_seeds(model):
     assert [p["seed"] for p in replay] == [p["seed"] for p in payloads]  # reproducible across runs
 
 
-def test_generations_keep_finish_reason_tokens_and_prompt(model):
+def test_generate_until_answers_from_the_store_keeping_finish_reason_tokens_and_prompt(tmp_path):
+    """lm-eval's own hook, end to end with no server: the collected request's key finds its
+    stored response, and the answer carries what the artifacts need."""
     messages = [{"role": "user", "content": "2+2?"}]
-    payload = model._create_payload(messages, generate=True, gen_kwargs={"max_gen_toks": 8})
-    response = {
-        "id": f"chatcmpl-{payload['request_id']}",
-        "choices": [{"index": 0, "message": {"content": "<think>x</think>4"}, "finish_reason": "length"}],
-        "usage": {"prompt_tokens": 11, "completion_tokens": 8},
-    }
-    [generation] = model.parse_generations(response)
+    instance = Instance("generate_until", doc={}, arguments=(JsonChatStr(json.dumps(messages)), {"max_gen_toks": 8}), idx=0)
+    store = GenerationStore(tmp_path / "g.jsonl", {"model": "m"})
+    url = "http://127.0.0.1:9/v1/chat/completions"
+    with pytest.raises(RequestsCollected) as collected:
+        SuiteChatCompletions(base_url=url, model="m", tokenizer_backend=None, store=store, collect=True).generate_until([instance])
+    [request] = collected.value.requests
+    assert request.payload["messages"] == messages and request.payload["max_tokens"] == 8
+    store.put(request.key, "c", {"choices": [{"index": 0, "message": {"content": "<think>x</think>4"}, "finish_reason": "length"}],
+                                 "usage": {"prompt_tokens": 11, "completion_tokens": 8}})
+    model = SuiteChatCompletions(base_url=url, model="m", tokenizer_backend=None, store=store)  # port 9: nothing is sent
+    [generation] = model.generate_until([instance])
     assert isinstance(generation, Generation) and generation == "<think>x</think>4"
     assert (generation.finish_reason, generation.prompt_tokens, generation.completion_tokens) == ("length", 11, 8)
     assert generation.messages == messages

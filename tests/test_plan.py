@@ -81,3 +81,36 @@ def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselin
     assert main(["--profile", "full", "--estimate"]) == 0
     out = capsys.readouterr().out
     assert all(f"| {p} | 10 |" in out for p in ("bf16", "fp8", "nvfp4")) and "GPU-hours per run" in out
+
+
+@pytest.mark.parametrize("profile", ["seed", "full"])
+def test_the_run_makes_the_call_the_plan_shows(profile, monkeypatch):
+    """What the runner hands lm-eval (simple_evaluate's arguments, the task's repeats, the
+    model's arguments) is, for every case, what the plan snapshot shows."""
+    import lm_eval.evaluator
+
+    from evals import runner
+
+    seen = {}
+
+    def simple_evaluate(model, tasks, task_manager, **kwargs):
+        [task] = tasks
+        seen.update(task=task.config.task, repeats=task.config.repeats, **kwargs, model=model)
+        raise runner.RequestsCollected([])
+
+    monkeypatch.setattr(lm_eval.evaluator, "simple_evaluate", simple_evaluate)
+    plan = render_plan(load_matrix(), profile)
+
+    class Server:
+        served_name, url = "served", "http://127.0.0.1:9"
+
+    for case in load_matrix().cases(profile):
+        seen.clear()
+        runner.case_requests(case, Server())
+        model = seen.pop("model")
+        shown = {k: v for k, v in plan["cases"][case.id].items() if k not in ("precision", "baseline_repeats")}
+        assert shown.pop("model") == "suite-chat-completions" and isinstance(model, runner.SuiteChatCompletions)
+        model_args = shown.pop("model_args")
+        assert seen == shown, case.id
+        assert (model._concurrent, model._max_gen_toks, model.max_length + 1, model._seed) == (
+            model_args["num_concurrent"], model_args["max_gen_toks"], model_args["max_length"], model_args["seed"])

@@ -1,6 +1,6 @@
 """A request meets a connection error or a 5xx: it is retried, a bounded number of times,
 and a case that still fails says what every attempt met; a 4xx fails at once; a dead
-local server fails at once with its own error (evals/adapter.py)."""
+local server fails at once with its own error (evals/client.py)."""
 
 import asyncio
 
@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from evals import adapter
-from evals.adapter import SuiteChatCompletions
+from evals import client
+from evals.client import ChatClient, PoolSize, Request
 
 OK = {"id": "chatcmpl-x", "choices": [{"message": {"content": "4"}, "finish_reason": "stop"}],
       "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
@@ -17,7 +17,7 @@ OK = {"id": "chatcmpl-x", "choices": [{"message": {"content": "4"}, "finish_reas
 
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch):
-    monkeypatch.setattr(adapter, "RETRY_WAITS_S", (0.0, 0.0, 0.0))
+    monkeypatch.setattr(client, "RETRY_WAITS_S", (0.0, 0.0, 0.0))
 
 
 def post(statuses: list[int], endpoint=None) -> tuple[dict | Exception, int]:
@@ -38,12 +38,10 @@ def post(statuses: list[int], endpoint=None) -> tuple[dict | Exception, int]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
-        model = SuiteChatCompletions(base_url=f"http://127.0.0.1:{port}/v1/chat/completions", model="m",
-                                     tokenizer_backend=None, case_id="fp8-aime24-think")
-        model.endpoint = endpoint
+        sender = ChatClient(endpoint, PoolSize(2))
         try:
             async with aiohttp.ClientSession() as session:
-                return await model._post(session, {"model": "m", "messages": []})
+                return await sender.post(session, f"http://127.0.0.1:{port}", Request("fp8-aime24-think", {"model": "m"}))
         except Exception as exc:  # noqa: BLE001  the test looks at it
             return exc
         finally:
@@ -58,7 +56,7 @@ def test_5xx_answers_are_retried_until_one_succeeds():
 
 def test_a_request_that_keeps_failing_fails_the_case_with_every_attempt():
     error, seen = post([503] * 10)
-    assert seen == len(adapter.RETRY_WAITS_S) + 1
+    assert seen == len(client.RETRY_WAITS_S) + 1
     assert isinstance(error, RuntimeError) and "fp8-aime24-think: the request failed 4 times" in str(error)
     assert str(error).count("HTTP 503") == 4
 
@@ -69,12 +67,11 @@ def test_a_4xx_is_not_retried():
 
 
 def test_connection_errors_are_retried_and_a_dead_server_stops_them():
-    model = SuiteChatCompletions(base_url="http://127.0.0.1:9/v1/chat/completions", model="m", tokenizer_backend=None,
-                                 case_id="c")
+    sender = ChatClient(None, PoolSize(2))
 
     async def send():
         async with aiohttp.ClientSession() as session:
-            return await model._post(session, {"model": "m", "messages": []})
+            return await sender.post(session, "http://127.0.0.1:9", Request("c", {"model": "m"}))
 
     with pytest.raises(RuntimeError, match=r"c: the request failed 4 times .*ClientConnectorError"):
         asyncio.run(send())
@@ -85,7 +82,7 @@ def test_connection_errors_are_retried_and_a_dead_server_stops_them():
         def check_alive(self):
             raise RuntimeError("vLLM server for m is not running (exit code -9)")
 
-    model.endpoint = Dead()
+    sender.endpoint = Dead()
     with pytest.raises(RuntimeError, match="c: ClientConnectorError.*and the server is not alive") as info:
         asyncio.run(send())
     assert "not running (exit code -9)" in str(info.value.__cause__)

@@ -12,7 +12,7 @@ from evals.drift.scoring import score
 from evals.drift.sequences import DriftError, Sequence, reference_sequences, tokenizer_fingerprint
 from evals.drift.tokens import compare_sequence
 from evals.generations import GenerationStore
-from evals.runner import concurrency
+from evals.lm_eval_call import in_flight
 
 CONTEXT_TOKENS = 8  # either side of a position that moved, in a failure message
 
@@ -74,7 +74,7 @@ class DriftPass:
         return GenerationStore(self.stored.dir / "drift" / f"{REFERENCE_PRECISION}.jsonl", context, writable=False)
 
     def _score(self, precision: str, endpoint, store: GenerationStore):
-        return score(endpoint, store, self.sequences, self.settings.top_k, concurrency(self._case(precision)))
+        return score(endpoint, store, self.sequences, self.settings.top_k, in_flight(self._case(precision)))
 
     def reference(self, endpoint) -> dict:
         """Score the reference's own responses on its server and keep them; the manifest's

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from evals.config import Case
 from evals.gate.decision import Decision, judge_change
 from evals.gate.stats import Strata
+from evals.lm_eval_call import lm_eval_call
 from scorers import SCORER_VERSION
 
 if TYPE_CHECKING:  # the runner imports lm-eval; records need only its result's shape
@@ -29,13 +30,12 @@ def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, 
     """What must be equal for two runs of a case to be compared. `engine` and
     `architecture` are those that made the generations (a replay's are the replayed
     run's, a remote server's are what can be seen of it)."""
-    generation = {key: value for key, value in case.lm_eval_call().items() if key != "repeats"}
     return {
         "model": case.model.model or f"tiny:{case.model.tiny}",
         "revision": case.model.revision,
         "dtype": case.model.dtype,
         "server": dict(case.server),
-        "generation": generation,
+        "generation": lm_eval_call(case).generation(),
         "engine": engine,
         "gpu_architecture": architecture,
         "scorer_version": SCORER_VERSION,

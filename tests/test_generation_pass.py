@@ -1,0 +1,167 @@
+"""One generation pass per model (evals/generation_pass.py) through one pool (evals/client.py),
+against a scripted server: every request of the model's cases is sent once, longest
+expected first, never more in flight than the pool allows; the cases then run lm-eval
+answered from the store alone; a failed request is left to its case; the time a request
+waits in the engine's queue is not a timeout, an engine that makes no progress is."""
+
+import asyncio
+import threading
+import time
+
+import pytest
+from aiohttp import web
+
+from evals import client
+from evals.client import ChatClient, PoolSize, Request, RequestError
+from evals.config import load_matrix
+from evals.generation_pass import expected_tokens, generation_pass
+from evals.generations import GenerationStore
+from evals.runner import run_case
+
+
+class Scripted:
+    """An OpenAI-style chat server in a thread: answers after `delay(payload)` seconds
+    (a 500 for `fail(payload)`), counts requests in flight, and serves /metrics."""
+
+    def __init__(self, delay=lambda p: 0.0, fail=lambda p: False, tokens_move=True, serial=False):
+        self.delay, self.fail, self.tokens_move, self.serial = delay, fail, tokens_move, serial
+        self.received: list[dict] = []
+        self.in_flight = self.most_in_flight = 0
+        self.tokens = 0
+        self._ready = threading.Event()
+
+    async def _chat(self, request):
+        payload = await request.json()
+        self.received.append(payload)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.serial:  # an engine that runs one request at a time: the rest wait in its queue
+                async with self.engine:
+                    await asyncio.sleep(self.delay(payload))
+            else:
+                await asyncio.sleep(self.delay(payload))
+        finally:
+            self.in_flight -= 1
+        if self.fail(payload):
+            return web.json_response({"error": "boom"}, status=500)
+        n = payload.get("max_tokens", 1)
+        return web.json_response({"id": "chatcmpl-" + payload.get("request_id", "x"), "choices": [
+            {"index": 0, "message": {"content": "<think>x</think>\\boxed{7}"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": n}})
+
+    async def _metrics(self, request):
+        if self.tokens_move:
+            self.tokens += 1
+        return web.Response(text=f"# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total {self.tokens}\n")
+
+    def __enter__(self):
+        def serve():
+            self.loop = asyncio.new_event_loop()
+            self.engine = asyncio.Lock()
+            app = web.Application()
+            app.router.add_post("/v1/chat/completions", self._chat)
+            app.router.add_get("/metrics", self._metrics)
+            self.runner = web.AppRunner(app, shutdown_timeout=0.5)
+            self.loop.run_until_complete(self.runner.setup())
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            self.loop.run_until_complete(site.start())
+            self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+            self._ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc):
+        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+class Endpoint:
+    served_name = "tiny-fp8"
+
+    def __init__(self, url):
+        self.url = url
+
+
+def fp8_cases():
+    return [c for c in load_matrix().cases("tiny") if c.precision == "fp8"]
+
+
+def test_a_models_requests_go_once_longest_first_and_its_cases_then_send_nothing(tmp_path):
+    cases = fp8_cases()
+    expected = {c.id: 90.0 if c.mode.enable_thinking else 40.0 for c in cases}
+    store = GenerationStore(tmp_path / "fp8.jsonl", {"model": "fake"})
+    with Scripted(delay=lambda p: 0.01) as server:
+        made = generation_pass(cases, Endpoint(server.url), store, expected, lambda: PoolSize(8))
+        total = sum(c.limit for c in cases)
+        assert (made.requests, made.sent, made.kept, made.failed) == (total, total, 0, {})
+        assert len(server.received) == total and len(store) == total
+        assert server.most_in_flight <= 8
+        # Thinking requests (96 tokens at most, expected 90) all went before the others (48 at most).
+        thinking = [p["chat_template_kwargs"]["enable_thinking"] for p in server.received]
+        assert thinking == sorted(thinking, reverse=True) and thinking[0] and not thinking[-1]
+        assert set(made.case_seconds) == {c.id for c in cases}
+
+        for case in cases:  # lm-eval then finds every request of every case in the store
+            result = run_case(case, Endpoint(server.url), store)
+            assert len(result.samples) == case.limit and all(s["response"] == "<think>x</think>\\boxed{7}" for s in result.samples)
+        assert len(server.received) == total
+
+        again = generation_pass(cases, Endpoint(server.url), GenerationStore(store.path, store.context), expected,
+                                lambda: PoolSize(8))
+        assert (again.kept, again.sent) == (total, 0)  # a resumed run sends nothing it kept
+
+
+def test_a_request_that_fails_is_left_to_its_case(tmp_path, monkeypatch):
+    monkeypatch.setattr(client, "RETRY_WAITS_S", (0.0,))
+    cases = [c for c in fp8_cases() if c.task.name == "aime24"][:2]
+    bad = cases[1].mode.system
+    store = GenerationStore(tmp_path / "fp8.jsonl", {"model": "fake"})
+    with Scripted(fail=lambda p: p["messages"][0]["content"] == bad) as server:
+        made = generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, lambda: PoolSize(4))
+        assert list(made.failed) == [cases[1].id] and "HTTP 500" in made.failed[cases[1].id]
+        assert made.sent == cases[0].limit and made.requests == cases[0].limit + cases[1].limit
+        run_case(cases[0], Endpoint(server.url), store)  # the other case is whole
+        with pytest.raises(RequestError, match=f"{cases[1].id}: the request failed 2 times"):
+            run_case(cases[1], Endpoint(server.url), store)
+
+
+def test_the_pool_never_exceeds_its_count_or_its_token_budget():
+    size = PoolSize(max_in_flight=3, token_budget=100.0)
+    long, short = Request("c", {}, expected_tokens=60.0), Request("c", {}, expected_tokens=10.0)
+    assert size.admits(0, 0.0, long) and not size.admits(1, 60.0, long) and size.admits(1, 60.0, short)
+    assert not size.admits(3, 30.0, short)
+    assert PoolSize(2, 10.0).admits(0, 0.0, long)  # longer than the whole budget: alone
+    with Scripted(delay=lambda p: 0.05) as server:
+        requests = [Request("c", {"model": "m", "max_tokens": t}, expected_tokens=t) for t in (60, 60, 10, 10, 10, 10)]
+        sender = ChatClient(Endpoint(server.url), size)
+        order = []
+        sender.send(requests, lambda r: order.append(r.payload["max_tokens"]))
+        assert sorted(order) == [10, 10, 10, 10, 60, 60] and server.most_in_flight <= 3
+
+
+def test_expected_tokens_take_the_case_mean_unless_the_length_is_forced():
+    assert expected_tokens(Request("c", {"max_tokens": 96}), 40.0) == 40.0
+    assert expected_tokens(Request("c", {"max_tokens": 30}), 40.0) == 30.0
+    assert expected_tokens(Request("c", {"max_tokens": 500, "ignore_eos": True}), 40.0) == 500.0
+
+
+def test_waiting_in_the_engines_queue_is_no_timeout_but_a_stalled_engine_is(monkeypatch):
+    monkeypatch.setattr(client, "_WATCH_EVERY_S", 0.05)
+    requests = [Request("c", {"model": "m"}) for _ in range(6)]
+    # One at a time, 0.3 s each: the last waits 1.5 s, far past the 0.4 s bound, while tokens move.
+    with Scripted(delay=lambda p: 0.3, serial=True) as server:
+        began = time.monotonic()
+        ChatClient(Endpoint(server.url), PoolSize(6), stall_timeout=0.4).send(requests, lambda r: None)
+        assert time.monotonic() - began > 1.5
+    # An engine that answers nothing and generates nothing fails the pool at the bound.
+    with Scripted(delay=lambda p: 30.0, tokens_move=False) as server:
+        began = time.monotonic()
+        with pytest.raises(RequestError, match="generated no token and answered no request for 0.4 s"):
+            ChatClient(Endpoint(server.url), PoolSize(6), stall_timeout=0.4).send(requests, lambda r: None, keep_going=True)
+        assert time.monotonic() - began < 5
