@@ -103,21 +103,25 @@ class ChatClient:
     async def _admit(self, session, base_url, requests, on_response, keep_going, progress, watch) -> None:
         room = asyncio.Condition()
         state = {"in_flight": 0, "tokens": 0.0}
-        tasks: set[asyncio.Task] = set()
-        wake = lambda _: asyncio.ensure_future(_notify(room))  # noqa: E731  a failure or the watch ends a wait
-        watch.add_done_callback(wake)
+        failures: list[BaseException] = []  # what stops the pool: a dead server, or any failure unless keep_going
+        tasks: list[asyncio.Task] = []
+
+        def stop(error: BaseException) -> None:
+            failures.append(error)
+            asyncio.ensure_future(_notify(room))
+
+        watch.add_done_callback(lambda w: w.cancelled() or w.exception() is None or stop(w.exception()))
 
         async def one(request: Request) -> None:
             try:
                 request.response = await self.post(session, base_url, request)
                 progress["at"] = self.last_received = time.monotonic()
                 on_response(request)
-            except ServerGone:
-                raise
-            except Exception as exc:  # noqa: BLE001  kept on the request, or raised below
-                if not keep_going:
-                    raise
-                request.error = exc
+            except Exception as exc:  # noqa: BLE001  kept on the request, or it stops the pool
+                if keep_going and not isinstance(exc, ServerGone):
+                    request.error = exc
+                else:
+                    stop(exc)
             finally:
                 async with room:
                     state["in_flight"] -= 1
@@ -127,20 +131,18 @@ class ChatClient:
         try:
             for request in requests:
                 async with room:
-                    await room.wait_for(lambda: self.size.admits(state["in_flight"], state["tokens"], request)
-                                        or watch.done() or any(_failed(t) for t in tasks))
-                    _raise_first(tasks, watch)
+                    await room.wait_for(lambda: failures or self.size.admits(state["in_flight"], state["tokens"], request))
+                    if failures:
+                        raise failures[0]
                     state["in_flight"] += 1
                     state["tokens"] += request.expected_tokens
                 if self.first_sent is None:
                     self.first_sent = time.monotonic()
-                task = asyncio.create_task(one(request))
-                task.add_done_callback(wake)
-                tasks.add(task)
-            while pending := [t for t in tasks if not t.done()]:
-                await asyncio.wait([*pending, watch], return_when=asyncio.FIRST_COMPLETED)
-                _raise_first(tasks, watch)
-            _raise_first(tasks, watch)
+                tasks.append(asyncio.create_task(one(request)))
+            async with room:
+                await room.wait_for(lambda: failures or state["in_flight"] == 0)
+            if failures:
+                raise failures[0]
         finally:
             for task in tasks:
                 task.cancel()
@@ -219,13 +221,3 @@ async def engine_metrics(session, base_url: str) -> dict[str, float] | None:
 async def _notify(room: asyncio.Condition) -> None:
     async with room:
         room.notify_all()
-
-
-def _failed(task: asyncio.Task) -> bool:
-    return task.done() and not task.cancelled() and task.exception() is not None
-
-
-def _raise_first(tasks, watch: asyncio.Task) -> None:
-    for task in (watch, *tasks):
-        if _failed(task):
-            raise task.exception()
