@@ -14,7 +14,8 @@ no stop strings. Each round times, on one server (its start not timed):
   per-case  each case's requests through a pool of its own, one case after another
             (the flow before the pass: a case ends in a drain before the next begins);
 and, in a fresh process with the same engine arguments, one `LLM.generate` call over
-the same prompts (token ids rendered by the model's chat template; the server's
+the same prompts (once with the engine in that process, vLLM's CPU default for one rank,
+once in a process of its own as the server's engine is) (token ids rendered by the model's chat template; the server's
 prompt token counts are checked against them) and lengths (its start not timed).
 While each flow runs, the server's /metrics is sampled every 0.25 s: the running count
 is averaged while at least max_num_seqs requests are unfinished (enough to fill it).
@@ -187,18 +188,22 @@ def main() -> None:
             if any(sorted(flow.pop("prompt_tokens")) != sorted(want) for flow in result.values()):
                 sys.exit("the server's prompts differ from the ones rendered for LLM.generate")
             result["llm_generate"] = llm_generate(path, engine_args, engine_env, forced, work)
+            # The same call with its engine in a process of its own, as the server's is: the cost of that split.
+            result["llm_generate_mp"] = llm_generate(path, engine_args, {**engine_env, "VLLM_ENABLE_V1_MULTIPROCESSING": "1"},
+                                                     forced, work)
             rounds.append(result)
             print(f"round {n + 1}: " + ", ".join(
                 f"{k} {v['seconds']:.1f} s ({v['tokens']} tokens"
                 + (f", running {v['running_full']:.1f} of {batch} while >= {batch} remain, {v['running_all']:.1f} overall)"
                    if "running_full" in v else ")") for k, v in result.items()), flush=True)
-    median = {k: statistics.median(r[k]["seconds"] for r in rounds) for k in ("pass", "all_at_once", "per_case", "llm_generate")}
+    median = {k: statistics.median(r[k]["seconds"] for r in rounds) for k in ("pass", "all_at_once", "per_case", "llm_generate", "llm_generate_mp")}
     running = statistics.median(r["pass"]["running_full"] for r in rounds)
     summary = {
         "bind": args.bind, "rounds": rounds, "median_seconds": median, "max_num_seqs": batch,
         "llm_over_pass": median["llm_generate"] / median["pass"],
         "llm_over_per_case": median["llm_generate"] / median["per_case"],
         "all_at_once_over_pass": median["all_at_once"] / median["pass"],
+        "llm_mp_over_pass": median["llm_generate_mp"] / median["pass"],
         "pass_running_share": running / batch,
         "per_case_running_share": statistics.median(r["per_case"]["running_full"] for r in rounds) / batch,
         "per_case_running_all_share": statistics.median(r["per_case"]["running_all"] for r in rounds) / batch,
@@ -208,6 +213,8 @@ def main() -> None:
           f"({median['llm_generate']:.1f} / {median['pass']:.1f})")
     print(f"  LLM.generate / per-case seconds:              {summary['llm_over_per_case']:.3f} "
           f"({median['llm_generate']:.1f} / {median['per_case']:.1f})")
+    print(f"  LLM.generate, engine in its own process / pass seconds: {summary['llm_mp_over_pass']:.3f} "
+          f"({median['llm_generate_mp']:.1f} / {median['pass']:.1f})")
     print(f"  all at once / pass seconds (the server's own cost, beside the pool's): {summary['all_at_once_over_pass']:.3f} "
           f"({median['all_at_once']:.1f} / {median['pass']:.1f})")
     print(f"  pass: running / max_num_seqs while >= {batch} remain (goal >= 0.90): {summary['pass_running_share']:.3f}")

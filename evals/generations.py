@@ -46,13 +46,12 @@ class GenerationStore:
     def __init__(self, path: Path, context: dict[str, Any], writable: bool = True):
         self.path, self.context, self.writable = Path(path), context, writable
         self._responses: dict[str, dict] = {}
-        self._earlier: set[str] = set()  # keys read from the file on open: kept by an earlier session
         self._lock = threading.Lock()
         self.reused = 0  # responses answered from the file in this session
         self.added = 0
         if self.path.exists():
             self._read()
-        self._earlier = set(self._responses)
+        self._earlier = set(self._responses)  # kept by an earlier session (read on open), not made by this one
 
     def __len__(self) -> int:
         return len(self._responses)

@@ -278,7 +278,9 @@ def render_markdown(report: dict) -> str:
 
     lines += drift_table(report)
     lines += ["", "## Truncation and tokens", "",
-              "| Case | n x k | Truncated | Mean tokens | Max tokens | Generation s |", "|---|---:|---:|---:|---:|---:|"]
+              "Last response: seconds from the first request of the model's generation pass to the case's last "
+              "response (— when an earlier session generated them).", "",
+              "| Case | n x k | Truncated | Mean tokens | Max tokens | Last response (s) |", "|---|---:|---:|---:|---:|---:|"]
     for case_id, c in report["cases"].items():
         seconds = c.get("generation_seconds")
         lines.append(f"| {case_id} | {c['n']} x {c['k']} | {_pct(c['truncation_rate'])}% | {c['output_tokens']['mean']:.1f} | "

@@ -27,7 +27,7 @@ class CaseResult:
     k: int  # samples per item
     truncation_rate: float
     output_tokens: dict[str, float]  # mean, max
-    generation_seconds: float | None  # first request sent to last response received
+    generation_seconds: float | None  # first request of its generation (the model's pass) to its last response
     samples: list[dict] = field(repr=False)  # one per response
     lm_eval_results: dict[str, Any] = field(repr=False)
 
