@@ -148,17 +148,27 @@ class ChatClient:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    async def _alive(self) -> Exception | None:
+        """Why the server is not alive (its `check_alive`), or None."""
+        if not hasattr(self.endpoint, "check_alive"):
+            return None
+        try:
+            await asyncio.to_thread(self.endpoint.check_alive)
+        except Exception as dead:  # noqa: BLE001  the caller says what it means
+            return dead
+        return None
+
     async def _watch(self, session, base_url: str, progress: dict) -> None:
         """Fails the pool when the engine made no progress for stall_timeout seconds, or the
-        local server died while requests wait."""
-        tokens = None
+        server failed 3 liveness checks in a row while requests wait (one slow answer to a
+        health check over an hours-long pass is not a dead server)."""
+        tokens, failed_checks = None, 0
         while True:
             await asyncio.sleep(min(_WATCH_EVERY_S, self.stall_timeout / 4))
-            if hasattr(self.endpoint, "check_alive"):
-                try:
-                    await asyncio.to_thread(self.endpoint.check_alive)
-                except Exception as dead:
-                    raise ServerGone(f"the server is not alive: {dead}") from dead
+            dead = await self._alive()
+            failed_checks = failed_checks + 1 if dead is not None else 0
+            if failed_checks >= 3:
+                raise ServerGone(f"the server is not alive: {dead}") from dead
             now_tokens = await generated_tokens(session, base_url)
             if now_tokens is not None and now_tokens != tokens:
                 tokens, progress["at"] = now_tokens, time.monotonic()
@@ -183,11 +193,11 @@ class ChatClient:
                     errors.append(f"HTTP {response.status}: {text[:300]}")
             except aiohttp.ClientConnectionError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
-                if hasattr(self.endpoint, "check_alive"):
-                    try:  # a dead server: no retry (the case's test then names it, with its log)
-                        await asyncio.to_thread(self.endpoint.check_alive)
-                    except Exception as dead:
-                        raise ServerGone(f"{request.case_id}: {errors[-1]}, and the server is not alive") from dead
+                dead = await self._alive()  # a dead server: no retry (the case's test then names it, with its log)
+                if dead is not None:
+                    raise ServerGone(f"{request.case_id}: {errors[-1]}, and the server is not alive") from dead
+            except (aiohttp.ClientPayloadError, aiohttp.ContentTypeError, ValueError) as exc:  # a broken answer
+                errors.append(f"{type(exc).__name__}: {exc}")
             if wait is not None:
                 await asyncio.sleep(wait)
         raise RequestError(f"{request.case_id}: the request failed {len(errors)} times (connection errors and 5xx are "
@@ -209,12 +219,12 @@ async def engine_metrics(session, base_url: str) -> dict[str, float] | None:
             if not response.ok:
                 return None
             text = await response.text()
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+        out: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                out[sample.name] = out.get(sample.name, 0.0) + sample.value
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):  # none, or not Prometheus text
         return None
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[sample.name] = out.get(sample.name, 0.0) + sample.value
     return out
 
 

@@ -67,6 +67,8 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         for _ in range(result.kept):
             progress.update(None, reused=True)
     if not missing:
+        if progress is not None:
+            progress.finish()
         return result
     endpoint.url  # a lazy server starts here, before the pool is sized from it
     client = ChatClient(endpoint, size())
@@ -88,4 +90,7 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
     for request in missing:
         if request.error is not None:
             result.failed.setdefault(request.case_id, str(request.error))
+    if progress is not None and result.failed:  # each such case sends its requests again, and fails if they fail
+        progress.write(f"{progress.case_id}: {len(result.failed)} case(s) left to send their own failed requests; "
+                       "first errors: " + "; ".join(result.failed.values())[:2000])
     return result

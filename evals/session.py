@@ -20,10 +20,10 @@ from evals.gate.policy import Policy
 from evals.gate.stats import Recovery, recovery
 from evals.drift.reference import StoredReference
 from evals.drift.sequences import DriftError
-from evals.client import pool_size
+from evals.client import RequestError, pool_size
 from evals.generation_pass import PassResult, generation_pass
 from evals.generations import GenerationStore
-from evals.lm_eval_call import lm_eval_call
+from evals.lm_eval_call import in_flight
 from evals.power import output_tokens
 from evals.preflight import check_cases
 from evals.progress import Progress
@@ -222,11 +222,14 @@ class MatrixRun:
             scheduled = selection(self.config).get("scheduled", ())
             cases = [c for c in self.cases if c.precision == precision and c.id in scheduled]
             expected = {c.id: output_tokens(self.matrix, c, SNAPSHOTS_DIR)[0] for c in cases}
-            in_flight = lm_eval_call(cases[0]).model_args["num_concurrent"] if cases else 0
-            self._passes[precision] = generation_pass(
-                cases, endpoint, self.store(precision), expected,
-                lambda: pool_size(in_flight, self._kv_tokens.get(precision)),
-                self.progress(f"{precision} generation pass ({len(cases)} cases)"))
+            most = in_flight(cases[0]) if cases else 0
+            label = f"{precision} generation pass ({len(cases)} cases)"
+            try:
+                self._passes[precision] = generation_pass(
+                    cases, endpoint, self.store(precision), expected,
+                    lambda: pool_size(most, self._kv_tokens.get(precision)), self.progress(label))
+            except RequestError as exc:  # named as the pass's, not as the case that happened to start it
+                raise RequestError(f"{label}: {exc}") from exc
         return self._passes[precision]
 
     def drift_store(self, precision: str) -> GenerationStore:

@@ -165,3 +165,42 @@ def test_waiting_in_the_engines_queue_is_no_timeout_but_a_stalled_engine_is(monk
         with pytest.raises(RequestError, match="generated no token and answered no request for 0.4 s"):
             ChatClient(Endpoint(server.url), PoolSize(6), stall_timeout=0.4).send(requests, lambda r: None, keep_going=True)
         assert time.monotonic() - began < 5
+
+
+class Flaky(Endpoint):
+    """A server whose health check fails `times` times in a row, once."""
+
+    def __init__(self, url, times):
+        super().__init__(url)
+        self.left = times
+
+    def check_alive(self):
+        if self.left:
+            self.left -= 1
+            raise RuntimeError("health check timed out")
+
+
+def test_one_failed_health_check_is_not_a_dead_server_three_in_a_row_are(monkeypatch):
+    monkeypatch.setattr(client, "_WATCH_EVERY_S", 0.05)
+    requests = [Request("c", {"model": "m"}) for _ in range(3)]
+    with Scripted(delay=lambda p: 0.3) as server:
+        ChatClient(Flaky(server.url, 2), PoolSize(3)).send(requests, lambda r: None)
+        with pytest.raises(client.ServerGone, match="health check timed out"):
+            ChatClient(Flaky(server.url, 10), PoolSize(3)).send(requests, lambda r: None, keep_going=True)
+
+
+def test_metrics_that_are_not_prometheus_text_are_no_metrics():
+    class Html(Scripted):
+        async def _metrics(self, request):
+            return web.Response(text="<html>app</html>", content_type="text/html")
+
+    async def read(url):
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            return await client.engine_metrics(session, url)
+
+    with Html() as server:
+        assert asyncio.run(read(server.url)) is None
+    with Scripted() as server:
+        assert asyncio.run(read(server.url))["vllm:generation_tokens_total"] == 1
