@@ -41,7 +41,7 @@ import requests as http
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals.client import ChatClient, PoolSize, Request, pool_size  # noqa: E402
+from evals.client import ChatClient, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
 from evals.config import load_matrix  # noqa: E402
 from evals.engine import VllmServer, cpu_env  # noqa: E402
 from evals.generation_pass import longest_first  # noqa: E402
@@ -86,13 +86,10 @@ class Sampler:
         self._stop = threading.Event()
 
     def __enter__(self):
-        from prometheus_client.parser import text_string_to_metric_families
-
         def sample():
             while not self._stop.is_set():
                 try:
-                    text = http.get(f"{self.url}/metrics", timeout=5).text
-                    values = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples}
+                    values = parse_metrics(http.get(f"{self.url}/metrics", timeout=5).text)
                     self.samples.append((self.unfinished, values.get("vllm:num_requests_running", 0.0),
                                          values.get("vllm:num_requests_waiting", 0.0)))
                 except (http.RequestException, ValueError):
@@ -132,7 +129,7 @@ def timed(server, groups: list[list[Request]], size: PoolSize, batch: int) -> di
             ChatClient(server, size).send(group, arrived)
         seconds = time.perf_counter() - began
     full, every = sampler.running(batch)
-    tokens = sum(r.response["usage"]["completion_tokens"] for g in groups for r in g)
+    tokens = sum(r.completion_tokens for g in groups for r in g)
     return {"seconds": seconds, "tokens": tokens, "running_full": full, "running_all": every, "prompt_tokens": prompts}
 
 

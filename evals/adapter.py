@@ -135,7 +135,7 @@ class SuiteChatCompletions(LocalChatCompletion):
             if self.store is not None:
                 self.store.put(request.key, self.case_id, request.response)
             if self.progress is not None:
-                self.progress.update((request.response.get("usage") or {}).get("completion_tokens"))
+                self.progress.update(request.completion_tokens)
 
         self.client.send(missing, arrived)
 

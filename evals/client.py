@@ -50,6 +50,10 @@ class Request:
     response: dict | None = field(default=None, repr=False)
     error: Exception | None = field(default=None, repr=False)
 
+    @property
+    def completion_tokens(self) -> int | None:
+        return ((self.response or {}).get("usage") or {}).get("completion_tokens")
+
 
 @dataclass(frozen=True)
 class PoolSize:
@@ -212,19 +216,23 @@ async def generated_tokens(session, base_url: str) -> float | None:
 
 async def engine_metrics(session, base_url: str) -> dict[str, float] | None:
     """vLLM's Prometheus metrics, summed over their labels; None if there are none."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     try:
         async with session.get(f"{base_url}/metrics", timeout=aiohttp.ClientTimeout(total=10)) as response:
             if not response.ok:
                 return None
-            text = await response.text()
-        out: dict[str, float] = {}
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                out[sample.name] = out.get(sample.name, 0.0) + sample.value
+            return parse_metrics(await response.text())
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):  # none, or not Prometheus text
         return None
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    """Prometheus text as {sample name: value summed over its labels}; ValueError if it is not."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[sample.name] = out.get(sample.name, 0.0) + sample.value
     return out
 
 

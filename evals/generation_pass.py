@@ -79,7 +79,7 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         result.sent += 1
         result.case_seconds[request.case_id] = time.monotonic() - began
         if progress is not None:
-            progress.update((request.response.get("usage") or {}).get("completion_tokens"))
+            progress.update(request.completion_tokens)
 
     try:
         client.send(longest_first(missing), arrived, keep_going=True)

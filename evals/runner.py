@@ -75,9 +75,10 @@ def evaluate(call: LmEvalCall, model):
 
 def case_requests(case: Case, server, store=None) -> list[Request]:
     """The case's requests, in lm-eval's order, as its run will send them (none is sent)."""
-    model = make_model(lm_eval_call(case), case.id, server, store, collect=True)
+    call = lm_eval_call(case)
+    model = make_model(call, case.id, server, store, collect=True)
     try:
-        evaluate(lm_eval_call(case), model)
+        evaluate(call, model)
     except RequestsCollected as collected:
         return collected.requests
     raise RuntimeError(f"{case.id}: lm-eval asked the model for no generation")
