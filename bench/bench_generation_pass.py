@@ -137,7 +137,9 @@ def timed(server, groups: list[list[Request]], size: PoolSize) -> dict:
 
 
 def sampled(server, groups: list[list[Request]], size: PoolSize, batch: int) -> dict:
-    """The engine's mean running count while the groups are sent: while >= batch remain, and overall."""
+    """The engine's mean running count while the groups are sent: while >= batch remain, and overall;
+    and the seconds they took while watched, to show what the watching costs."""
+    began = time.perf_counter()
     with Sampler(server.url) as sampler:
         sampler.unfinished = sum(len(g) for g in groups)
 
@@ -146,7 +148,7 @@ def sampled(server, groups: list[list[Request]], size: PoolSize, batch: int) -> 
 
         sent(server, groups, size, arrived)
     full, every = sampler.running(batch)
-    return {"running_full": full, "running_all": every}
+    return {"running_full": full, "running_all": every, "watched_seconds": time.perf_counter() - began}
 
 
 def llm_generate(path: str, args: dict, env: dict, forced, work: Path) -> dict:
@@ -218,6 +220,7 @@ def main() -> None:
         "llm_over_per_case": median["llm_generate"] / median["per_case"],
         "all_at_once_over_pass": median["all_at_once"] / median["pass"],
         "per_case_over_pass": median["per_case"] / median["pass"],
+        "watched_over_pass": statistics.median(r["pass"]["watched_seconds"] for r in rounds) / median["pass"],
         "pass_running_share": statistics.median(r["pass"]["running_full"] for r in rounds) / batch,
         "per_case_running_share": statistics.median(r["per_case"]["running_full"] for r in rounds) / batch,
         "per_case_running_all_share": statistics.median(r["per_case"]["running_all"] for r in rounds) / batch,
@@ -230,6 +233,7 @@ def main() -> None:
     print(f"  per-case / pass seconds:                      {summary['per_case_over_pass']:.3f}")
     print(f"  all at once / pass seconds (the server's own cost, beside the pool's): {summary['all_at_once_over_pass']:.3f} "
           f"({median['all_at_once']:.1f} / {median['pass']:.1f})")
+    print(f"  pass watched (/metrics every 0.25 s) / pass seconds: {summary['watched_over_pass']:.3f}")
     print(f"  pass: running / max_num_seqs while >= {batch} remain (goal >= 0.90): {summary['pass_running_share']:.3f}")
     print(f"  per-case: running / max_num_seqs, overall:    {summary['per_case_running_all_share']:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
