@@ -18,8 +18,8 @@ and, in a fresh process with the same engine arguments and environment as the se
 prompt token ids (rendered by the model's chat template; the server's prompt token counts
 are checked against them) and lengths (its start not timed).
 The engine's running count is read from the server's /metrics every 0.25 s in separate,
-untimed runs of the pass and the per-case flow: rendering /metrics that often costs the
-server about a fifth of its speed on 2 cores, so no timed flow is sampled. The running
+untimed runs of the pass and the per-case flow: rendering /metrics that often slows the
+server on 2 cores (printed as "pass watched / pass"), so no timed flow is sampled. The running
 count is averaged while at least max_num_seqs requests are unfinished (enough to fill it).
 Goals (issue 14): LLM.generate seconds / pass seconds >= 0.85; running >= 90% of max_num_seqs.
 """
