@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from evals.client import ChatClient, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
 from evals.config import load_matrix  # noqa: E402
+from evals.drift.sequences import prompt_ids  # noqa: E402
 from evals.engine import VllmServer, cpu_env  # noqa: E402
 from evals.generation_pass import longest_first  # noqa: E402
 from evals.lm_eval_call import in_flight  # noqa: E402
@@ -71,12 +72,11 @@ def forced_requests(cases, path: str, seed: int, median: float, sigma: float) ->
     for case in cases:
         for request in case_requests(case, Named(case.model.name)):
             payload = request.payload
-            ids = tokenizer.apply_chat_template(payload["messages"], add_generation_prompt=True, tokenize=True, return_dict=False,
-                                                **(payload.get("chat_template_kwargs") or {}))
+            ids = prompt_ids(tokenizer, payload["messages"], payload.get("chat_template_kwargs"))
             room = case.server["max_model_len"] - len(ids) - 1
             length = int(min(room, max(8, round(rng.lognormal(np.log(median), sigma)))))
             payload.update(max_tokens=length, ignore_eos=True, stop=[])
-            out.append((Request(case.id, payload, expected_tokens=float(length)), list(ids)))
+            out.append((Request(case.id, payload, expected_tokens=float(length)), ids))
     return out
 
 

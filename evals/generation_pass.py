@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from evals.client import ChatClient, PoolSize, Request
+from evals.client import ChatClient, PoolSize, Request, RequestError
 from evals.config import Case
 from evals.generations import GenerationStore
 from evals.progress import Progress
@@ -48,10 +48,12 @@ def longest_first(requests: list[Request]) -> list[Request]:
 
 
 def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expected: dict[str, float],
-                    size: Callable[[], PoolSize], progress: Progress | None = None) -> PassResult:
+                    size: Callable[[], PoolSize], progress: Progress | None = None,
+                    name: str = "generation pass") -> PassResult:
     """Generates what `cases` will ask `endpoint` for and `store` lacks. `expected`: output
     tokens per response of each case; `size()` is read once the server is up (it knows
-    its KV cache then)."""
+    its KV cache then). `name` heads the pass's errors and lines, which are the pass's,
+    not those of the case that happened to start it."""
     result = PassResult()
     missing = []
     for case in cases:
@@ -83,6 +85,8 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
 
     try:
         client.send(longest_first(missing), arrived, keep_going=True)
+    except RequestError as exc:
+        raise RequestError(f"{name}: {exc}") from exc
     finally:
         result.seconds = time.monotonic() - began
         if progress is not None:
@@ -91,6 +95,6 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         if request.error is not None:
             result.failed.setdefault(request.case_id, str(request.error))
     if progress is not None and result.failed:  # each such case sends its requests again, and fails if they fail
-        progress.write(f"{progress.case_id}: {len(result.failed)} case(s) left to send their own failed requests; "
+        progress.write(f"{name}: {len(result.failed)} case(s) left to send their own failed requests; "
                        "first errors: " + "; ".join(result.failed.values())[:2000])
     return result

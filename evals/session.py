@@ -20,7 +20,7 @@ from evals.gate.policy import Policy
 from evals.gate.stats import Recovery, recovery
 from evals.drift.reference import StoredReference
 from evals.drift.sequences import DriftError
-from evals.client import RequestError, pool_size
+from evals.client import pool_size
 from evals.generation_pass import PassResult, generation_pass
 from evals.generations import GenerationStore
 from evals.lm_eval_call import in_flight
@@ -224,12 +224,9 @@ class MatrixRun:
             expected = {c.id: output_tokens(self.matrix, c, SNAPSHOTS_DIR)[0] for c in cases}
             most = in_flight(cases[0]) if cases else 0
             label = f"{precision} generation pass ({len(cases)} cases)"
-            try:
-                self._passes[precision] = generation_pass(
-                    cases, endpoint, self.store(precision), expected,
-                    lambda: pool_size(most, self._kv_tokens.get(precision)), self.progress(label))
-            except RequestError as exc:  # named as the pass's, not as the case that happened to start it
-                raise RequestError(f"{label}: {exc}") from exc
+            self._passes[precision] = generation_pass(
+                cases, endpoint, self.store(precision), expected,
+                lambda: pool_size(most, self._kv_tokens.get(precision)), self.progress(label), label)
         return self._passes[precision]
 
     def drift_store(self, precision: str) -> GenerationStore:

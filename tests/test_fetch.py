@@ -13,6 +13,7 @@ from evals.config import load_matrix
 from evals.engine import server_env
 from evals.gate.records import fingerprint
 from tests.evals_run import ROOT
+from tests.options import Options
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
@@ -66,17 +67,6 @@ def test_gpu_servers_start_offline_with_vllms_start_limit_at_the_readiness_wait(
     assert "HF_HUB_OFFLINE" not in server_env({}, gpu=False)  # the tiny model is built locally
 
 
-class Options:
-    """A pytest config's options, as selection reads them."""
-
-    def __init__(self, **given):
-        self.given = {"vllm_url": [], "collectonly": False, **given}
-        self.workerinput = None
-
-    def getoption(self, name):
-        return self.given[name]
-
-
 def test_a_gpu_session_pins_what_it_serves_and_a_resume_keeps_the_recorded_commit(hub_cache, monkeypatch):
     """The session-level path (evals/selection.py `_pin_revisions`), with a usable GPU faked:
     served hub models are pinned to the commit on disk; a --vllm-url precision is not
@@ -87,19 +77,20 @@ def test_a_gpu_session_pins_what_it_serves_and_a_resume_keeps_the_recorded_commi
     full = load_matrix().cases("full")
     nvfp4 = [c for c in full if c.precision == "nvfp4"]
     monkeypatch.setattr(engine, "gpu_status", lambda tp: (True, ""))
-    pinned = selection._pin_revisions(Options(), nvfp4, "full", None, None)
+    run = Options(collectonly=False)  # a run, not a collection: collecting never downloads
+    pinned = selection._pin_revisions(run, nvfp4, "full", None, None)
     assert {c.model.revision for c in pinned} == {COMMIT}
 
-    remote = Options(vllm_url=["bf16=http://gpu-box:8000", "fp8=http://gpu-box:8001"])
+    remote = Options(collectonly=False, vllm_url=["bf16=http://gpu-box:8000", "fp8=http://gpu-box:8001"])
     pinned = {c.precision: c.model.revision for c in selection._pin_revisions(remote, full, "full", None, None)}
     assert pinned == {"bf16": "9216db5781bf21249d130ec9da846c4624c16137",
                       "fp8": "aa55da1ecc13d006e8b8e4f54579b1ea8c3db2df", "nvfp4": COMMIT}
 
     monkeypatch.setattr(selection.workers, "is_worker", lambda config: True)  # a worker never downloads
     with pytest.raises(pytest.UsageError, match=r"Qwen/Qwen3-32B@9216db.* is not on disk: run `python -m evals.fetch"):
-        selection._pin_revisions(Options(), full, "full", None, None)
+        selection._pin_revisions(run, full, "full", None, None)
 
     monkeypatch.setattr(engine, "gpu_status", lambda tp: (False, "no GPU"))
     recorded = {"models": {"nvfp4": {"revision": COMMIT}}}
-    assert {c.model.revision for c in selection._pin_revisions(Options(), nvfp4, "full", recorded, None)} == {COMMIT}
-    assert {c.model.revision for c in selection._pin_revisions(Options(), nvfp4, "full", None, None)} == {"main"}
+    assert {c.model.revision for c in selection._pin_revisions(run, nvfp4, "full", recorded, None)} == {COMMIT}
+    assert {c.model.revision for c in selection._pin_revisions(run, nvfp4, "full", None, None)} == {"main"}

@@ -31,6 +31,13 @@ def tokenizer_fingerprint(tokenizer) -> str:
     return hashlib.sha256(json.dumps([vocab, tokenizer.all_special_tokens]).encode()).hexdigest()[:16]
 
 
+def prompt_ids(tokenizer, messages: list[dict], chat_template_kwargs: dict | None = None) -> list[int]:
+    """The token ids of a conversation's prompt as the server renders it (the model's chat template)."""
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True,
+                                           **(chat_template_kwargs or {}))
+    return list(prompt["input_ids"] if hasattr(prompt, "input_ids") else prompt)  # transformers >= 5: an encoding
+
+
 def reference_sequences(samples: list[Path], tokenizer, items: int, max_tokens: int) -> list[Sequence]:
     """The first `items` responses (first sample of each item) of each reference case's
     samples file, their first `max_tokens` response tokens. The rendered prompt must have
@@ -45,10 +52,7 @@ def reference_sequences(samples: list[Path], tokenizer, items: int, max_tokens: 
             sample = json.loads(line)
             if sample["repeat"] != 0:
                 continue
-            prompt = tokenizer.apply_chat_template(sample["messages"], add_generation_prompt=True, tokenize=True,
-                                                   **(sample.get("chat_template_kwargs") or {}))
-            if hasattr(prompt, "input_ids"):  # transformers >= 5 returns an encoding
-                prompt = prompt["input_ids"]
+            prompt = prompt_ids(tokenizer, sample["messages"], sample.get("chat_template_kwargs"))
             if sample.get("prompt_tokens") not in (None, len(prompt)):
                 raise DriftError(f"{path}: item {sample['item']}: the chat template renders {len(prompt)} prompt tokens, "
                                  f"the server counted {sample['prompt_tokens']}")
