@@ -6,8 +6,8 @@ cost        wall time of `pytest evals` (the tiny CPU matrix) with its drift tes
             without them (-k "not test_drift"), side by side, alternating; the ratio.
             Each run with drift is an identical rerun against the committed baselines:
             how many of them failed a drift test.
-catch       FP8 served by the subtle variant (evals/tiny/quantize.py), each run another
-            draw of its noise (`subtle:fp8:N`, evals/tiny/build.py), against a stored
+catch       FP8 served by the subtle variant (evals/engine/tiny/quantize.py), each run another
+            draw of its noise (`subtle:fp8:N`, evals/engine/tiny/build.py), against a stored
             reference (the last run of `cost`, or one made here): whether test_drift[fp8]
             failed while every accuracy case passed, and the run's mean KLD against the
             baseline's.
@@ -99,7 +99,7 @@ def simulated(rng: np.random.Generator, responses: int, mean_kld: float) -> dict
 
 
 def simulation(runs: int, responses: int) -> None:
-    from evals.config import load_matrix
+    from evals.config.matrix import load_matrix
 
     settings = load_matrix().drift("tiny")
     rng = np.random.default_rng(0)
@@ -118,12 +118,12 @@ def simulation(runs: int, responses: int) -> None:
 def floor(rounds: int, root: Path) -> None:
     from transformers import AutoTokenizer
 
-    from evals.artifacts import read_manifest
-    from evals.config import load_matrix
+    from evals.artifacts.run_folder import read_manifest
+    from evals.config.matrix import load_matrix
     from evals.drift.scoring import payload, position_logprobs
     from evals.drift.sequences import reference_sequences
     from evals.drift.tokens import compare_sequence
-    from evals.generations import GenerationStore
+    from evals.artifacts.generations import GenerationStore
 
     settings = load_matrix().drift("tiny")
     runs = []

@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from evals.config import load_matrix
-from evals.engine import VllmServer, cpu_env
-from evals.session import server_args
-from evals.tiny.build import ensure_built
+from evals.config.matrix import load_matrix
+from evals.engine.server import VllmServer, cpu_env
+from evals.run.session import server_args
+from evals.engine.tiny.build import ensure_built
 
 
 def start_seconds(model: str, args: dict, env: dict, log: Path) -> float:

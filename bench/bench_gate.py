@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scipy import stats  # noqa: E402
 
 from bench.gate_simulation import Suite, false_alarms, power  # noqa: E402
-from evals.config import load_matrix  # noqa: E402
+from evals.config.matrix import load_matrix  # noqa: E402
 from evals.gate import noise  # noqa: E402
 
 PROFILE, PRECISION = "full", "fp8"
@@ -87,7 +87,7 @@ def main() -> None:
     started = time.monotonic()
     table = []
     with ProcessPoolExecutor(args.workers) as pool:
-        alarms, powers = {}, []
+        alarms, _powers = {}, []
         for label, test, tasks, k, c in rows(matrix):
             ks = tuple(sorted((t, *(k or defaults[t])) for t in tasks))
             if (ks, c) not in alarms:

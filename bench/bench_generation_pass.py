@@ -4,11 +4,11 @@ on the same requests, side by side in one run.
     python bench/bench_generation_pass.py [--rounds 3] [--precision fp8]
 
 The requests are the tiny profile's 10 cases of one precision, as lm-eval builds them
-(evals/runner.py `case_requests`), each forced to a length drawn from a heavy-tailed
+(evals/lmeval/runner.py `case_requests`), each forced to a length drawn from a heavy-tailed
 (lognormal) distribution like thinking traces: `max_tokens` per request, `ignore_eos`,
 no stop strings. Each round times, on one server (its start not timed):
-  pass      all requests through one pool, longest first (evals/client.py, as
-            evals/generation_pass.py sends them);
+  pass      all requests through one pool, longest first (evals/engine/client.py, as
+            evals/run/generation_pass.py sends them);
   all at once  every request sent at once (no pool), as LLM.generate adds them: the
             server's own cost, apart from the pool's;
   per-case  each case's requests through a pool of its own, one case after another
@@ -43,16 +43,16 @@ import requests as http
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals.client import ChatClient, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
-from evals.config import load_matrix  # noqa: E402
+from evals.engine.client import ChatClient, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
+from evals.config.matrix import load_matrix  # noqa: E402
 from evals.drift.sequences import prompt_ids  # noqa: E402
-from evals.engine import VllmServer, cpu_env  # noqa: E402
-from evals.generation_pass import longest_first  # noqa: E402
-from evals.lm_eval_call import in_flight  # noqa: E402
-from evals.runner import case_requests  # noqa: E402
-from evals.server_facts import kv_cache_tokens  # noqa: E402
-from evals.session import server_args  # noqa: E402
-from evals.tiny.build import ensure_built  # noqa: E402
+from evals.engine.server import VllmServer, cpu_env  # noqa: E402
+from evals.run.generation_pass import longest_first  # noqa: E402
+from evals.lmeval.call import in_flight  # noqa: E402
+from evals.lmeval.runner import case_requests  # noqa: E402
+from evals.engine.facts import kv_cache_tokens  # noqa: E402
+from evals.run.session import server_args  # noqa: E402
+from evals.engine.tiny.build import ensure_built  # noqa: E402
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 

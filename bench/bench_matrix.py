@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals.config import load_matrix  # noqa: E402
-from evals.engine import VllmServer, cpu_env, log_by_start  # noqa: E402
-from evals.session import server_args  # noqa: E402
-from evals.tiny.build import ensure_built  # noqa: E402
+from evals.config.matrix import load_matrix  # noqa: E402
+from evals.engine.server import VllmServer, cpu_env, log_by_start  # noqa: E402
+from evals.run.session import server_args  # noqa: E402
+from evals.engine.tiny.build import ensure_built  # noqa: E402
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
@@ -75,7 +75,7 @@ def seed_part(out: Path) -> dict:
 
 
 def throughput_part(out: Path, tokens: int) -> dict:
-    from evals.runner import run_case
+    from evals.lmeval.runner import run_case
 
     matrix = load_matrix()
     cases = [c for c in matrix.cases("tiny") if c.precision == "bf16"]

@@ -4,7 +4,7 @@
 
 Each round starts the tiny matrix's three servers (BF16 at tensor parallel 2, FP8, NVFP4)
 at the same moment, as three xdist slots of one new session would: each with its own
-block of ports (evals/ports.py: its API port, and VLLM_PORT for vLLM's internal ones).
+block of ports (evals/engine/ports.py: its API port, and VLLM_PORT for vLLM's internal ones).
 A round counts the servers that came up and answered, and any log line of a port
 already in use.
 """
@@ -20,10 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals import engine, ports  # noqa: E402
-from evals.config import load_matrix  # noqa: E402
-from evals.session import server_args  # noqa: E402
-from evals.tiny.build import ensure_built  # noqa: E402
+from evals.engine import server as engine  # noqa: E402
+from evals.engine import ports
+from evals.config.matrix import load_matrix  # noqa: E402
+from evals.run.session import server_args  # noqa: E402
+from evals.engine.tiny.build import ensure_built  # noqa: E402
 
 COLLISION = ("address already in use", "errno 98")
 

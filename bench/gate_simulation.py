@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from evals.config import REFERENCE_PRECISION, Case, Matrix, pooled_cases
+from evals.config.matrix import REFERENCE_PRECISION, Case, Matrix, pooled_cases
 from evals.gate import noise
 from evals.gate.decision import judge_change, judge_recovery
 from evals.gate.policy import Policy
 from evals.gate.stats import Strata
-from evals.power import items, prior_accuracy
+from evals.planning.power import items, prior_accuracy
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if __name__ == "__main__":  # vLLM spawns workers that re-import this file
     from vllm import LLM, SamplingParams
 
-    from evals.config import load_matrix
-    from evals.lm_eval_call import lm_eval_call
-    from evals.runner import load_task
+    from evals.config.matrix import load_matrix
+    from evals.lmeval.call import lm_eval_call
+    from evals.lmeval.runner import load_task
 
     path, server_args, tokens = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
     llm = LLM(model=path, **server_args)

@@ -12,9 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if __name__ == "__main__":
     import lm_eval
 
-    from evals.config import load_matrix
-    from evals.lm_eval_call import lm_eval_call
-    from evals.runner import load_task, task_manager
+    from evals.config.matrix import load_matrix
+    from evals.lmeval.call import lm_eval_call
+    from evals.lmeval.runner import load_task, task_manager
 
     case_id, url, served = sys.argv[1:4]
     case = next(c for c in load_matrix().cases("tiny") if c.id == case_id)

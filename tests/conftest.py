@@ -29,7 +29,7 @@ def pytest_collection_modifyitems(items):
 def tiny_run(tmp_path_factory, worker_id):
     """A finished run of the whole tiny matrix with every generation kept (tests/kept_run.py).
     Read only: tests work on copies. Made at most once per session, whatever the workers."""
-    from evals.locking import locked
+    from evals.artifacts.locking import locked
     from tests.kept_run import find_or_make
 
     shared = tmp_path_factory.getbasetemp()

@@ -4,11 +4,11 @@ Loaded by every child run of tests/evals_run.py (`-p tests.faults`), which sets
 SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
 its N-th request is being sent (mid-pass: the first case); `badarg:PRECISION` gives that
 server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`
-serves that precision's tiny model with noisy weights (evals/tiny/quantize.py: it
+serves that precision's tiny model with noisy weights (evals/engine/tiny/quantize.py: it
 loses about a third of its known answers, in every case) under the same
 configuration, as a kernel bug would; `subtle:PRECISION` serves it with a little of
 that noise (its answers stay, its token distributions move: evals/drift/);
-`subtle:PRECISION:N` with the N-th other draw of that noise (evals/tiny/build.py);
+`subtle:PRECISION:N` with the N-th other draw of that noise (evals/engine/tiny/build.py);
 `die-after:N` SIGKILLs the pytest process
 itself right after the N-th response is kept (a run killed halfway, mid-case,
 with requests in flight). Several faults, one per model, are comma-separated.
@@ -42,8 +42,8 @@ def pytest_configure(config):
 
 
 def _kill_on_request(precision: str, nth: int) -> None:
-    from evals import engine
-    from evals.client import ChatClient
+    from evals.engine import server as engine
+    from evals.engine.client import ChatClient
 
     original = ChatClient.post
     sent = {"n": 0}
@@ -62,7 +62,7 @@ def _kill_on_request(precision: str, nth: int) -> None:
 
 
 def _bad_argument(precision: str) -> None:
-    from evals import session
+    from evals.run import session
 
     original = session.server_args
 
@@ -74,8 +74,8 @@ def _bad_argument(precision: str) -> None:
 
 
 def _serve_variant(precision: str, scheme: str, draw: int) -> None:
-    from evals.session import MatrixRun
-    from evals.tiny.build import ensure_drawn
+    from evals.run.session import MatrixRun
+    from evals.engine.tiny.build import ensure_drawn
 
     original = MatrixRun.model_path
 
@@ -88,7 +88,7 @@ def _serve_variant(precision: str, scheme: str, draw: int) -> None:
 
 
 def _die_after(nth: int) -> None:
-    from evals.generations import GenerationStore
+    from evals.artifacts.generations import GenerationStore
 
     original = GenerationStore.put
     kept = {"n": 0}

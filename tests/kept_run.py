@@ -12,15 +12,16 @@ import json
 import shutil
 from pathlib import Path
 
-from evals.artifacts import DamagedFile, read_manifest
-from evals.config import REFERENCE_PRECISION, Matrix, load_matrix
+from evals.artifacts.jsonio import DamagedFile
+from evals.artifacts.run_folder import read_manifest
+from evals.config.matrix import REFERENCE_PRECISION, Matrix, load_matrix
 from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
 
 
 @functools.cache
 def _today() -> tuple[Matrix, str]:
     """Today's matrix config and tiny model build, read once (the build key hashes files)."""
-    from evals.tiny.build import cache_key
+    from evals.engine.tiny.build import cache_key
 
     matrix = load_matrix()
     return matrix, "@" + cache_key(matrix)

@@ -1,4 +1,4 @@
-"""A pytest config as evals/selection.py reads it: a command's options, with no session, so
+"""A pytest config as evals/plugin/selection.py reads it: a command's options, with no session, so
 option checks run in-process (a child `pytest evals` costs seconds each)."""
 
 from __future__ import annotations
@@ -22,6 +22,6 @@ class Options:
 
 
 def select(**options) -> dict:
-    from evals.selection import selection
+    from evals.plugin.selection import selection
 
     return selection(Options(**options))

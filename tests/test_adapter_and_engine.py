@@ -6,9 +6,9 @@ import pytest
 from lm_eval.api.instance import Instance
 from lm_eval.models.api_models import JsonChatStr
 
-from evals.adapter import Generation, RequestsCollected, SuiteChatCompletions
-from evals.generations import GenerationStore
-from evals.engine import VllmServer, cli_args, cpu_env
+from evals.lmeval.model import Generation, RequestsCollected, SuiteChatCompletions
+from evals.artifacts.generations import GenerationStore
+from evals.engine.server import VllmServer, cli_args, cpu_env
 
 
 def test_vllm_flags_from_config():

@@ -8,8 +8,9 @@ import threading
 
 import pytest
 
-from evals import artifacts
-from evals.artifacts import DamagedFile, latest_run, new_run_dir, read_json, read_manifest, write_json
+from evals.artifacts import run_folder as artifacts
+from evals.artifacts.jsonio import DamagedFile, read_json, write_json
+from evals.artifacts.run_folder import latest_run, new_run_dir, read_manifest
 
 
 def make_run(root, name, started, **extra):

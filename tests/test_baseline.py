@@ -5,13 +5,13 @@ import json
 
 import pytest
 
-from evals import snapshots
-from evals.artifacts import DamagedFile
-from evals.config import load_matrix
+from evals.artifacts.jsonio import DamagedFile
+from evals.config.matrix import load_matrix
 from evals.gate.pooling import against_baselines, against_reference, by_case
 from evals.gate.decision import judge_change
 from evals.gate.records import compare, fingerprint, item_counts
-from evals.snapshots import SNAPSHOTS_DIR, BaselineSnapshot
+from evals.config.paths import snapshots_dir
+from evals.plugin.snapshots import BaselineSnapshot
 
 GATE = {"alpha": 1e-4, "run_alpha": 0.01, "margin": 0.03, "confidence": 0.95, "strict": False, "sampled": True}
 
@@ -105,7 +105,7 @@ def test_extension_writes_readable_json_and_compares_with_the_gate():
     assert not BaselineSnapshot.for_profile("tiny", accept=True)().matches(serialized_data=text, snapshot_data=text)
     missing = list(extension.diff_lines(text, ""))
     assert "No baseline for fp8-math500-think" in missing[0] and "--snapshot-update" in missing[0]
-    assert extension.dirname(test_location=None) == str(SNAPSHOTS_DIR / "tiny")
+    assert extension.dirname(test_location=None) == str(snapshots_dir() / "tiny")
     assert json.loads(text) == BASE
 
 
@@ -116,7 +116,7 @@ def test_extension_writes_readable_json_and_compares_with_the_gate():
     lambda text: "[]",
 ])
 def test_a_damaged_baseline_is_named_and_replaceable(tmp_path, monkeypatch, damaged):
-    monkeypatch.setattr(snapshots, "SNAPSHOTS_DIR", tmp_path)
+    monkeypatch.setenv("SUITE_SNAPSHOTS_DIR", str(tmp_path))
     extension = BaselineSnapshot.for_profile("tiny")()
     text = extension.serialize(BASE)
     path = tmp_path / "tiny" / f"{BASE['case']}.json"

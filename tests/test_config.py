@@ -1,11 +1,12 @@
-"""evals/matrix.yaml is validated on load: every error names the file and the key."""
+"""evals/config/matrix.yaml is validated on load: every error names the file and the key."""
 
 import copy
 
 import pytest
 import yaml
 
-from evals.config import MATRIX_FILE, ConfigError, load_matrix
+from evals.config.paths import MATRIX_FILE
+from evals.config.matrix import ConfigError, load_matrix
 
 BASE = yaml.safe_load(MATRIX_FILE.read_text())
 
@@ -123,8 +124,8 @@ def test_a_chat_template_that_ignores_enable_thinking_fails_the_preflight(tmp_pa
     from tokenizers import Tokenizer, models
     from transformers import PreTrainedTokenizerFast
 
-    from evals.config import load_matrix
-    from evals.preflight import check_cases
+    from evals.config.matrix import load_matrix
+    from evals.lmeval.preflight import check_cases
 
     template = ("{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{% endfor %}"
                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")  # no enable_thinking anywhere

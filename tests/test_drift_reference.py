@@ -67,7 +67,7 @@ def test_a_drift_reference_that_cannot_serve_is_a_usage_error_naming_the_flag(ti
 
 def _touch_started(run) -> None:
     """Make a copied run the newest by its manifest."""
-    from evals.artifacts import now
+    from evals.artifacts.run_folder import now
 
     manifest = json.loads((run / "manifest.json").read_text())
     manifest["started"] = now()

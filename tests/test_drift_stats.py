@@ -125,8 +125,8 @@ def test_a_precision_with_another_tokenizer_is_an_error_before_any_request(tmp_p
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    from evals.config import load_matrix
-    from evals.drift.measure import DriftPass
+    from evals.config.matrix import load_matrix
+    from evals.run.drift_pass import DriftPass
 
     def tokenizer(folder: str, vocab: dict[str, int]) -> str:
         inner = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))

@@ -20,10 +20,10 @@ MODES = ("answer_only", "int_only", "think")
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
-    from evals.config import load_matrix
-    from evals.engine import VllmServer, cpu_env
-    from evals.session import server_args
-    from evals.tiny.build import ensure_built
+    from evals.config.matrix import load_matrix
+    from evals.engine.server import VllmServer, cpu_env
+    from evals.run.session import server_args
+    from evals.engine.tiny.build import ensure_built
 
     root = tmp_path_factory.mktemp("faulty")
     matrix = load_matrix()

@@ -1,4 +1,4 @@
-"""Prefetch (evals/fetch.py), on a local Hugging Face cache: a branch revision resolves to
+"""Prefetch (evals/engine/fetch.py), on a local Hugging Face cache: a branch revision resolves to
 the commit on disk and the run names that commit; weights that are not on disk are an
 error naming the command that fetches them; GPU servers start offline."""
 
@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from evals import fetch
-from evals.config import load_matrix
-from evals.engine import server_env
+from evals.engine import fetch
+from evals.config.matrix import load_matrix
+from evals.engine.server import server_env
 from evals.gate.records import fingerprint
 from tests.evals_run import ROOT
 from tests.options import Options
@@ -46,17 +46,17 @@ def test_a_branch_revision_is_pinned_to_the_commit_on_disk_and_the_fingerprint_n
 
 def test_weights_not_on_disk_name_the_command_that_fetches_them(hub_cache):
     bf16 = [c for c in load_matrix().cases("full") if c.precision == "bf16"]
-    with pytest.raises(fetch.FetchError, match=r"Qwen/Qwen3-32B@9216db.* is not on disk: run `python -m evals.fetch --profile full` first"):
+    with pytest.raises(fetch.FetchError, match=r"Qwen/Qwen3-32B@9216db.* is not on disk: run `python -m evals fetch --profile full` first"):
         fetch.pinned(bf16, download_missing=False, profile="full")
 
 
 def test_the_cli_reports_the_resolved_commit_and_fails_clearly_offline(hub_cache):
     env = {**os.environ, "HF_HUB_CACHE": str(hub_cache), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([sys.executable, "-m", "evals.fetch", "--precision", "nvfp4"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "evals", "fetch", "--precision", "nvfp4"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"RedHatAI/Qwen3-32B-NVFP4@{COMMIT} (branch 'main' resolved; runs name this commit)" in done.stdout
-    done = subprocess.run([sys.executable, "-m", "evals.fetch", "--precision", "bf16"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "evals", "fetch", "--precision", "bf16"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Qwen/Qwen3-32B@9216db" in done.stderr and "download failed" in done.stderr
 
@@ -68,11 +68,12 @@ def test_gpu_servers_start_offline_with_vllms_start_limit_at_the_readiness_wait(
 
 
 def test_a_gpu_session_pins_what_it_serves_and_a_resume_keeps_the_recorded_commit(hub_cache, monkeypatch):
-    """The session-level path (evals/selection.py `_pin_revisions`), with a usable GPU faked:
+    """The session-level path (evals/plugin/selection.py `_pin_revisions`), with a usable GPU faked:
     served hub models are pinned to the commit on disk; a --vllm-url precision is not
     (its weights are the server's own); weights not on disk are a usage error naming the
     command; without a GPU, a resumed run takes the commit it recorded."""
-    from evals import engine, selection
+    from evals.engine import server as engine
+    from evals.plugin import selection
 
     full = load_matrix().cases("full")
     nvfp4 = [c for c in full if c.precision == "nvfp4"]
@@ -87,7 +88,7 @@ def test_a_gpu_session_pins_what_it_serves_and_a_resume_keeps_the_recorded_commi
                       "fp8": "aa55da1ecc13d006e8b8e4f54579b1ea8c3db2df", "nvfp4": COMMIT}
 
     monkeypatch.setattr(selection.workers, "is_worker", lambda config: True)  # a worker never downloads
-    with pytest.raises(pytest.UsageError, match=r"Qwen/Qwen3-32B@9216db.* is not on disk: run `python -m evals.fetch"):
+    with pytest.raises(pytest.UsageError, match=r"Qwen/Qwen3-32B@9216db.* is not on disk: run `python -m evals fetch"):
         selection._pin_revisions(run, full, "full", None, None)
 
     monkeypatch.setattr(engine, "gpu_status", lambda tp: (False, "no GPU"))

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from bench.gate_simulation import Suite, false_alarms, power
-from evals.config import load_matrix
+from evals.config.matrix import load_matrix
 from evals.gate.decision import judge_change
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from evals.config import TEST_KINDS, load_matrix
+from evals.config.matrix import TEST_KINDS, load_matrix
 from evals.gate import noise, sensitivity
 from evals.gate.decision import judge_change, judge_recovery
 from evals.gate.policy import Policy

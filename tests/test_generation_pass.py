@@ -1,4 +1,4 @@
-"""One generation pass per model (evals/generation_pass.py) through one pool (evals/client.py),
+"""One generation pass per model (evals/run/generation_pass.py) through one pool (evals/engine/client.py),
 against a scripted server: every request of the model's cases is sent once, longest
 expected first, never more in flight than the pool allows; the cases then run lm-eval
 answered from the store alone; a failed request is left to its case; the time a request
@@ -11,12 +11,12 @@ import time
 import pytest
 from aiohttp import web
 
-from evals import client
-from evals.client import ChatClient, PoolSize, Request, RequestError
-from evals.config import load_matrix
-from evals.generation_pass import expected_tokens, generation_pass
-from evals.generations import GenerationStore
-from evals.runner import run_case
+from evals.engine import client
+from evals.engine.client import ChatClient, PoolSize, Request, RequestError
+from evals.config.matrix import load_matrix
+from evals.run.generation_pass import expected_tokens, generation_pass
+from evals.artifacts.generations import GenerationStore
+from evals.lmeval.runner import run_case
 
 
 class Scripted:

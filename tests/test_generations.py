@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from evals.generations import GenerationStore, StoreError, request_key
+from evals.artifacts.generations import GenerationStore, StoreError, request_key
 
 PAYLOAD = {
     "messages": [{"role": "system", "content": "Output only the final answer."}, {"role": "user", "content": "1+1?"}],

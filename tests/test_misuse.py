@@ -6,14 +6,13 @@ import shutil
 
 import pytest
 
-from evals import snapshots
 from tests.evals_run import ROOT, pytest_evals
 from tests.options import select
 
 
 def test_limit_with_snapshot_update_refuses_to_shrink_committed_baselines(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "snapshots", tmp_path / "snapshots")
-    monkeypatch.setattr(snapshots, "SNAPSHOTS_DIR", tmp_path / "snapshots")
+    monkeypatch.setenv("SUITE_SNAPSHOTS_DIR", str(tmp_path / "snapshots"))
     before = {p: p.read_bytes() for p in (tmp_path / "snapshots").rglob("*.json")}
     with pytest.raises(pytest.UsageError) as info:
         select(limit=3, update_snapshots=True)

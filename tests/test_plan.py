@@ -2,9 +2,9 @@
 
 import pytest
 
-from evals.config import load_matrix
-from evals.plan import render_plan
-from evals.snapshots import PlanSnapshot
+from evals.config.matrix import load_matrix
+from evals.planning.plan import render_plan
+from evals.plugin.snapshots import PlanSnapshot
 
 
 @pytest.fixture
@@ -37,28 +37,25 @@ def test_thinking_cases_stop_only_at_end_of_turn():
                 assert call["gen_kwargs"]["until"] == ["<|im_end|>"], case_id
 
 
-@pytest.mark.parametrize("cli", ["evals.plan", "evals.power"])
-def test_cli_names_a_config_error_without_a_traceback(cli, monkeypatch, capsys):
-    import importlib
-
-    from evals.config import ConfigError
-
-    module = importlib.import_module(cli)
+@pytest.mark.parametrize("verb", ["plan", "estimate", "power", "fetch"])
+def test_cli_names_a_config_error_without_a_traceback(verb, monkeypatch, capsys):
+    import evals.__main__ as cli
+    from evals.config.matrix import ConfigError
 
     def broken():
-        raise ConfigError("evals/matrix.yaml:12: profiles.tiny: duplicate key (first at line 9)")
+        raise ConfigError("evals/config/matrix.yaml:12: profiles.tiny: duplicate key (first at line 9)")
 
-    monkeypatch.setattr(module, "load_matrix", broken)
-    assert module.main(["--profile", "tiny"]) == 2
-    assert capsys.readouterr().err == f"python -m {cli}: evals/matrix.yaml:12: profiles.tiny: duplicate key (first at line 9)\n"
+    monkeypatch.setattr(cli, "load_matrix", broken)
+    assert cli.main([verb, "--profile", "tiny"]) == 2
+    assert capsys.readouterr().err == f"python -m evals {verb}: evals/config/matrix.yaml:12: profiles.tiny: duplicate key (first at line 9)\n"
 
 
 def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselines(tmp_path, capsys):
     import dataclasses
     import json
 
-    from evals.estimate import estimate
-    from evals.plan import main
+    from evals.planning.estimate import estimate
+    from evals.__main__ import main
 
     matrix = load_matrix()
     planned = {e.precision: e for e in estimate(matrix, "full", tmp_path)}  # no baselines: planning's lengths
@@ -73,12 +70,12 @@ def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselin
     (tmp_path / "full" / f"{case.id}.json").write_text(json.dumps(
         {"output_tokens": matrix.planning.tokens(case) / 2, "items": {}}))
     measured = {e.precision: e for e in estimate(matrix, "full", tmp_path)}
-    from evals.power import items
+    from evals.planning.power import items
     assert planned["bf16"].output_tokens - measured["bf16"].output_tokens == \
         pytest.approx(items(case) * case.repeats * matrix.planning.tokens(case) / 2)
     assert measured["bf16"].sources == ("baseline", "planning") and measured["fp8"] == planned["fp8"]
 
-    assert main(["--profile", "full", "--estimate"]) == 0
+    assert main(["estimate", "--profile", "full"]) == 0
     out = capsys.readouterr().out
     assert all(f"| {p} | 10 |" in out for p in ("bf16", "fp8", "nvfp4")) and "GPU-hours per run" in out
 
@@ -89,7 +86,7 @@ def test_the_run_makes_the_call_the_plan_shows(profile, monkeypatch):
     model's arguments) is, for every case, what the plan snapshot shows."""
     import lm_eval.evaluator
 
-    from evals import runner
+    from evals.lmeval import runner
 
     seen = {}
 

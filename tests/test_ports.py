@@ -1,9 +1,9 @@
-"""Server ports (evals/ports.py): every server of a session has its own block, per xdist
+"""Server ports (evals/engine/ports.py): every server of a session has its own block, per xdist
 slot; a port another process holds is skipped."""
 
 import socket
 
-from evals import ports
+from evals.engine import ports
 
 
 def test_servers_of_a_session_never_share_a_block():

@@ -1,6 +1,6 @@
 """Progress lines: informative, and few enough for a CI log."""
 
-from evals.progress import Progress
+from evals.run.progress import Progress
 
 
 class Clock:

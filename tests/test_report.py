@@ -9,8 +9,9 @@ import pytest
 
 from evals.gate.decision import judge_change, judge_recovery
 from evals.gate.stats import Strata
-from evals.report import build_report, render_markdown, write_report
-from evals.report import main as report_main
+from evals.report.build import build_report, write_report
+from evals.report.markdown import render_markdown
+from evals.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = [f"2024-I-{i}" for i in range(1, 11)]
@@ -105,12 +106,12 @@ def test_files_and_chart_are_written(tmp_path):
 def test_cli_renders_and_compares_and_names_a_bad_folder(tmp_path):
     old = make_run(tmp_path, "20261126-090000-tiny", {"bf16-aime24-think": set(ITEMS[:5])})
     new = make_run(tmp_path, "20261126-100000-tiny", {"bf16-aime24-think": set(ITEMS[:5])})
-    proc = subprocess.run([sys.executable, "-m", "evals.report", str(tmp_path), "--against", str(old)],
+    proc = subprocess.run([sys.executable, "-m", "evals", "report", str(tmp_path), "--against", str(old)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "Accuracy report: 20261126-100000-tiny" in proc.stdout  # the newest run under the root
     assert "## Against `20261126-090000-tiny`" in proc.stdout and (new / "report.png").exists()
-    bad = subprocess.run([sys.executable, "-m", "evals.report", str(tmp_path / "nowhere")], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-m", "evals", "report", str(tmp_path / "nowhere")], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "nowhere" in bad.stderr
 
@@ -126,12 +127,12 @@ def test_cli_renders_and_compares_and_names_a_bad_folder(tmp_path):
 def test_cli_names_a_damaged_file(tmp_path, damage, capsys):
     run = make_run(tmp_path, "20261126-100000-tiny", {"bf16-aime24-think": set(ITEMS[:5])})
     damage(run)
-    assert report_main([str(run)]) == 2
-    assert capsys.readouterr().err.startswith(f"python -m evals.report: {run}/")
+    assert main(["report", str(run)]) == 2
+    assert capsys.readouterr().err.startswith(f"python -m evals report: {run}/")
 
 
 def test_cli_refuses_to_compare_runs_of_different_profiles(tmp_path, capsys):
     tiny = make_run(tmp_path, "tiny-run", {"bf16-aime24-think": set(ITEMS[:5])})
     full = make_run(tmp_path, "full-run", {"bf16-aime24-think": set(ITEMS[:5])}, profile="full")
-    assert report_main([str(tiny), "--against", str(full)]) == 2
+    assert main(["report", str(tiny), "--against", str(full)]) == 2
     assert f"--against {full}: a run of profile 'full'; {tiny} is of 'tiny'" in capsys.readouterr().err

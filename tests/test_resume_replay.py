@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evals.engine import log_by_start
+from evals.engine.server import log_by_start
 from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
 
 pytestmark = pytest.mark.engine
@@ -81,6 +81,6 @@ def test_killed_run_resumes_without_regenerating_and_replays_exactly(tmp_path):
     assert {c: report["cases"][c]["mean"] for c in CASES} == {c: m[report["cases"][c]["primary"]]["mean"] for c, m in resumed.items()}
     assert (replayed / "report.png").read_bytes()[:4] == b"\x89PNG"
     assert "| FP8 |" in (replayed / "report.md").read_text()
-    # lm-eval's environment description, computed once per process (evals/runner.py), is in every case's results.
+    # lm-eval's environment description, computed once per process (evals/lmeval/runner.py), is in every case's results.
     environments = {json.loads((replayed / c / "results.json").read_text())["pretty_env_info"] for c in CASES}
     assert len(environments) == 1 and "PyTorch version" in environments.pop()

@@ -1,6 +1,6 @@
 """A request meets a connection error or a 5xx: it is retried, a bounded number of times,
 and a case that still fails says what every attempt met; a 4xx fails at once; a dead
-local server fails at once with its own error (evals/client.py)."""
+local server fails at once with its own error (evals/engine/client.py)."""
 
 import asyncio
 
@@ -8,8 +8,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from evals import client
-from evals.client import ChatClient, PoolSize, Request
+from evals.engine import client
+from evals.engine.client import ChatClient, PoolSize, Request
 
 OK = {"id": "chatcmpl-x", "choices": [{"message": {"content": "4"}, "finish_reason": "stop"}],
       "usage": {"prompt_tokens": 3, "completion_tokens": 1}}

@@ -3,7 +3,7 @@ GPUs (CUDA_VISIBLE_DEVICES from its device slot), cross-precision tests across w
 one report. Run on the CPU with the tiny model; on a CPU build CUDA_VISIBLE_DEVICES is
 recorded and passed but has nothing to select.
 
-FP8 is served by a subtly perturbed model (evals/tiny/quantize.py `subtle`): it keeps every
+FP8 is served by a subtly perturbed model (evals/engine/tiny/quantize.py `subtle`): it keeps every
 answer, so every case, pool and cross-precision test passes, and its drift test (on its
 worker, once BF16's has scored BF16's responses on the other) fails and names where its
 distributions moved. Identical reruns pass: CI's `pytest evals` is one, against the
@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from evals import ports
-from evals.engine import log_by_start
+from evals.engine import ports
+from evals.engine.server import log_by_start
 from tests.evals_run import COMMITTED_BASELINES, ROOT, run_evals, the_run
 
 pytestmark = pytest.mark.engine
@@ -51,7 +51,7 @@ def test_two_workers_one_model_each_with_their_own_devices(tiny_run, tmp_path):
         assert len(cases) == 2 and {manifest["workers"][c] for c in cases} == {worker[precision]}
         starts = len(log_by_start(run / "servers" / f"{precision}.log"))
         assert starts == 1
-    # Each worker's server on its slot's own ports (evals/ports.py): API and vLLM's internal ones.
+    # Each worker's server on its slot's own ports (evals/engine/ports.py): API and vLLM's internal ones.
     slot_of = {"gw0": 0, "gw1": 1}
     for precision in ("bf16", "fp8"):
         command, env = manifest["models"][precision]["command"], manifest["models"][precision]["env"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from evals.seed_reference import compare_to_reference, load_reference
+from evals.gate.seed_reference import compare_to_reference, load_reference
 
 
 def record(case, n, **means):

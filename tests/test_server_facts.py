@@ -1,11 +1,11 @@
-"""What a server runs on and with, from its side (evals/server_facts.py): its own GPUs, the
+"""What a server runs on and with, from its side (evals/engine/facts.py): its own GPUs, the
 kernels vLLM chose (from its log), its VLLM_* environment; the report names the kernel."""
 
 import os
 import stat
 
-from evals import server_facts
-from evals.report import precision_label
+from evals.engine import facts as server_facts
+from evals.report.markdown import precision_label
 
 LOG = """\
 (APIServer pid=1) INFO 11-28 01:42:56 [model.py:2152] Using max model len 40960

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PARENT = textwrap.dedent("""
     import subprocess, sys, time
     server = [sys.executable, "-c", "import subprocess, time; subprocess.Popen(['sleep', '300']); time.sleep(300)"]
-    guard = subprocess.Popen([sys.executable, "-m", "evals.server_guard", *server], start_new_session=True)
+    guard = subprocess.Popen([sys.executable, "-m", "evals.engine.guard", *server], start_new_session=True)
     print(guard.pid, flush=True)
     time.sleep(300)
 """)
@@ -51,5 +51,5 @@ def test_killing_the_parent_outright_takes_the_whole_server_group_down():
 
 
 def test_without_a_command_it_says_how_to_call_it():
-    proc = subprocess.run([sys.executable, "-m", "evals.server_guard"], cwd=ROOT, capture_output=True, text=True)
-    assert proc.returncode == 2 and "usage: python -m evals.server_guard COMMAND" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "evals.engine.guard"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "usage: python -m evals.engine.guard COMMAND" in proc.stderr

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from evals.config import load_matrix
-from evals.workers import CROSS_PRECISION, DeviceError, DeviceSlots, make_scheduler, unit_of, worker_devices
+from evals.config.matrix import load_matrix
+from evals.plugin.workers import CROSS_PRECISION, DeviceError, DeviceSlots, make_scheduler, unit_of, worker_devices
 
 
 def test_each_slot_gets_its_own_tensor_parallel_sized_set():
@@ -34,11 +34,11 @@ def test_a_replacement_worker_takes_the_free_slot():
 
 
 def test_units_of_work():
-    assert unit_of("evals/test_matrix.py::test_case[fp8-aime24-think]") == "fp8"
-    assert unit_of("evals/test_seed_reference.py::test_seed_reference[bf16-aime24-think]") == "bf16"
-    assert unit_of("evals/test_recovery.py::test_recovery[nvfp4-math500-think]") == CROSS_PRECISION
-    assert unit_of("evals/test_recovery.py::test_recovery_pooled[nvfp4-all]") == CROSS_PRECISION
-    assert unit_of("evals/test_precision.py::test_precision[nvfp4-aime_thinking]") == "nvfp4"  # after its own cases
+    assert unit_of("evals/suite/test_matrix.py::test_case[fp8-aime24-think]") == "fp8"
+    assert unit_of("evals/suite/test_seed_reference.py::test_seed_reference[bf16-aime24-think]") == "bf16"
+    assert unit_of("evals/suite/test_recovery.py::test_recovery[nvfp4-math500-think]") == CROSS_PRECISION
+    assert unit_of("evals/suite/test_recovery.py::test_recovery_pooled[nvfp4-all]") == CROSS_PRECISION
+    assert unit_of("evals/suite/test_precision.py::test_precision[nvfp4-aime_thinking]") == "nvfp4"  # after its own cases
 
 
 class FakeWorker:
@@ -61,10 +61,10 @@ def collection(profile: str = "full") -> list[str]:
     """Test ids in collection order, as `pytest evals` collects them (reference precision first)."""
     cases = sorted(MATRIX.cases(profile), key=lambda c: c.precision != "bf16")
     pools = [f"{p}-{name}" for p in dict.fromkeys(c.precision for c in cases) for name in MATRIX.pools]
-    return ([f"evals/test_matrix.py::test_case[{c.id}]" for c in cases]
-            + [f"evals/test_precision.py::test_precision[{pool}]" for pool in pools]
-            + [f"evals/test_recovery.py::test_recovery[{c.id}]" for c in cases if c.precision != "bf16"]
-            + [f"evals/test_recovery.py::test_recovery_pooled[{pool}]" for pool in pools if not pool.startswith("bf16")])
+    return ([f"evals/suite/test_matrix.py::test_case[{c.id}]" for c in cases]
+            + [f"evals/suite/test_precision.py::test_precision[{pool}]" for pool in pools]
+            + [f"evals/suite/test_recovery.py::test_recovery[{c.id}]" for c in cases if c.precision != "bf16"]
+            + [f"evals/suite/test_recovery.py::test_recovery_pooled[{pool}]" for pool in pools if not pool.startswith("bf16")])
 
 
 def needs(test: str, profile: str = "full") -> set[str]:
@@ -80,7 +80,7 @@ def needs(test: str, profile: str = "full") -> set[str]:
         return set()
     if "test_recovery" in test:
         cases += ["bf16-" + c.split("-", 1)[1] for c in cases]
-    return {f"evals/test_matrix.py::test_case[{c}]" for c in cases}
+    return {f"evals/suite/test_matrix.py::test_case[{c}]" for c in cases}
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 4])

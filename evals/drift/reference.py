@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.artifacts import DamagedFile, read_manifest, runs_newest_first
-from evals.config import REFERENCE_PRECISION, DriftSettings
+from evals.artifacts.jsonio import DamagedFile
+from evals.artifacts.run_folder import read_manifest, runs_newest_first
+from evals.config.matrix import REFERENCE_PRECISION, DriftSettings
 
 # The settings that decide which tokens were scored, and how: a stored reference must share them.
 SCORED_BY = ("items", "max_tokens", "top_k")

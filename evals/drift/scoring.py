@@ -11,9 +11,9 @@ from typing import Sequence as Seq
 import requests
 
 from evals.drift.sequences import DriftError, Sequence
-from evals.engine import ServerError
+from evals.engine.server import ServerError
 from evals.drift.tokens import Logprobs
-from evals.generations import GenerationStore
+from evals.artifacts.generations import GenerationStore
 
 REQUEST_TIMEOUT_S = 600.0
 

@@ -19,7 +19,7 @@ worse, and sampled answers flip both ways.
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import optimize, special
 
 CONCENTRATION = 2.0
 SPREAD = 0.5  # logits: standard deviation of the per-item part of a change

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evals.config import TEST_KINDS, Case, GateSettings, Pool
+from evals.config.matrix import TEST_KINDS, Case, GateSettings, Pool
 
 
 @dataclass(frozen=True)

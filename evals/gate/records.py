@@ -16,14 +16,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from evals.config import Case
+from evals.config.matrix import Case
 from evals.gate.decision import Decision, judge_change
 from evals.gate.stats import Strata
-from evals.lm_eval_call import lm_eval_call
+from evals.lmeval.call import lm_eval_call
 from scorers import SCORER_VERSION
 
 if TYPE_CHECKING:  # the runner imports lm-eval; records need only its result's shape
-    from evals.runner import CaseResult
+    from evals.artifacts.types import CaseResult
 
 
 def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, Any]:

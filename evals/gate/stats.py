@@ -112,7 +112,7 @@ class DropTest:
 def drop_test(strata: Strata) -> DropTest:
     """Exact conditional test of 'no change in any stratum' (CMH, exact form)."""
     a, K, k = strata.ref_correct, strata.ref_k, strata.cur_k
-    m, N = a + strata.cur_correct, K + k
+    m, _N = a + strata.cur_correct, K + k
     low, high = np.maximum(0, m - k), np.minimum(K, m)
     informative = high > low
     offset = int(low[~informative].sum())  # strata with one possible value add it

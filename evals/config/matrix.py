@@ -1,0 +1,612 @@
+"""The matrix config (evals/config/matrix.yaml): loaded, validated, expanded into cases.
+
+Every error names the file and the key path. Validation is about meaning, not
+only shape: a mode that does not apply to a task, a setting lm-eval or vLLM
+would ignore (few-shot on a 0-shot task, top_p under greedy decoding, k
+samples that greedy decoding makes identical, more than the 4 stop strings
+lm-eval sends), a stop string that can cut thinking.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from evals.config.paths import MATRIX_FILE, TASKS_DIR
+
+
+# Stops that end a turn; the only ones allowed while the model thinks.
+END_OF_TURN = ("<|im_end|>", "<|endoftext|>")
+# lm-eval's chat-completions model sends only the first 4 stop strings.
+MAX_STOP_STRINGS = 4
+
+_KEYS = {
+    "": {"models", "tasks", "modes", "profiles", "gate", "pools", "planning"},
+    "model": {"model", "revision", "dtype", "quantization", "tiny", "server"},
+    "task": {"kind", "lm_eval_task", "margin", "published"},
+    "mode": {"applies_to", "enable_thinking", "system", "until", "published_as"},
+    "profile": {"gpu", "precisions", "cases", "limits", "repeats", "baseline_repeats", "server", "server_by_precision",
+                "generation", "num_fewshot", "compare_published", "drift"},
+    "drift": {"items", "max_tokens", "top_k", "margin", "floor", "confidence"},
+    "gate": {"alpha", "alpha_shares", "margin", "confidence"},
+    "pool": {"tasks", "modes", "margin"},
+    "planning": {"gpus", "budget_gpu_hours", "runs_per_baseline", "target_power", "throughput", "output_tokens", "source"},
+    "generation": {"default", "thinking", "non_thinking", "by_task"},
+    "sampling": {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "repetition_penalty", "max_gen_toks", "seed"},
+}
+# Sampling settings that greedy decoding (temperature 0) ignores.
+_SAMPLING_ONLY = ("top_p", "top_k", "min_p", "seed")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# What each sampling setting must be (a string "0.0" would slip past the greedy checks).
+_SAMPLING_VALUES = {
+    "temperature": (lambda v: _number(v) and v >= 0, "a number >= 0"),
+    "top_p": (lambda v: _number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "top_k": (lambda v: _integer(v) and (v == -1 or v >= 1), "-1 or a positive integer"),
+    "min_p": (lambda v: _number(v) and 0 <= v <= 1, "a number in [0, 1]"),
+    "presence_penalty": (lambda v: _number(v) and -2 <= v <= 2, "a number in [-2, 2]"),
+    "repetition_penalty": (lambda v: _number(v) and v > 0, "a number > 0"),
+    "max_gen_toks": (lambda v: _integer(v) and v >= 1, "a positive integer"),
+    "seed": (_integer, "an integer"),
+}
+_SERVER_KEYS = {
+    "tensor_parallel_size", "max_model_len", "max_num_seqs", "enforce_eager", "disable_custom_all_reduce",
+    "dtype", "gpu_memory_utilization", "quantization", "kv_cache_dtype", "seed", "max_num_batched_tokens",
+    "generation_config",
+}
+
+
+# The tiny model's weight-rounding schemes (evals/engine/tiny/quantize.py), its "precisions".
+TINY_SCHEMES = ("bf16", "fp8", "nvfp4", "noisy", "subtle")
+
+# The precision quantized ones are compared with (cross-precision recovery, drift).
+REFERENCE_PRECISION = "bf16"
+# Kinds of gate test, and how many one-sided tests each makes: a test against a
+# baseline fails on a drop or a rise, a recovery test only on a drop.
+TEST_KINDS = {"case": 2, "pooled": 2, "recovery": 1, "pooled_recovery": 1}
+
+
+class ConfigError(ValueError):
+    """The matrix config is wrong; the message names the file and key."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    model: str | None  # hub id, or None for the tiny model
+    revision: str | None
+    dtype: str | None
+    tiny: str | None  # quantization scheme of the tiny model (evals/engine/tiny/quantize.py)
+    server: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.tiny is not None
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    kind: str
+    lm_eval_task: str
+    until: tuple[str, ...]  # the task YAML's stop strings
+    margin: float | None = None  # the gate's margin for this task's cases, overriding the default
+    published: dict[str, float] = field(default_factory=dict)  # "thinking"/"non_thinking" -> Qwen3-32B's published accuracy
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    applies_to: tuple[str, ...]
+    enable_thinking: bool
+    system: str
+    until: tuple[str, ...] | None  # replaces the task's stops when set
+    # The published figures measured with prompts like this mode's ("thinking" or
+    # "non_thinking"; None: none were, so the report shows none beside it).
+    published_as: str | None = None
+
+    @property
+    def style(self) -> str:
+        """"thinking" or "non_thinking": how generation settings and published figures are keyed."""
+        return "thinking" if self.enable_thinking else "non_thinking"
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    """The gate's settings (evals/gate/decision.py): the run's alpha, its split over the
+    kinds of test, the default margin, the confidence of the bound that clears a test."""
+
+    alpha: float
+    alpha_shares: dict[str, float]
+    margin: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """Token-level drift against the reference precision (evals/drift/): the first `items`
+    responses of each reference case, at most `max_tokens` of each, scored with `top_k`
+    log-probabilities per position; a precision fails when its mean KLD is above its
+    baseline's times (1 + margin) plus floor (nats), at this confidence."""
+
+    items: int
+    max_tokens: int
+    top_k: int
+    margin: float
+    floor: float
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A pooled test per precision: the cases of these tasks and modes (all if unset)."""
+
+    name: str
+    tasks: tuple[str, ...] | None
+    modes: tuple[str, ...] | None
+    margin: float | None
+
+    def selects(self, case: "Case") -> bool:
+        return (self.tasks is None or case.task.name in self.tasks) and (self.modes is None or case.mode.name in self.modes)
+
+
+@dataclass(frozen=True)
+class Planning:
+    """Assumptions of the power planner's GPU costs (python -m evals power): output tokens
+    per second of one server per precision, mean output tokens per response by task kind
+    and thinking style (until baselines measure them), GPUs per server."""
+
+    gpus: int
+    budget_gpu_hours: float
+    runs_per_baseline: float  # runs that one accepted baseline serves, on average
+    target_power: float  # what the planner's recommendations aim for
+    throughput: dict[str, float]
+    output_tokens: dict[str, dict[str, float]]
+    source: str
+
+    def tokens(self, case: "Case") -> float:
+        return self.output_tokens[case.task.kind][case.mode.style]
+
+    def gpu_hours(self, precision: str, tokens: float) -> float:
+        return tokens / self.throughput[precision] / 3600 * self.gpus
+
+
+@dataclass(frozen=True)
+class Case:
+    profile: str
+    precision: str
+    model: Model
+    task: Task
+    mode: Mode
+    limit: int | None
+    repeats: int
+    generation: dict[str, Any]  # lm-eval gen_kwargs, until included
+    server: dict[str, Any]  # vLLM server arguments for this model
+    gpu: bool
+    baseline_repeats: int = 1  # samples per item when a baseline is made (--snapshot-update)
+    baseline: bool = False  # this run makes baselines: baseline_repeats samples, drawn apart from runs'
+
+    @property
+    def id(self) -> str:
+        return f"{self.precision}-{self.task.name}-{self.mode.name}"
+
+    @property
+    def sampled(self) -> bool:
+        """Whether samples of an item differ (more of them tell more); greedy: one answer."""
+        return bool(self.generation.get("do_sample"))
+
+    def margin(self, default: float) -> float:
+        return self.task.margin if self.task.margin is not None else default
+
+    @property
+    def published(self) -> float | None:
+        """Qwen3-32B's published accuracy on this task, measured with prompts like this mode's."""
+        return self.task.published.get(self.mode.published_as) if self.mode.published_as else None
+
+    def as_baseline(self) -> "Case":
+        """The case as --snapshot-update runs it: the profile's baseline samples per item."""
+        return dataclasses.replace(self, repeats=self.baseline_repeats, baseline=True)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    models: dict[str, Model]
+    tasks: dict[str, Task]
+    modes: dict[str, Mode]
+    profiles: dict[str, dict[str, Any]]
+    source: Path
+    digest: str  # sha256 of the config file and the task YAMLs
+    gate: GateSettings
+    pools: dict[str, Pool]
+    planning: Planning | None = None
+
+    def cases(self, profile: str) -> list[Case]:
+        if profile not in self.profiles:
+            raise ConfigError(f"{self.source}: unknown profile {profile!r}; profiles: {sorted(self.profiles)}")
+        return _expand(self, profile, self.profiles[profile])
+
+    def test_counts(self, profile: str) -> dict[str, int]:
+        """The profile's gate tests of each kind (TEST_KINDS): what the run's alpha is split over."""
+        cases = self.cases(profile)
+        quantized = [q for _, q in cross_precision_pairs(cases)]
+        return {"case": len(cases), "pooled": len(pooled_cases(self.pools, cases)), "recovery": len(quantized),
+                "pooled_recovery": len(pooled_cases(self.pools, quantized))}
+
+    def drift(self, profile: str) -> DriftSettings | None:
+        """The profile's drift settings (None: no drift tests)."""
+        spec = self.profiles[profile].get("drift")
+        return None if spec is None else _drift(_Where(self.source, ("profiles", profile, "drift")), spec)
+
+    def server_args(self, profile: str, precision: str) -> dict[str, Any]:
+        spec = self.profiles[profile]
+        model = self.models[spec["precisions"][precision]]
+        return {**spec.get("server", {}), **model.server, **spec.get("server_by_precision", {}).get(precision, {})}
+
+
+def cross_precision_pairs(cases: list[Case]) -> list[tuple[Case, Case]]:
+    """(reference case, quantized case) for each task and mode with both among `cases`."""
+    by_id = {c.id: c for c in cases}
+    return [
+        (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)
+        for c in cases
+        if c.precision != REFERENCE_PRECISION and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in by_id
+    ]
+
+
+def pooled_cases(pools: dict[str, Pool], cases: list[Case]) -> dict[tuple[str, str], list[Case]]:
+    """(precision, pool name) -> the cases that pool takes of that precision, for every
+    pool that takes any; in the order of `cases`, precision by precision."""
+    out: dict[tuple[str, str], list[Case]] = {}
+    for precision in dict.fromkeys(c.precision for c in cases):
+        for name, pool in pools.items():
+            taken = [c for c in cases if c.precision == precision and pool.selects(c)]
+            if taken:
+                out[(precision, name)] = taken
+    return out
+
+
+def load_yaml(path: Path, loader: type = yaml.SafeLoader) -> Any:
+    """A YAML file's content; a duplicate key (which YAML would let the last one win) is
+    an error naming its key path and lines."""
+    try:
+        parser = loader(path.read_text(encoding="utf-8"))
+        try:
+            node = parser.get_single_node()
+            if node is None:
+                return None
+            _no_duplicate_keys(path, node)
+            return parser.construct_document(node)
+        finally:
+            parser.dispose()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def _no_duplicate_keys(path: Path, node: yaml.Node, keys: tuple[str, ...] = ()) -> None:
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in first and key != "<<":
+                raise ConfigError(f"{path}:{line}: {'.'.join((*keys, key))}: duplicate key (first at line {first[key]}); "
+                                  "YAML would silently keep only the last")
+            first[key] = line
+            _no_duplicate_keys(path, value_node, (*keys, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _no_duplicate_keys(path, item, (*keys, str(index)))
+
+
+def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
+    raw = load_yaml(path)
+    where = _Where(path)
+    _keys(where, raw, "", required=_KEYS[""])
+    models = {name: _model(where.at("models", name), name, spec) for name, spec in raw["models"].items()}
+    tasks = {name: _task(where.at("tasks", name), name, spec) for name, spec in raw["tasks"].items()}
+    modes = {name: _mode(where.at("modes", name), name, spec) for name, spec in raw["modes"].items()}
+    gate = _gate(where.at("gate"), raw.get("gate", {}))
+    pools = {name: _pool(where.at("pools", name), name, spec, tasks, modes) for name, spec in (raw.get("pools") or {}).items()}
+    digest = hashlib.sha256(path.read_bytes())
+    for yaml_file in sorted(TASKS_DIR.glob("*.y*ml")) + sorted(TASKS_DIR.glob("*.py")):
+        digest.update(yaml_file.read_bytes())
+    planning = _planning(where.at("planning"), raw["planning"], tasks) if "planning" in raw else None
+    matrix = Matrix(models, tasks, modes, raw["profiles"], path, digest.hexdigest(), gate, pools, planning)
+    for profile in raw["profiles"]:
+        _expand(matrix, profile, raw["profiles"][profile])  # validates every profile up front
+    return matrix
+
+
+def check_profile(matrix: Matrix, profile: str) -> None:
+    """A command's --profile must be one of the config's (ConfigError naming the choices)."""
+    if profile not in matrix.profiles:
+        raise ConfigError(f"--profile {profile!r}: choose one of {sorted(matrix.profiles)}")
+
+
+class _Where:
+    def __init__(self, path: Path, keys: tuple[str, ...] = ()):
+        self.path, self.keys = path, keys
+
+    def at(self, *keys: str) -> "_Where":
+        return _Where(self.path, self.keys + tuple(str(k) for k in keys))
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {'.'.join(self.keys) or '(top level)'}: {message}")
+
+
+def _keys(where: _Where, spec: Any, kind: str, required: set[str] = frozenset()) -> None:
+    if not isinstance(spec, dict):
+        raise where.error(f"expected a mapping, got {type(spec).__name__}")
+    unknown = set(spec) - _KEYS[kind]
+    if unknown:
+        raise where.error(f"unknown key(s) {sorted(unknown)}; allowed: {sorted(_KEYS[kind])}")
+    missing = set(required) - set(spec)
+    if missing:
+        raise where.error(f"missing key(s) {sorted(missing)}")
+
+
+def _model(where: _Where, name: str, spec: dict) -> Model:
+    _keys(where, spec, "model")
+    if ("model" in spec) == ("tiny" in spec):
+        raise where.error("needs exactly one of 'model' (a hub id or path) or 'tiny' (a tiny-model scheme)")
+    if "tiny" in spec:
+        if spec["tiny"] not in TINY_SCHEMES:
+            raise where.at("tiny").error(f"unknown scheme {spec['tiny']!r}; choose one of {TINY_SCHEMES}")
+    server = spec.get("server", {})
+    _server_keys(where.at("server"), server)
+    return Model(name, spec.get("model"), spec.get("revision"), spec.get("dtype"), spec.get("tiny"), server)
+
+
+def _task(where: _Where, name: str, spec: dict) -> Task:
+    _keys(where, spec, "task", required={"kind", "lm_eval_task"})
+    from scorers.registry import load_task_metrics
+
+    if spec["kind"] not in load_task_metrics():
+        raise where.at("kind").error(f"{spec['kind']!r} is not a kind in scorers/metrics.toml: {sorted(load_task_metrics())}")
+    yaml_path = TASKS_DIR / f"{spec['lm_eval_task']}.yaml"
+    if not yaml_path.exists():
+        raise where.at("lm_eval_task").error(f"no task YAML {yaml_path}")
+    task_yaml = load_yaml(yaml_path, _TaskYamlLoader)
+    if not isinstance(task_yaml, dict):
+        raise where.at("lm_eval_task").error(f"{yaml_path} is not a task (a mapping)")
+    if task_yaml.get("num_fewshot", 0) != 0:
+        raise where.error(f"{yaml_path} must be 0-shot (num_fewshot: 0)")
+    until = tuple(task_yaml.get("generation_kwargs", {}).get("until", ()))
+    margin = _margin(where, spec.get("margin"))
+    published = spec.get("published", {})
+    if not isinstance(published, dict) or set(published) - {"thinking", "non_thinking"}:
+        raise where.at("published").error(f"expected {{thinking: share, non_thinking: share}}, got {published!r}")
+    for style, value in published.items():
+        if not (isinstance(value, (int, float)) and 0 <= value <= 1):
+            raise where.at("published", style).error(f"must be a share of accuracy in [0, 1], e.g. 0.814; got {value!r}")
+    return Task(name, spec["kind"], spec["lm_eval_task"], until, margin, dict(published))
+
+
+def _margin(where: "_Where", value: Any) -> float | None:
+    if value is not None and not (isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1):
+        raise where.at("margin").error(f"must be a share of accuracy in (0, 1), e.g. 0.05 for 5 points; got {value!r}")
+    return value
+
+
+def _share(where: "_Where", value: Any, what: str, low: float = 0.0, high: float = 1.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < high:
+        raise where.error(f"must be {what} in ({low:g}, {high:g}); got {value!r}")
+    return float(value)
+
+
+def _gate(where: "_Where", spec: Any) -> GateSettings:
+    _keys(where, spec, "gate", required=_KEYS["gate"])
+    alpha = _share(where.at("alpha"), spec["alpha"], "the chance that a run under no change fails any test", high=0.5)
+    shares = spec["alpha_shares"]
+    if not isinstance(shares, dict) or set(shares) != set(TEST_KINDS):
+        raise where.at("alpha_shares").error(f"needs a share for each kind of test {sorted(TEST_KINDS)}; got {shares!r}")
+    for kind, value in shares.items():
+        _share(where.at("alpha_shares", kind), value, "a share of alpha", high=1.0 + 1e-9)
+    if abs(sum(shares.values()) - 1) > 1e-9:
+        raise where.at("alpha_shares").error(f"the shares must add up to 1; they add up to {sum(shares.values()):g}")
+    margin = _margin(where, spec["margin"])
+    confidence = _share(where.at("confidence"), spec["confidence"], "a confidence level", low=0.5)
+    return GateSettings(alpha, {k: float(v) for k, v in shares.items()}, margin, confidence)
+
+
+def _planning(where: "_Where", spec: Any, tasks: dict) -> Planning:
+    _keys(where, spec, "planning", required=_KEYS["planning"])
+    gpus = _positive(where.at("gpus"), spec["gpus"])
+    budget = _positive(where.at("budget_gpu_hours"), spec["budget_gpu_hours"])
+    if not isinstance(spec["throughput"], dict) or not spec["throughput"]:
+        raise where.at("throughput").error("expected {precision: output tokens per second}")
+    throughput = {p: _positive(where.at("throughput", p), v) for p, v in spec["throughput"].items()}
+    kinds = {t.kind for t in tasks.values()}
+    tokens = spec["output_tokens"]
+    if not isinstance(tokens, dict) or set(tokens) != kinds:
+        raise where.at("output_tokens").error(f"expected one entry per task kind {sorted(kinds)}, got {tokens!r}")
+    for kind, styles in tokens.items():
+        if not isinstance(styles, dict) or set(styles) != {"thinking", "non_thinking"}:
+            raise where.at("output_tokens", kind).error(f"expected {{thinking: tokens, non_thinking: tokens}}, got {styles!r}")
+        for style, value in styles.items():
+            _positive(where.at("output_tokens", kind, style), value)
+    runs = _positive(where.at("runs_per_baseline"), spec["runs_per_baseline"])
+    target = _share(where.at("target_power"), spec["target_power"], "a power", low=0.5)
+    return Planning(int(gpus), float(budget), runs, target, throughput, tokens, str(spec["source"]))
+
+
+def _drift(where: "_Where", spec: Any) -> DriftSettings:
+    _keys(where, spec, "drift", required={"items", "max_tokens", "top_k", "margin", "floor"})
+    for key in ("items", "max_tokens", "top_k"):
+        if not _integer(spec[key]) or spec[key] < 1:
+            raise where.at(key).error(f"must be a positive integer, got {spec[key]!r}")
+    if spec["top_k"] > 20:
+        raise where.at("top_k").error(f"at most 20 (vLLM's default --max-logprobs), got {spec['top_k']!r}")
+    for key in ("margin", "floor"):
+        if not _number(spec[key]) or spec[key] < 0:
+            raise where.at(key).error(f"must be a number >= 0, got {spec[key]!r}")
+    confidence = _share(where.at("confidence"), spec.get("confidence", 0.99), "a confidence", 0.5, 1.0)
+    return DriftSettings(spec["items"], spec["max_tokens"], spec["top_k"], float(spec["margin"]), float(spec["floor"]), confidence)
+
+
+def _positive(where: "_Where", value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise where.error(f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _pool(where: "_Where", name: str, spec: Any, tasks: dict, modes: dict) -> Pool:
+    spec = spec or {}
+    _keys(where, spec, "pool")
+    chosen = {}
+    for key, known in (("tasks", tasks), ("modes", modes)):
+        values = spec.get(key)
+        if values is None:
+            chosen[key] = None
+            continue
+        if not isinstance(values, list) or not values:
+            raise where.at(key).error(f"expected a non-empty list of {key}, got {values!r}")
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise where.at(key).error(f"unknown {key} {unknown}; known: {sorted(known)}")
+        chosen[key] = tuple(values)
+    return Pool(name, chosen["tasks"], chosen["modes"], _margin(where, spec.get("margin")))
+
+
+class _TaskYamlLoader(yaml.SafeLoader):
+    """Reads lm-eval task YAMLs without importing their `!function` hooks."""
+
+
+_TaskYamlLoader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+
+
+def _mode(where: _Where, name: str, spec: dict) -> Mode:
+    _keys(where, spec, "mode", required={"applies_to", "enable_thinking", "system"})
+    if not isinstance(spec["enable_thinking"], bool):
+        raise where.at("enable_thinking").error("must be true or false")
+    until = spec.get("until")
+    published_as = spec.get("published_as")
+    if published_as not in (None, "thinking", "non_thinking"):
+        raise where.at("published_as").error(f"must be thinking or non_thinking (or left out), got {published_as!r}")
+    return Mode(name, tuple(spec["applies_to"]), spec["enable_thinking"], spec["system"],
+                None if until is None else tuple(until), published_as)
+
+
+def _server_keys(where: _Where, server: Any) -> None:
+    if not isinstance(server, dict):
+        raise where.error("expected a mapping of vLLM server arguments")
+    unknown = set(server) - _SERVER_KEYS
+    if unknown:
+        raise where.error(f"unknown vLLM server argument(s) {sorted(unknown)}; known: {sorted(_SERVER_KEYS)}")
+
+
+def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
+    where = _Where(matrix.source, ("profiles", profile))
+    _keys(where, spec, "profile", required={"gpu", "precisions", "cases"})
+    if not isinstance(spec["gpu"], bool):
+        raise where.at("gpu").error(f"must be true or false, got {spec['gpu']!r}")
+    if spec.get("num_fewshot", 0) != 0:
+        raise where.at("num_fewshot").error(
+            "the suite's tasks are 0-shot (their YAMLs fix num_fewshot: 0), so this setting would be ignored"
+        )
+    for precision, model in spec["precisions"].items():
+        if model not in matrix.models:
+            raise where.at("precisions", precision).error(f"unknown model {model!r}; models: {sorted(matrix.models)}")
+        if matrix.models[model].is_tiny == bool(spec["gpu"]):
+            raise where.at("precisions", precision).error(
+                f"model {model!r} is {'the tiny CPU model' if matrix.models[model].is_tiny else 'a GPU checkpoint'}, "
+                f"but the profile has gpu: {spec['gpu']}"
+            )
+    if not isinstance(spec.get("compare_published", False), bool):
+        raise where.at("compare_published").error("must be true or false")
+    _server_keys(where.at("server"), spec.get("server", {}))
+    for precision, server in spec.get("server_by_precision", {}).items():
+        if precision not in spec["precisions"]:
+            raise where.at("server_by_precision", precision).error(f"not a precision of this profile: {sorted(spec['precisions'])}")
+        _server_keys(where.at("server_by_precision", precision), server)
+    for key in ("limits", "repeats", "baseline_repeats"):
+        for task, value in spec.get(key, {}).items():
+            if task not in spec["cases"]:
+                raise where.at(key, task).error(f"task {task!r} has no cases in this profile")
+            if not _integer(value) or value < 1:
+                raise where.at(key, task).error(f"must be a positive integer, got {value!r}")
+    if "drift" in spec:
+        _drift(where.at("drift"), spec["drift"])
+    generation = spec.get("generation", {})
+    _keys(where.at("generation"), generation, "generation")
+    cases = []
+    for task_name, mode_names in spec["cases"].items():
+        if task_name not in matrix.tasks:
+            raise where.at("cases", task_name).error(f"unknown task; tasks: {sorted(matrix.tasks)}")
+        task = matrix.tasks[task_name]
+        for mode_name in mode_names:
+            mode_where = where.at("cases", task_name, mode_name)
+            if mode_name not in matrix.modes:
+                raise mode_where.error(f"unknown mode; modes: {sorted(matrix.modes)}")
+            mode = matrix.modes[mode_name]
+            if task.kind not in mode.applies_to:
+                raise mode_where.error(f"mode {mode_name!r} does not apply to {task.kind} tasks (applies_to: {list(mode.applies_to)})")
+            repeats = spec.get("repeats", {}).get(task_name, 1)
+            baseline_repeats = spec.get("baseline_repeats", {}).get(task_name, repeats)
+            if baseline_repeats < repeats:
+                raise where.at("baseline_repeats", task_name).error(
+                    f"a baseline needs at least the run's samples per item ({repeats}), got {baseline_repeats}")
+            gen = _generation(where.at("generation"), generation, task, mode, baseline_repeats)
+            for precision, model in spec["precisions"].items():
+                cases.append(
+                    Case(
+                        profile, precision, matrix.models[model], task, mode,
+                        spec.get("limits", {}).get(task_name), repeats, gen,
+                        matrix.server_args(profile, precision), bool(spec["gpu"]), baseline_repeats,
+                    )
+                )
+    return cases
+
+
+def _generation(where: _Where, generation: dict, task: Task, mode: Mode, repeats: int) -> dict[str, Any]:
+    style = mode.style
+    layers = [("default", generation.get("default", {})), (style, generation.get(style, {}))]
+    by_task = generation.get("by_task", {}).get(task.name, {})
+    layers += [(f"by_task.{task.name}.{k}", by_task.get(k, {})) for k in ("default", style)]
+    settings: dict[str, Any] = {}
+    for name, layer in layers:
+        _keys(where.at(name), layer, "sampling")
+        for key, value in layer.items():
+            valid, what = _SAMPLING_VALUES[key]
+            if not valid(value):
+                raise where.at(name, key).error(f"must be {what}, got {value!r}")
+        settings.update(layer)
+    if "max_gen_toks" not in settings:
+        raise where.error(f"no max_gen_toks for {task.name}/{mode.name}: lm-eval would silently use 256")
+    greedy = settings.get("temperature", 0.0) == 0.0
+    if greedy:
+        ignored = [k for k in _SAMPLING_ONLY if k in settings]
+        if ignored:
+            raise where.error(f"{ignored} would be ignored by greedy decoding (temperature 0) for {task.name}/{mode.name}")
+        if repeats > 1:
+            raise where.error(f"{repeats} samples of {task.name} under greedy decoding would all be the same")
+    until = mode.until if mode.until is not None else task.until
+    if mode.enable_thinking:
+        # Task stops such as "Question:" can occur inside <think>: only end-of-turn stops apply.
+        until = tuple(s for s in until if s in END_OF_TURN) if mode.until is None else until
+        cutting = [s for s in until if s not in END_OF_TURN]
+        if cutting:
+            raise where.error(f"stop strings {cutting} of thinking mode {mode.name!r} can cut thinking")
+    if len(until) > MAX_STOP_STRINGS:
+        raise where.error(f"{len(until)} stop strings for {task.name}/{mode.name}; lm-eval sends only {MAX_STOP_STRINGS}")
+    return {
+        **settings,
+        "do_sample": not greedy,
+        "until": list(until),
+        "chat_template_kwargs": {"enable_thinking": mode.enable_thinking},
+    }

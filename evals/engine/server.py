@@ -1,0 +1,346 @@
+"""A vLLM OpenAI-compatible server in a subprocess, owned whole by one object.
+
+Modelled on vLLM's `RemoteOpenAIServer` test helper: the object picks a free
+port, starts `python -m vllm.entrypoints.openai.api_server` in its own process
+group with its own log file, waits for readiness with a timeout (failing
+early, with the log's tail, if the process dies), and on stop kills the whole
+group (API server, engine core, workers). Process isolation is the point: a
+crash, hang or OOM fails one model's cases, and memory is really released
+before the next model starts. `RemoteServer` is the same interface for a
+server someone else runs (`--vllm-url`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import glob
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from evals.config.paths import PROJECT_ROOT
+
+START_MARK = "$ "  # each start writes "$ <command line>" into the server's log
+READY_TIMEOUT_S = 900.0
+STOP_GRACE_S = 20.0
+_LIVE: set["VllmServer"] = set()
+
+
+class ServerError(RuntimeError):
+    """The server failed to start or died; the message ends with its log's tail."""
+
+
+def cli_args(args: dict) -> list[str]:
+    """vLLM's own flags from a mapping: {max_model_len: 4096, enforce_eager: true} ->
+    ['--max-model-len', '4096', '--enforce-eager']."""
+    out: list[str] = []
+    for key, value in args.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            out.append(flag)
+        elif value is not False and value is not None:
+            out += [flag, str(value)]
+    return out
+
+
+# Longer than aiohttp's 15 s client keep-alive (lm-eval's connector): with vLLM's 5 s the
+# server can close an idle connection just as the client reuses it, failing a request with
+# "Cannot write to closing transport" (seen in CI).
+KEEP_ALIVE_S = 30
+
+
+def server_env(args: dict, gpu: bool, ready_timeout: float = READY_TIMEOUT_S) -> dict[str, str]:
+    """The environment a server of the suite runs with (the plan shows it). GPU servers
+    start offline, from weights fetched before (evals/engine/fetch.py), and vLLM's own engine
+    start limit (600 s by default) is the suite's readiness wait, so loading 65 GB of
+    weights is not cut short."""
+    gpu_env = {"HF_HUB_OFFLINE": "1", "VLLM_ENGINE_READY_TIMEOUT_S": f"{ready_timeout:.0f}",
+               "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}  # device indices as nvidia-smi numbers them (evals/engine/facts.py)
+    return {"VLLM_HTTP_TIMEOUT_KEEP_ALIVE": str(KEEP_ALIVE_S), **(gpu_env if gpu else cpu_env(args))}
+
+
+def cpu_env(args: dict) -> dict[str, str]:
+    """What vLLM's CPU build needs: a KV cache that fits the host (its default
+    share of memory fails on these machines) and one core per TP rank. Its processes
+    are spawned, each importing vLLM anew (vllm/platforms/cpu.py forces spawn), so a
+    single-rank server keeps its worker inside the engine process instead of spawning
+    one more (VLLM_ENABLE_V1_MULTIPROCESSING=0 lets the CPU platform keep the "uni"
+    executor): a start about 10 s shorter (bench/bench_engine_start.py)."""
+    env = {"VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
+    tp = int(args.get("tensor_parallel_size", 1))
+    if tp > 1:
+        env["VLLM_CPU_OMP_THREADS_BIND"] = "|".join(str(rank) for rank in range(tp))
+    else:
+        env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class VllmServer:
+    def __init__(
+        self,
+        model: str,
+        served_name: str,
+        args: dict,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        ready_timeout: float = READY_TIMEOUT_S,
+        port: int | None = None,
+        ports: range | None = None,
+    ):
+        self.model, self.served_name, self.args = model, served_name, dict(args)
+        self.log_path, self.env, self.ready_timeout = Path(log_path), dict(env or {}), ready_timeout
+        self.port = port  # a free one is picked when the server starts, not before
+        self.ports = ports  # this server's own block (evals/engine/ports.py): its API port and VLLM_PORT
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+            "--model", self.model, "--served-model-name", self.served_name,
+            "--host", "127.0.0.1", "--port", str(self.port), *cli_args(self.args),
+        ]
+
+    def launch(self) -> "VllmServer":
+        """Start the server's processes without waiting for them to be ready (once)."""
+        if self.proc is not None:
+            return self
+        if self.port is None and self.ports is not None:
+            from evals.engine.ports import server_ports
+
+            self.port, vllm_port = server_ports(self.ports)
+            self.env["VLLM_PORT"] = str(vllm_port)
+        self.port = self.port or _free_port()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        log.write(f"{START_MARK}{' '.join(self.command())}\n".encode())
+        log.flush()
+        # The guard leads the server's own process group (new session) and kills the group
+        # if this process dies outright (evals/engine/guard.py).
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "evals.engine.guard", *self.command()],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=PROJECT_ROOT,
+            # Unbuffered: a server killed outright still leaves its last lines in the log.
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env}, start_new_session=True,
+        )
+        log.close()
+        _LIVE.add(self)
+        return self
+
+    def start(self) -> "VllmServer":
+        """Launch (unless launched ahead) and wait until it answers, or raise ServerError."""
+        self.launch()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError(f"vLLM server for {self.served_name} exited with code {self.proc.returncode} "
+                                  f"while starting.\n{self.log_tail()}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.url}/health", timeout=5).ok:
+                    return
+            time.sleep(1.0)
+        raise ServerError(f"vLLM server for {self.served_name} not ready after {self.ready_timeout:.0f} s.\n{self.log_tail()}")
+
+    def check_alive(self) -> None:
+        """Raise ServerError with the log's tail if the server is gone or not answering."""
+        if self.proc is None or self.proc.poll() is not None:
+            code = None if self.proc is None else self.proc.returncode
+            raise ServerError(f"vLLM server for {self.served_name} is not running (exit code {code}).\n{self.log_tail()}")
+        try:
+            requests.get(f"{self.url}/health", timeout=30).raise_for_status()
+        except requests.RequestException as exc:
+            raise ServerError(f"vLLM server for {self.served_name} does not answer /health ({exc}).\n{self.log_tail()}") from None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return f"(no log at {self.log_path})"
+        return f"--- last {min(lines, len(text))} lines of {self.log_path} ---\n" + "\n".join(text[-lines:])
+
+    def stop(self) -> None:
+        """Kill the whole process group: SIGTERM, then SIGKILL after a grace period."""
+        _LIVE.discard(self)
+        if self.proc is None:
+            return
+        for sig, wait in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, 10.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=wait)
+            if not _group_alive(self.proc.pid):
+                break
+
+    def __enter__(self) -> "VllmServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class RemoteServer:
+    """A server that is already running (`--vllm-url PRECISION=URL`)."""
+
+    def __init__(self, url: str, served_name: str | None = None):
+        self.url = url.rstrip("/").removesuffix("/v1")
+        self.served_name = served_name or self._served_model()
+
+    def _served_model(self) -> str:
+        try:
+            models = requests.get(f"{self.url}/v1/models", timeout=30).json()["data"]
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            raise ServerError(f"no OpenAI-compatible server at {self.url} ({exc})") from None
+        return models[0]["id"]
+
+    def check_alive(self) -> None:
+        try:
+            requests.get(f"{self.url}/v1/models", timeout=30).raise_for_status()
+        except requests.RequestException as exc:
+            raise ServerError(f"server at {self.url} does not answer ({exc})") from None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return f"(remote server at {self.url}: its log is where it runs)"
+
+    def stop(self) -> None:
+        pass
+
+
+def log_by_start(log_path: Path) -> list[list[str]]:
+    """A server log's lines, one list per start of the server (its own "$ command" line first)."""
+    starts: list[list[str]] = []
+    for line in Path(log_path).read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith(START_MARK):
+            starts.append([])
+        if starts:
+            starts[-1].append(line)
+    return starts
+
+
+class LazyServer:
+    """A VllmServer started on first use of its URL: a resumed model whose every request
+    is already stored needs no engine. A failed start is remembered, so the model's other
+    cases fail at once with the same log instead of starting it again."""
+
+    def __init__(self, server: VllmServer, on_start=None):
+        self.server, self.served_name, self.on_start = server, server.served_name, on_start
+        self.started = False
+        self._failure: ServerError | None = None
+
+    @property
+    def url(self) -> str:
+        if self._failure is not None:
+            raise self._failure
+        if not self.started:
+            try:
+                self.server.start()
+                if self.on_start is not None:
+                    self.on_start()
+            except ServerError as exc:
+                self._failure = exc
+                raise
+            self.started = True
+        return self.server.url
+
+    def check_alive(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+        if self.started:
+            self.server.check_alive()
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self.server.log_tail(lines)
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> "LazyServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class NoServer:
+    """Replay: there is no engine; every request must be in the saved generations."""
+
+    def __init__(self, served_name: str, source: Path):
+        self.served_name, self.source = served_name, source
+
+    @property
+    def url(self) -> str:
+        raise ServerError(f"--replay {self.source}: a request of this case has no saved generation there "
+                          f"(the replayed run did not finish it, or the prompt or settings changed since)")
+
+    def check_alive(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def served_engine_version(url: str) -> str | None:
+    """The engine behind an OpenAI-compatible URL, from vLLM's /version (None if it has none)."""
+    try:
+        return f"vllm {requests.get(f'{url}/version', timeout=30).json()['version']}"
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return None
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_all() -> None:
+    for server in list(_LIVE):
+        server.stop()
+
+
+atexit.register(stop_all)
+
+
+@functools.lru_cache(maxsize=None)
+def gpu_status(tensor_parallel_size: int) -> tuple[bool, str]:
+    """(usable, reason): can this machine serve a model on `tensor_parallel_size` GPUs?"""
+    if not glob.glob("/dev/nvidia[0-9]*"):  # known without importing torch (2-3 s of every session)
+        return False, "no NVIDIA GPU device here (/dev/nvidia*)"
+    try:
+        import torch
+    except ImportError:
+        return False, "torch is not installed"
+    if not torch.cuda.is_available():
+        return False, f"torch {torch.__version__} sees no CUDA device"
+    count = torch.cuda.device_count()
+    if count < tensor_parallel_size:
+        return False, f"{count} CUDA device(s) visible, tensor parallel needs {tensor_parallel_size}"
+    return True, f"{count} CUDA device(s)"

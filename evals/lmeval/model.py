@@ -1,0 +1,155 @@
+"""lm-eval's chat-completions model, keeping what the suite needs to see.
+
+lm-eval's `local-chat-completions` reads only `message.content`, drops the
+finish reason and the token counts, and sends every request with the same
+seed, so k sampled repeats of an item would all be the same text. This
+subclass (registered as `suite-chat-completions`, usable from lm-eval's CLI
+too) returns each generation as a `Generation`: a `str` (so lm-eval's
+filters, scoring and logging work unchanged) that also carries the finish
+reason, the token counts and the messages as sent; and it gives each repeat of
+a request its own seed, derived from the request, so reruns are reproducible.
+
+A per-request seed makes a rerun ask for the same samples; it does not make an
+online server's answers bit-identical. vLLM batches requests with whatever else is
+running, and a sequence's numerics depend on its batch (only vLLM's batch-invariant
+mode, VLLM_BATCH_INVARIANT=1, removes that). So sampled reruns agree in
+distribution, which is what the gate tests; greedy ones almost always agree.
+
+It hooks lm-eval where a model is meant to be extended: `generate_until` (the
+LM interface) gets all of a case's requests at once, and the payloads come from
+lm-eval's own `create_message` and `_create_payload`. The requests are then
+answered from the `GenerationStore` (evals/artifacts/generations.py): what an earlier
+session kept, or what this session's generation pass made (evals/run/generation_pass.py);
+the rest go to the server through one pool (evals/engine/client.py), each kept as it
+arrives. With `collect=True` it only reports the requests (`RequestsCollected`),
+which is how the generation pass learns them from lm-eval itself. With an
+`endpoint` it asks for the server's URL only when a request must really be sent,
+so a fully stored model needs no engine at all.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+
+from lm_eval.api.registry import register_model
+from lm_eval.models.api_models import LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER
+from lm_eval.models.openai_completions import LocalChatCompletion
+
+from evals.engine.client import ChatClient, PoolSize, Request
+
+
+class Generation(str):
+    """A response's text, with how it ended and what it cost."""
+
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    messages: list[dict] | None  # the chat messages as sent
+
+    def __new__(cls, text: str, *, finish_reason=None, prompt_tokens=None, completion_tokens=None, messages=None):
+        obj = super().__new__(cls, text)
+        obj.finish_reason, obj.prompt_tokens = finish_reason, prompt_tokens
+        obj.completion_tokens, obj.messages = completion_tokens, messages
+        return obj
+
+
+class RequestsCollected(Exception):
+    """Raised by a collecting model in place of answering: the case's requests, in lm-eval's order."""
+
+    def __init__(self, requests: list[Request]):
+        super().__init__(f"{len(requests)} requests")
+        self.requests = requests
+
+
+@dataclass(frozen=True)
+class _Url:
+    """The server of a model made with only lm-eval's `base_url` (its CLI)."""
+
+    url: str
+
+
+@register_model("suite-chat-completions")
+class SuiteChatCompletions(LocalChatCompletion):
+    def __init__(self, *args, store=None, endpoint=None, case_id: str = "", progress=None, collect: bool = False,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        self.store, self.case_id, self.progress, self.collect = store, case_id, progress, collect
+        self.endpoint = endpoint if endpoint is not None else _Url(self.base_url.removesuffix("/v1/chat/completions"))
+        self._repeats: Counter[str] = Counter()
+        self.client = ChatClient(self.endpoint, PoolSize(self._concurrent), headers=self.header)
+
+    def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs) -> dict:
+        payload = super()._create_payload(messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs)
+        key = json.dumps([messages, payload.get("chat_template_kwargs"), payload.get("max_tokens")], sort_keys=True)
+        repeat = self._repeats[key]
+        self._repeats[key] += 1
+        digest = hashlib.sha256(f"{key}|{seed}|{repeat}".encode()).hexdigest()
+        payload["seed"] = int(digest[:8], 16)  # per request and repeat, not one seed for all
+        payload["request_id"] = f"{digest[:24]}-{repeat}"  # vLLM answers with id "chatcmpl-<request_id>"
+        return payload
+
+    def requests_for(self, instances) -> list[Request]:
+        """The chat requests of lm-eval's instances, in their order (a repeat is an instance)."""
+        out = []
+        for instance in instances:
+            context, gen_kwargs = instance.args[:2]
+            payload = self._create_payload(self.create_message([context]), generate=True,
+                                           gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed)
+            out.append(Request(self.case_id, payload, self.store.key(payload) if self.store is not None else None))
+        return out
+
+    def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+        wanted = self.requests_for(requests)
+        if self.collect:
+            raise RequestsCollected(wanted)
+        self.answer(wanted)
+        texts = []
+        for instance, request in zip(requests, wanted):
+            text = self.parse_generations(request.response)[0]
+            if text is None:
+                texts.append(LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER)
+                continue
+            text = Generation(text, **_facts(request.response), messages=request.payload["messages"])
+            self.cache_hook.add_partial("generate_until", instance.args, text)  # lm-eval's --use_cache
+            texts.append(text)
+        return texts
+
+    def answer(self, wanted: list[Request]) -> None:
+        """Each request's `.response`: from the store, else from the server (kept on arrival)."""
+        if self.progress is not None:
+            self.progress.start(len(wanted))
+        missing = []
+        for request in wanted:
+            request.response = self.store.get(request.key) if self.store is not None else None
+            if request.response is None:
+                missing.append(request)
+            elif self.progress is not None:
+                earlier = self.store.kept_earlier(request.key)
+                self.progress.update(None, reused=earlier, from_pass=not earlier)
+
+        def arrived(request: Request) -> None:
+            if self.store is not None:
+                self.store.put(request.key, self.case_id, request.response)
+            if self.progress is not None:
+                self.progress.update(request.completion_tokens)
+
+        self.client.send(missing, arrived)
+
+
+def _facts(response: dict) -> dict:
+    choice = (response.get("choices") or [{}])[0]
+    usage = response.get("usage") or {}
+    return {"finish_reason": choice.get("finish_reason"), "prompt_tokens": usage.get("prompt_tokens"),
+            "completion_tokens": usage.get("completion_tokens")}
+
+
+def generation_seconds(model: SuiteChatCompletions) -> float | None:
+    """First request sent to last response received, of what this model itself sent."""
+    client = model.client
+    if client.first_sent is None or client.last_received is None:
+        return None
+    return client.last_received - client.first_sent

@@ -1,0 +1,145 @@
+"""One case: lm-eval on the suite's task, against a running server, into records and metrics."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import statistics
+from typing import Any
+from unittest import mock
+
+from evals.lmeval.model import RequestsCollected, SuiteChatCompletions, generation_seconds
+from evals.engine.client import Request
+from evals.config.paths import TASKS_DIR
+from evals.config.matrix import Case
+from evals.lmeval.call import LmEvalCall, lm_eval_call
+from evals.artifacts.types import CaseResult
+from scorers.registry import load_task_metrics
+
+
+@functools.cache
+def task_manager():
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=str(TASKS_DIR), include_defaults=False)
+
+
+def load_task(call: LmEvalCall):
+    task = task_manager().load([call.task])["tasks"][call.task]
+    task.set_config("repeats", call.repeats)
+    return task
+
+
+def make_model(call: LmEvalCall, case_id: str, server, store=None, progress=None, collect: bool = False):
+    """lm-eval's model for a case. `server` needs `.url` and `.served_name`; its URL is
+    read only when a request is really sent (a stored one is answered from `store`)."""
+    return SuiteChatCompletions(endpoint=server, model=server.served_name, store=store, case_id=case_id,
+                                progress=progress, collect=collect, **call.model_args)
+
+
+def evaluate(call: LmEvalCall, model):
+    """lm-eval's simple_evaluate, as the description says."""
+    import lm_eval.evaluator
+
+    logging.getLogger("lm_eval").setLevel(logging.WARNING)
+    # lm-eval describes the environment (torch's collect_env: `pip list`, nvidia-smi, ...)
+    # anew for every call, 0.7 s a case here, and has no switch for it. The description
+    # cannot change within a process: compute it once, every results.json still holds it.
+    # (patch.object fails loudly if lm-eval ever drops the name.)
+    with mock.patch.object(lm_eval.evaluator, "add_env_info", _environment_once):
+        return lm_eval.evaluator.simple_evaluate(model=model, tasks=[load_task(call)], task_manager=task_manager(),
+                                                 **call.evaluate, **call.reporting)
+
+
+def case_requests(case: Case, server, store=None) -> list[Request]:
+    """The case's requests, in lm-eval's order, as its run will send them (none is sent)."""
+    call = lm_eval_call(case)
+    model = make_model(call, case.id, server, store, collect=True)
+    try:
+        evaluate(call, model)
+    except RequestsCollected as collected:
+        return collected.requests
+    raise RuntimeError(f"{case.id}: lm-eval asked the model for no generation")
+
+
+@functools.cache
+def _environment() -> dict[str, Any]:
+    from lm_eval.loggers.utils import add_env_info
+
+    storage: dict[str, Any] = {}
+    add_env_info(storage)
+    return storage
+
+
+def _environment_once(storage: dict[str, Any]) -> None:
+    storage.update(_environment())
+
+
+def run_case(case: Case, server, store=None, progress=None, generated_in: float | None = None) -> CaseResult:
+    """`generated_in`: seconds the generation pass took to finish this case's requests, if it made them."""
+    call = lm_eval_call(case)
+    model = make_model(call, case.id, server, store, progress)
+    out = evaluate(call, model)
+    if progress is not None:
+        progress.finish()
+    seconds = generation_seconds(model)
+    return collect(case, out, generated_in if seconds is None else seconds)
+
+
+def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResult:
+    """Per-response records and case metrics from lm-eval's output."""
+    name = case.task.lm_eval_task
+    results = out["results"][name]
+    task_metrics = load_task_metrics()[case.task.kind]
+    primary = task_metrics.primary_for(case.mode.name)
+    scorers = task_metrics.scorers()
+    samples = []
+    for doc_sample in out["samples"][name]:
+        responses = doc_sample["resps"][0]
+        for repeat, response in enumerate(responses):
+            verdicts = {metric: scorer(response, doc_sample["doc"]["answer"]) for metric, scorer in scorers.items()}
+            samples.append({
+                "case": case.id,
+                "item": doc_sample["doc"]["id"],
+                "doc_id": doc_sample["doc_id"],
+                "repeat": repeat,
+                "gold": doc_sample["doc"]["answer"],
+                "messages": getattr(response, "messages", None),
+                "chat_template_kwargs": case.generation.get("chat_template_kwargs"),
+                "response": str(response),
+                "finish_reason": getattr(response, "finish_reason", None),
+                "prompt_tokens": getattr(response, "prompt_tokens", None),
+                "completion_tokens": getattr(response, "completion_tokens", None),
+                "correct": verdicts[primary].correct,
+                "verdicts": {m: v.correct for m, v in verdicts.items()},
+                "extracted": {m: v.extracted for m, v in verdicts.items()},
+            })
+    metrics = {
+        metric: {"mean": results[f"{metric},all"], "stderr": _stderr(results.get(f"{metric}_stderr,all"))}
+        for metric in task_metrics.metrics
+    }
+    tokens = [s["completion_tokens"] for s in samples if s["completion_tokens"] is not None]
+    n = len(out["samples"][name])
+    return CaseResult(
+        case_id=case.id,
+        identity={"precision": case.precision, "task": case.task.name, "mode": case.mode.name,
+                  "thinking": case.mode.enable_thinking},
+        metrics=metrics,
+        primary=primary,
+        n=n,
+        k=case.repeats,
+        truncation_rate=sum(s["finish_reason"] == "length" for s in samples) / max(1, len(samples)),
+        output_tokens={"mean": statistics.fmean(tokens) if tokens else math.nan, "max": max(tokens, default=0)},
+        generation_seconds=gen_seconds,
+        samples=samples,
+        lm_eval_results=out,
+    )
+
+
+def _stderr(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):  # lm-eval writes "N/A" when n < 2
+        return math.nan
+

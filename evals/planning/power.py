@@ -1,0 +1,229 @@
+"""The power planner: what each gate test of a profile can detect, at what GPU cost.
+
+    python -m evals power                      # profile full, the reference precision
+    python -m evals power --profile tiny --precision fp8
+    python -m evals power --recommend          # and the least-cost k for each pool's margin
+
+Per case and per pooled test: the smallest drop (points) detected with power 0.8 and
+0.9 by the test at its share of the run's alpha, for runs of k = 1..64 samples per
+item against a baseline of the profile's `baseline_repeats`, and the output tokens and
+GPU-hours each run costs. Item solve rates come from the profile's committed baselines
+(snapshots/<profile>/<case>.json, shrunk towards their mean) where they exist, else
+from the task's published accuracy through the gate's noise model (evals/gate/noise.py);
+output tokens from the baselines, else from `planning` in evals/config/matrix.yaml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from evals import data
+from evals.config.matrix import REFERENCE_PRECISION, Case, ConfigError, Matrix, pooled_cases
+from evals.gate import noise, sensitivity
+from evals.gate.policy import Policy
+from evals.gate.records import item_counts
+
+RUN_KS = (1, 2, 4, 8, 16, 32, 64)
+POWERS = (0.8, 0.9)
+ITEM_SETS = 16  # item sets a test planned from published accuracy averages over
+# The accuracy planned for a case with no published figure: a middling model.
+FALLBACK_ACCURACY = 0.5
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One gate test as planned: its cases' item rates, samples and output tokens."""
+
+    name: str
+    cases: list[Case]
+    rates: np.ndarray  # (item sets, items)
+    tokens: np.ndarray  # expected output tokens per response, per item
+    source: str  # "baseline" or "published"
+    alpha: float
+    margin: float
+
+    def design(self, run_k: int | np.ndarray, baseline_k: int | np.ndarray) -> sensitivity.Design:
+        return sensitivity.Design.of(self.rates, baseline_k, run_k)
+
+    def case_k(self, attribute: str) -> np.ndarray:
+        """Per item, the configured samples per item of its case (repeats or baseline_repeats)."""
+        return np.concatenate([np.full(items(c), getattr(c, attribute)) for c in self.cases])
+
+    def tokens_at(self, k: np.ndarray | int) -> float:
+        return float(np.sum(self.tokens * k))
+
+
+def items(case: Case) -> int:
+    """The items a case runs: its limit, else its whole data set."""
+    return case.limit or data.registry()[case.task.name]["records"]
+
+
+def prior_accuracy(case: Case) -> float:
+    """The accuracy a case is planned at before any baseline exists."""
+    prior = case.task.published.get(case.mode.style)  # a prior, even where prompts differ from the published ones
+    return prior if prior is not None else FALLBACK_ACCURACY
+
+
+def _baseline(case: Case, snapshots: Path) -> dict | None:
+    path = snapshots / case.profile / f"{case.id}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def output_tokens(matrix: Matrix, case: Case, snapshots: Path) -> tuple[float, str]:
+    """Expected output tokens per response of a case, and where the figure comes from:
+    its committed baseline's mean, else the config's `planning` assumption."""
+    measured = (_baseline(case, snapshots) or {}).get("output_tokens")
+    return (float(measured), "baseline") if measured else (float(matrix.planning.tokens(case)), "planning")
+
+
+def _case_inputs(matrix: Matrix, case: Case, snapshots: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """(item rates as (item sets, items), output tokens per item, their source)."""
+    record = _baseline(case, snapshots)
+    tokens = np.full(items(case) if record is None else len(item_counts(record)), output_tokens(matrix, case, snapshots)[0])
+    if record is not None:
+        counts = item_counts(record)
+        correct = np.array([c for c, _ in counts.values()])
+        k = np.array([k for _, k in counts.values()])
+        return noise.shrunk_rates(correct, k)[None, :], tokens, "baseline"
+    seed = int(hashlib.sha256(f"{case.task.name}-{case.mode.name}".encode()).hexdigest()[:8], 16)  # modes differ
+    rates = noise.item_rate_sets(prior_accuracy(case), items(case), ITEM_SETS, seed=seed)
+    return rates, tokens, "published"
+
+
+def planned_tests(matrix: Matrix, profile: str, precision: str, snapshots: Path) -> list[Planned]:
+    policy = Policy(matrix.gate, matrix.test_counts(profile))
+    cases = [c for c in matrix.cases(profile) if c.precision == precision]
+    if not cases:
+        raise ConfigError(f"profile {profile!r} has no cases of precision {precision!r}")
+    inputs = {c.id: _case_inputs(matrix, c, snapshots) for c in cases}
+
+    def planned(name: str, chosen: list[Case], kind: str, margin: float) -> Planned:
+        sets = max(inputs[c.id][0].shape[0] for c in chosen)
+        rates = np.concatenate([np.broadcast_to(inputs[c.id][0], (sets, inputs[c.id][0].shape[1])) for c in chosen], axis=1)
+        tokens = np.concatenate([inputs[c.id][1] for c in chosen])
+        sources = {inputs[c.id][2] for c in chosen}
+        return Planned(name, chosen, rates, tokens, "+".join(sorted(sources)), policy.alpha_for(kind), margin)
+
+    tests = [planned(f"{c.task.name}-{c.mode.name}", [c], "case", policy.case_margin(c)) for c in cases]
+    for (_, name), chosen in pooled_cases(matrix.pools, cases).items():
+        tests.append(planned(f"pool {name}", chosen, "pooled", policy.pool_margin(matrix.pools[name])))
+    return tests
+
+
+def _drop(test: Planned, run_k, power: float) -> str:
+    found = sensitivity.detectable_drop(test.design(run_k, test.case_k("baseline_repeats")), test.alpha, power)
+    return "-" if found is None else f"{found * 100:.1f}"
+
+
+def render_table(matrix: Matrix, profile: str, precision: str, tests: list[Planned]) -> list[str]:
+    policy = Policy(matrix.gate, matrix.test_counts(profile))
+    planning = matrix.planning
+    alphas = ", ".join(f"{kind} {policy.alpha_for(kind):.2g}" for kind in ("case", "pooled"))
+    lines = [
+        f"Power planner: profile {profile}, precision {precision}. Run alpha {matrix.gate.alpha:g}; "
+        f"per one-sided test: {alphas}.",
+        f"Smallest drop (points) detected with power {POWERS[0]:g} / {POWERS[1]:g}, by samples per item in a run (k), "
+        "against a baseline of the profile's baseline_repeats (base k); last column: at the profile's run k. '-': none.",
+        f"Noise model: item rates from committed baselines, else {ITEM_SETS} item sets drawn from a Beta (concentration "
+        f"{noise.CONCENTRATION:g}) around the published accuracy; changes are logit shifts with a per-item part "
+        f"(sd {noise.SPREAD:g}).",
+        "",
+    ]
+    header = (f"{'test':<26} {'n':>5} {'base k':>6} {'rates':>9} {'margin':>6} " + " ".join(f"{'k=' + str(k):>11}" for k in RUN_KS)
+              + f" {'run k':>6} {'at run k':>10}")
+    lines += [header, "-" * len(header)]
+    for test in tests:
+        cells = [f"{'/'.join(_drop(test, k, p) for p in POWERS):>11}" for k in RUN_KS]
+        configured = test.case_k("repeats")
+        at_run = "/".join(_drop(test, configured, p) for p in POWERS)
+        run_k = "/".join(str(k) for k in sorted(set(configured.tolist())))
+        base = "/".join(str(b) for b in sorted(set(test.case_k("baseline_repeats").tolist())))
+        lines.append(f"{test.name:<26} {test.rates.shape[1]:>5} {base:>6} {test.source:>9} {test.margin * 100:>6g} "
+                     + " ".join(cells) + f" {run_k:>6} {at_run:>10}")
+    lines += ["", f"GPU cost ({planning.gpus} GPUs per server; {planning.throughput[precision]:g} output tokens/s assumed for "
+              f"{precision}; see `planning` in evals/config/matrix.yaml):"]
+    for k in RUN_KS:
+        tokens = sum(t.tokens_at(k) for t in tests if len(t.cases) == 1)
+        lines.append(f"  every case at k={k:<3} {tokens / 1e6:8.1f} M tokens, {planning.gpu_hours(precision, tokens):7.1f} GPU-hours per run")
+    run_tokens = sum(t.tokens_at(t.case_k("repeats")) for t in tests if len(t.cases) == 1)
+    base_tokens = sum(t.tokens_at(t.case_k("baseline_repeats")) for t in tests if len(t.cases) == 1)
+    lines += [
+        f"  as configured: {run_tokens / 1e6:.1f} M tokens, {planning.gpu_hours(precision, run_tokens):.1f} GPU-hours per run; "
+        f"{base_tokens / 1e6:.1f} M tokens, {planning.gpu_hours(precision, base_tokens):.1f} GPU-hours per accepted baseline "
+        f"(budget per run: {planning.budget_gpu_hours:g})",
+    ]
+    return lines
+
+
+def frontier(test: Planned, power: float, most: int = sensitivity.MAX_K) -> list[tuple[int, int]]:
+    """(run k, the fewest baseline samples per item with which that run k detects a drop of
+    the test's margin with `power`), for every run k that can, up to `most` each. The
+    first is the least cost per run; later ones trade run samples (paid every run) for
+    baseline samples (paid once per accepted baseline)."""
+    shift = test.design(1, 1).shifts(test.margin)
+    out: list[tuple[int, int]] = []
+    for run_k in range(1, most + 1):
+        baseline_k = sensitivity.fewest(
+            lambda k: sensitivity.power_at_shift(test.design(run_k, k), shift, test.alpha) >= power, run_k, most)
+        if baseline_k is not None and (not out or baseline_k < out[-1][1]):
+            out.append((run_k, baseline_k))
+    return out
+
+
+def recommended(tests: list[Planned], matrix: Matrix, precision: str) -> dict[str, tuple[int, int]]:
+    """Per task: (repeats, baseline_repeats) that let every pool holding it detect a drop of
+    its margin with the planned power, at the least GPU cost of a run plus its share of a baseline
+    (`planning.runs_per_baseline`): per pool the cheapest point of its frontier, per task the
+    largest k any of its pools needs."""
+    planning = matrix.planning
+    out: dict[str, tuple[int, int]] = {}
+    for test in tests:
+        if len(test.cases) == 1 or not (options := frontier(test, planning.target_power)):
+            continue
+        cost = lambda point: (planning.gpu_hours(precision, test.tokens_at(point[0]))  # noqa: E731
+                              + planning.gpu_hours(precision, test.tokens_at(point[1])) / planning.runs_per_baseline)
+        run_k, baseline_k = min(options, key=cost)
+        for case in test.cases:
+            old = out.get(case.task.name, (0, 0))
+            out[case.task.name] = (max(old[0], run_k), max(old[1], baseline_k))
+    return out
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--precision", default=REFERENCE_PRECISION, help="whose baselines to read (default: %(default)s)")
+    parser.add_argument("--snapshots", type=Path, help="baselines root (default: the suite's snapshots/)")
+    parser.add_argument("--recommend", action="store_true", help="least-cost run and baseline k for each pool's margin")
+
+
+def command(args) -> int:
+    from evals.config.paths import snapshots_dir
+
+    matrix = args.matrix
+    if matrix.planning is None:
+        raise ConfigError(f"{matrix.source}: no `planning` section: the planner needs its cost assumptions")
+    tests = planned_tests(matrix, args.profile, args.precision, args.snapshots or snapshots_dir())
+    print("\n".join(render_table(matrix, args.profile, args.precision, tests)))
+    if args.recommend:
+        print(f"\nSamples per item at which each pool detects a drop of its margin with power {matrix.planning.target_power:g} "
+              f"(baseline k <= {sensitivity.MAX_K}); the first line is the least cost per run:")
+        for test in tests:
+            if len(test.cases) == 1:
+                continue
+            options = frontier(test, matrix.planning.target_power)
+            if not options:
+                print(f"  {test.name}: not within {sensitivity.MAX_K} samples per item")
+            for run_k, baseline_k in options[:4]:
+                run_hours = matrix.planning.gpu_hours(args.precision, test.tokens_at(run_k))
+                base_hours = matrix.planning.gpu_hours(args.precision, test.tokens_at(baseline_k))
+                print(f"  {test.name} (margin {test.margin * 100:g}): run k={run_k:<3} {run_hours:6.1f} GPU-hours per run, "
+                      f"baseline k={baseline_k:<3} {base_hours:6.1f} GPU-hours once")
+        chosen = recommended(tests, matrix, args.precision)
+        print(f"\nRecommended (least GPU-hours per run plus 1/{matrix.planning.runs_per_baseline:g} of a baseline): "
+              f"repeats {{{', '.join(f'{t}: {k}' for t, (k, _) in chosen.items())}}}, "
+              f"baseline_repeats {{{', '.join(f'{t}: {b}' for t, (_, b) in chosen.items())}}}")
+    return 0

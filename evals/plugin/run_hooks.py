@@ -1,0 +1,98 @@
+"""A pytest session's run as a whole: under xdist, the controller's choices every
+worker must share (the run folder, the session id, the resolved --resume/--replay
+run, a device slot per worker) and the suite's own scheduling (evals/plugin/workers.py);
+each case marked ended in this session when its test is over (cross-precision tests
+on other workers wait for that); at the end, the report (evals/report/), or, if no
+case started, no run folder left behind. Registered by evals/plugin/hooks.py."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from evals.plugin import workers
+from evals.artifacts.run_folder import mark_ended
+from evals.plugin.selection import selection
+
+# Tests another worker may wait for: a case, and a precision's drift test (as "drift-<precision>").
+_CASE_TEST = re.compile(r"test_matrix\.py::test_case\[(?P<case>[^\]]+)\]|test_drift\.py::test_drift\[(?P<drift>[^\]]+)\]")
+
+
+class RunHooks:
+    def __init__(self, config):
+        self.config = config
+        self.report: dict | None = None
+        self.slots = workers.DeviceSlots()
+
+    @property
+    def run_dir(self):
+        return selection(self.config)["run_dir"]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node):
+        chosen = selection(self.config)
+        node.workerinput["suite_run_dir"] = str(chosen["run_dir"])
+        node.workerinput["suite_session"] = chosen["session"]
+        for flag in ("resume", "replay"):
+            node.workerinput[f"suite_{flag}"] = None if chosen[flag] is None else str(chosen[flag])
+        stored = chosen["drift_reference"]
+        node.workerinput["suite_drift_reference"] = None if stored is None else str(stored.dir)
+        node.workerinput["suite_device_slot"] = self.slots.take(node.gateway.id)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        self.slots.release(node.gateway.id)  # a replacement worker takes this slot
+
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        return workers.make_scheduler(config, log)
+
+    @property
+    def _controls_run(self) -> bool:
+        """The process that owns the run: the xdist controller, or the only process."""
+        return not workers.is_worker(self.config) and not self.config.getoption("collectonly")
+
+    def pytest_collection_finish(self, session):
+        """The cases this session will run, after -k/-m deselection (cross-precision
+        tests wait only for those)."""
+        params = [item.callspec.params for item in session.items if hasattr(item, "callspec")]
+        selection(self.config)["scheduled"] = {p["case"].id for p in params if "case" in p} | {
+            f"drift-{p['drift_of']}" for p in params if "drift_of" in p}
+
+    def pytest_runtest_logreport(self, report):
+        """A case's test is over. Under xdist the controller hears of it too, even when
+        its worker crashed (phase "???")."""
+        match = _CASE_TEST.search(report.nodeid)
+        if match and report.when in ("teardown", "???") and (self.run_dir / "manifest.json").exists():
+            test_id = match["case"] or f"drift-{match['drift']}"
+            mark_ended(self.run_dir, test_id, report.outcome, selection(self.config)["session"])
+
+    def pytest_sessionfinish(self, session):
+        """The run's report, once every worker is done."""
+        if not self._controls_run:
+            return
+        if not (self.run_dir / "manifest.json").exists():  # no case started: no empty run folder
+            if self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
+                self.run_dir.rmdir()
+            return
+        from evals.report.build import build_report, save_report
+
+        try:
+            report = build_report(self.run_dir)
+            self.report = {"report": report, "paths": save_report(report, self.run_dir)}
+        except Exception as exc:  # the run's verdict stands; the summary says the report failed
+            self.report = {"error": f"{type(exc).__name__}: {exc}"}
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.report is None:
+            return
+        terminalreporter.section("accuracy report")
+        if "error" in self.report:
+            terminalreporter.write_line(f"the report could not be written: {self.report['error']}", red=True)
+            return
+        from evals.report.markdown import accuracy_tables
+
+        for line in accuracy_tables(self.report["report"]):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line("report: " + ", ".join(str(p) for p in self.report["paths"].values()))

@@ -1,0 +1,239 @@
+"""Which cases a pytest session runs, and where its artifacts go: from the matrix config
+and the command line (--profile, --precision, --task, --mode, --limit, --vllm-url,
+--resume, --replay, the gate's options). Every bad option is a usage error that names
+the flag, raised before anything runs or is written."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+import warnings
+from pathlib import Path
+
+import pytest
+
+from evals.engine import server as engines
+from evals.plugin import workers
+from evals.artifacts.jsonio import DamagedFile
+from evals.artifacts.run_folder import latest_run, new_run_dir, read_manifest
+from evals.config.matrix import ConfigError, load_matrix
+from evals.gate.policy import Policy
+
+_STASH = pytest.StashKey[dict]()
+
+
+def selection(config) -> dict:
+    if _STASH not in config.stash:
+        config.stash[_STASH] = _select(config)
+    return config.stash[_STASH]
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v for value in values for v in value.split(",") if v]
+
+
+def _source_run(config, flag: str) -> tuple[Path | None, dict | None]:
+    """The run folder named by --resume or --replay, and its manifest. xdist workers
+    take the folder the controller resolved ('last' must mean the same run for all)."""
+    if workers.is_worker(config):
+        value = config.workerinput.get(f"suite_{flag}")
+    else:
+        value = config.getoption(flag)
+    if value is None:
+        return None, None
+    try:
+        run = latest_run(Path(config.getoption("artifacts"))) if value == "last" else Path(value)
+    except FileNotFoundError as exc:
+        raise pytest.UsageError(f"--{flag} last: {exc}") from None
+    try:
+        manifest = read_manifest(run)
+    except (OSError, DamagedFile) as exc:
+        raise pytest.UsageError(f"--{flag} {value}: not a run folder with a readable manifest.json ({exc})") from None
+    if manifest.get("replay_of"):
+        raise pytest.UsageError(f"--{flag} {run}: that folder is a replay of {manifest['replay_of']}; name that run instead")
+    return run, manifest
+
+
+def _select(config) -> dict:
+    try:
+        matrix = load_matrix()
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    resume, resumed = _source_run(config, "resume")
+    replay, replayed = _source_run(config, "replay")
+    if resume and replay:
+        raise pytest.UsageError("--resume and --replay: choose one")
+    if replay and config.getoption("vllm_url"):
+        raise pytest.UsageError("--replay uses no engine: drop --vllm-url")
+    source = resumed or replayed
+    profile = config.getoption("profile")
+    if source is not None:
+        flag = "--resume" if resume else "--replay"
+        if profile is not None and profile != source["profile"]:
+            raise pytest.UsageError(f"{flag}: that run is of profile {source['profile']!r}, not --profile {profile!r}")
+        profile = source["profile"]
+    if profile is None:
+        profile = "full" if config.getoption("markexpr", "") == "gpu" or engines.gpu_status(1)[0] else "tiny"
+    if profile not in matrix.profiles:
+        raise pytest.UsageError(f"--profile {profile!r}: choose one of {sorted(matrix.profiles)}")
+    cases = matrix.cases(profile)
+    if source is not None:  # that run's cases and limit, unless the command narrows them
+        gone = sorted(set(source["cases"]) - {c.id for c in cases})
+        if gone:
+            warnings.warn(f"{flag} {resume or replay}: {len(gone)} case(s) of that run are no longer in profile "
+                          f"{profile!r} of {matrix.source} and are left out: {', '.join(gone)}", stacklevel=2)
+        cases = [c for c in cases if c.id in set(source["cases"])]
+    run_cases = cases  # a resumed run's cases, whatever this session narrows them to (a replay's folder is new)
+    for flag, attr in (("precision", "precision"), ("task", "task.name"), ("mode", "mode.name")):
+        wanted = _split(config.getoption(flag))
+        known = sorted({_attr(c, attr) for c in cases})
+        unknown = sorted(set(wanted) - set(known))
+        if unknown:
+            raise pytest.UsageError(f"--{flag} {','.join(unknown)}: not in profile {profile!r}; choose from {known}")
+        if wanted:
+            cases = [c for c in cases if _attr(c, attr) in wanted]
+    if resume is None:
+        run_cases = cases
+    limit = config.getoption("limit")
+    if limit is None and source is not None:
+        limit = source.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise pytest.UsageError(f"--limit must be a positive number of items, got {limit!r}")
+    update = bool(config.getoption("update_snapshots", False))
+    if config.getoption("replace_baselines") and not update:
+        raise pytest.UsageError("--replace-baselines only applies with --snapshot-update")
+
+    def adjust(chosen: list) -> list:
+        if limit is not None:
+            chosen = [dataclasses.replace(c, limit=limit) for c in chosen]
+        if (update and not replay) or (replayed or {}).get("baseline"):
+            # A baseline is made with the profile's baseline samples per item; a replay asks
+            # for what the replayed run sent (a baseline run's samples, if it was one).
+            chosen = [c.as_baseline() for c in chosen]
+        return chosen
+
+    cases, run_cases = adjust(cases), adjust(run_cases)
+    cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
+    if update and limit is not None and not config.getoption("replace_baselines"):
+        _refuse_shrinking(cases, limit)
+    remote = {}
+    for spec in config.getoption("vllm_url"):
+        precision, sep, url = spec.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"--vllm-url expects PRECISION=http://HOST:PORT, got {spec!r}")
+        if precision not in {c.precision for c in matrix.cases(profile)}:
+            raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
+        remote[precision] = url
+    policy = _policy(config, matrix, profile)
+    drift_reference = _drift_reference(config, matrix, profile, run_cases, source)
+    return {"matrix": matrix, "profile": profile, "cases": cases, "run_cases": run_cases, "limit": limit,
+            "remote": remote, "resume": resume, "replay": replay, "replayed": replayed, "policy": policy,
+            "drift_reference": drift_reference, "run_dir": run_dir(config, resume, replay, profile), "session": session_id(config)}
+
+
+def _drift_reference(config, matrix, profile: str, run_cases: list, source: dict | None):
+    """The stored reference of the drift tests (evals/drift/reference.py) when the run does
+    not run the reference precision: --drift-reference, the one a resumed or replayed run
+    used, or the newest under --artifacts; None if there is none."""
+    from evals.config.matrix import REFERENCE_PRECISION
+    from evals.drift import reference
+
+    settings = matrix.drift(profile)
+    worker = workers.is_worker(config)
+    given = None if worker else config.getoption("drift_reference")  # workers take the controller's
+    if settings is None or any(c.precision == REFERENCE_PRECISION for c in run_cases):
+        if given:
+            why = f"profile {profile!r} has no drift tests" if settings is None else \
+                f"this run scores its own {REFERENCE_PRECISION} responses"
+            raise pytest.UsageError(f"--drift-reference {given}: {why}; drop the flag")
+        return None
+    named = config.workerinput.get("suite_drift_reference") if worker else given or (source or {}).get("drift_reference")
+    if named is None:
+        return None if worker else reference.newest(Path(config.getoption("artifacts")), profile, settings)
+    try:
+        return reference.load(Path(named), profile, settings)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--drift-reference {named}: {exc}") from None
+
+
+def _pin_revisions(config, cases: list, profile: str, source: dict | None, replay) -> list:
+    """Hub models at the commits their revisions resolve to (evals/engine/fetch.py): downloaded
+    now if this session serves them on its GPUs and they are not on disk; else the commits
+    a resumed or replayed run recorded; else as configured (their cases skip without a GPU)."""
+    from evals.engine import fetch
+
+    remote = {spec.partition("=")[0] for spec in config.getoption("vllm_url")}
+    hub = [c for c in cases if not c.model.is_tiny and c.precision not in remote]
+    if not hub:
+        return cases
+    if not replay and not config.getoption("collectonly") and engines.gpu_status(1)[0]:
+        try:  # a remote server's weights are its own: only those served here
+            served_here = iter(fetch.pinned(hub, download_missing=not workers.is_worker(config), profile=profile))
+        except fetch.FetchError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        return [next(served_here) if c in hub else c for c in cases]
+    recorded = {p: m.get("revision") for p, m in ((source or {}).get("models") or {}).items()}
+    return [dataclasses.replace(c, model=dataclasses.replace(c.model, revision=recorded[c.precision]))
+            if c in hub and fetch.COMMIT.fullmatch(str(recorded.get(c.precision))) else c for c in cases]
+
+
+def _refuse_shrinking(cases: list, limit: int) -> None:
+    """--limit with --snapshot-update must not replace a committed baseline with a smaller one
+    (every normal run after it would be "not comparable")."""
+    from evals.plugin.snapshots import BaselineSnapshot
+
+    shrunk = []
+    for case in cases:
+        try:
+            baseline = BaselineSnapshot.read(case.profile, case.id)
+        except DamagedFile:
+            continue  # --snapshot-update replaces it, and says so
+        items = len(baseline["items"]) if baseline is not None else 0
+        if items > limit:
+            shrunk.append(f"{case.id} ({items} items)")
+    if shrunk:
+        listed = ", ".join(shrunk[:10]) + (f" and {len(shrunk) - 10} more" if len(shrunk) > 10 else "")
+        raise pytest.UsageError(
+            f"--limit {limit} with --snapshot-update would replace committed baselines with fewer items: {listed}. "
+            "Drop --limit, or add --replace-baselines if smaller baselines are what you want.")
+
+
+def session_id(config) -> str:
+    """This pytest session's id in the run folder (xdist workers share the controller's)."""
+    if workers.is_worker(config):
+        return config.workerinput["suite_session"]
+    return uuid.uuid4().hex[:12]
+
+
+def _policy(config, matrix, profile: str) -> Policy:
+    """The gate's settings from the matrix config, with the command's overrides checked."""
+    settings = matrix.gate
+    alpha, margin = config.getoption("gate_alpha"), config.getoption("gate_margin")
+    if alpha is not None:
+        if not 0 < alpha <= 0.5:
+            raise pytest.UsageError(f"--gate-alpha {alpha:g}: the chance that a run under no change fails any test "
+                                    "must lie in (0, 0.5], e.g. 0.01")
+        settings = dataclasses.replace(settings, alpha=alpha)
+    if margin is not None and not 0 < margin < 1:
+        hint = f"; {margin:g} looks like points: write {margin / 100:g}" if 1 <= margin < 100 else ""
+        raise pytest.UsageError(f"--gate-margin {margin:g}: a share of accuracy in (0, 1), e.g. 0.03 for 3 points{hint}")
+    return Policy(settings, matrix.test_counts(profile), bool(config.getoption("gate_strict")), margin)
+
+
+def run_dir(config, resume: Path | None, replay: Path | None, profile: str) -> Path:
+    """The run's artifacts folder: the resumed one, the one the xdist controller chose, or a
+    new one, created now so that no other run can take it (none for --collect-only)."""
+    if workers.is_worker(config):
+        return Path(config.workerinput["suite_run_dir"])
+    if resume:
+        return resume
+    root, suffix = Path(config.getoption("artifacts")), "-replay" if replay else ""
+    if config.getoption("collectonly"):
+        return root / "(not created: --collect-only)"
+    return new_run_dir(root, profile, suffix)
+
+
+def _attr(case, dotted: str):
+    for part in dotted.split("."):
+        case = getattr(case, part)
+    return case
