@@ -110,7 +110,7 @@ def simulation(runs: int, responses: int) -> None:
             for _ in range(runs):
                 baseline, run = simulated(rng, responses, 1e-3), simulated(rng, responses, growth * 1e-3)
                 run["settings"] = {"margin": margin, "floor": 0.0, "confidence": settings.confidence}
-                fails += not gate.compare(run, baseline, seed=int(rng.integers(1 << 30))).passed
+                fails += not gate.judge(run, baseline, seed=int(rng.integers(1 << 30))).passed
             what = "false alarms" if growth == 1.0 else "detected"
             print(f"  margin {margin:<4g} run mean KLD x{growth:<4g}: {what} {fails}/{runs} = {fails / runs:.3f}")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from evals.config.matrix import load_matrix
 from evals.engine.server import VllmServer, cpu_env
-from evals.run.session import server_args
+from evals.engine.server import server_args
 from evals.engine.tiny.build import ensure_built
 
 

@@ -43,7 +43,7 @@ import requests as http
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals.engine.client import ChatClient, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
+from evals.engine.client import Client, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
 from evals.config.matrix import load_matrix  # noqa: E402
 from evals.drift.sequences import prompt_ids  # noqa: E402
 from evals.engine.server import VllmServer, cpu_env  # noqa: E402
@@ -51,7 +51,7 @@ from evals.run.generation_pass import longest_first  # noqa: E402
 from evals.lmeval.call import in_flight  # noqa: E402
 from evals.lmeval.runner import case_requests  # noqa: E402
 from evals.engine.facts import kv_cache_tokens  # noqa: E402
-from evals.run.session import server_args  # noqa: E402
+from evals.engine.server import server_args  # noqa: E402
 from evals.engine.tiny.build import ensure_built  # noqa: E402
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -124,7 +124,7 @@ def sent(server, groups: list[list[Request]], size: PoolSize, arrived=lambda req
             arrived(request)
             prompts.append(request.response["usage"]["prompt_tokens"])
 
-        ChatClient(server, size).send(group, done)
+        Client(server, size).send(group, done)
     return prompts
 
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from evals.config.matrix import load_matrix  # noqa: E402
 from evals.engine.server import VllmServer, cpu_env, log_by_start  # noqa: E402
-from evals.run.session import server_args  # noqa: E402
+from evals.engine.server import server_args  # noqa: E402
 from evals.engine.tiny.build import ensure_built  # noqa: E402
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evals.engine import server as engine  # noqa: E402
 from evals.engine import ports
 from evals.config.matrix import load_matrix  # noqa: E402
-from evals.run.session import server_args  # noqa: E402
+from evals.engine.server import server_args  # noqa: E402
 from evals.engine.tiny.build import ensure_built  # noqa: E402
 
 COLLISION = ("address already in use", "errno 98")

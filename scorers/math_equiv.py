@@ -53,9 +53,3 @@ def _cached_verdict(gold: str, answer: str) -> tuple[bool, str | None]:
     if len(answer) > MAX_ANSWER_CHARS:
         return False, f"answer over {MAX_ANSWER_CHARS} chars, compared as text only"
     return _worker.equivalent(gold, respell(answer))
-
-
-def set_timeout(seconds: float) -> None:
-    """Bound on one sympy comparison (default 5 s)."""
-    _worker.timeout = seconds
-    _cached_verdict.cache_clear()

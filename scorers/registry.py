@@ -21,7 +21,9 @@ Scorer = Callable[[str, str], Verdict]
 
 
 class ConfigError(ValueError):
-    """A config file that does not validate; the message names file and key."""
+    """A config is wrong; the message names the file and key. The project's one config
+    error: evals re-exports it (evals.config.matrix.ConfigError) for the matrix config and
+    the task YAMLs, so a metrics.toml error is caught where theirs are."""
 
 
 @dataclass(frozen=True)

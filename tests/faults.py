@@ -43,9 +43,9 @@ def pytest_configure(config):
 
 def _kill_on_request(precision: str, nth: int) -> None:
     from evals.engine import server as engine
-    from evals.engine.client import ChatClient
+    from evals.engine.client import Client
 
-    original = ChatClient.post
+    original = Client.post
     sent = {"n": 0}
 
     async def post(self, session, base_url, request):
@@ -58,33 +58,33 @@ def _kill_on_request(precision: str, nth: int) -> None:
                         os.killpg(server.proc.pid, signal.SIGKILL)
         return await original(self, session, base_url, request)
 
-    ChatClient.post = post
+    Client.post = post
 
 
 def _bad_argument(precision: str) -> None:
-    from evals.run import session
+    from evals.engine import server
 
-    original = session.server_args
+    original = server.server_args
 
     def server_args(case):
         args = original(case)
         return {**args, "dtype": "no-such-dtype"} if case.precision == precision else args
 
-    session.server_args = server_args
+    server.server_args = server_args
 
 
 def _serve_variant(precision: str, scheme: str, draw: int) -> None:
-    from evals.run.session import MatrixRun
     from evals.engine.tiny.build import ensure_drawn
+    from evals.engine.weights import Weights
 
-    original = MatrixRun.model_path
+    original = Weights.path
 
-    def model_path(self, model):
-        if model.is_tiny and self.matrix.profiles[self.profile]["precisions"].get(precision) == model.name:
+    def path(self, model):
+        if model.is_tiny and self.matrix.profiles["tiny"]["precisions"].get(precision) == model.name:
             return str(ensure_drawn(scheme, draw, self.matrix)), None
         return original(self, model)
 
-    MatrixRun.model_path = model_path
+    Weights.path = path
 
 
 def _die_after(nth: int) -> None:

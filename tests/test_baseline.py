@@ -9,8 +9,9 @@ from evals.artifacts.jsonio import DamagedFile
 from evals.config.matrix import load_matrix
 from evals.gate.pooling import against_baselines, against_reference, by_case
 from evals.gate.decision import judge_change
-from evals.gate.records import compare, fingerprint, item_counts
+from evals.gate.records import fingerprint, item_counts, judge
 from evals.config.paths import snapshots_dir
+from evals.gate import baselines
 from evals.plugin.snapshots import BaselineSnapshot
 
 GATE = {"alpha": 1e-4, "run_alpha": 0.01, "margin": 0.03, "confidence": 0.95, "strict": False, "sampled": True}
@@ -30,9 +31,9 @@ BASE = record({f"i{n:02d}": ("1/1" if n < 30 else "0/1") for n in range(40)})
 
 
 def test_identical_rerun_matches_and_other_fingerprints_do_not():
-    assert compare(copy.deepcopy(BASE), BASE).passed
+    assert judge(copy.deepcopy(BASE), BASE).passed
     other = record(BASE["items"], engine="vllm 0.33.0", gpu_architecture="sm_90")
-    result = compare(other, BASE)
+    result = judge(other, BASE)
     assert not result.comparable and set(result.differing) == {"engine", "gpu_architecture"}
     text = "\n".join(result.lines(BASE["case"]))
     assert "not comparable" in text and 'engine: baseline "vllm 0.32.0" != current "vllm 0.33.0"' in text
@@ -42,7 +43,7 @@ def test_regression_names_the_flipped_items():
     items = dict(BASE["items"])
     for n in range(20):
         items[f"i{n:02d}"] = "0/1"
-    result = compare(record(items), BASE)
+    result = judge(record(items), BASE)
     assert result.comparable and not result.passed and result.decision.verdict == "regression"
     assert sorted(result.decision.worse) == [f"i{n:02d}" for n in range(20)]
     assert "--snapshot-update" in "\n".join(result.lines(BASE["case"]))
@@ -50,15 +51,15 @@ def test_regression_names_the_flipped_items():
 
 def test_strict_fails_what_is_inconclusive():
     rerun = record(BASE["items"], gate={**GATE, "strict": True})
-    result = compare(rerun, BASE)
+    result = judge(rerun, BASE)
     assert result.decision.verdict == "inconclusive" and not result.passed
-    assert compare(record(BASE["items"]), BASE).passed
+    assert judge(record(BASE["items"]), BASE).passed
 
 
 def test_a_baseline_with_more_samples_per_item_is_comparable():
     baseline = record({f"i{n:02d}": ("30/32" if n < 30 else "2/32") for n in range(40)})
     run = record({f"i{n:02d}": ("4/4" if n < 30 else "0/4") for n in range(40)})
-    result = compare(run, baseline)
+    result = judge(run, baseline)
     assert result.comparable and result.passed and result.decision.ref_k == 32 and result.decision.cur_k == 4
 
 
@@ -73,7 +74,7 @@ def test_the_fingerprint_compares_everything_but_k():
 def test_a_different_item_set_is_not_comparable():
     items = dict(BASE["items"])
     items.pop("i00")
-    assert "items" in compare(record(items), BASE).differing
+    assert "items" in judge(record(items), BASE).differing
 
 
 def test_item_counts_read_correct_over_k():
@@ -126,7 +127,7 @@ def test_a_damaged_baseline_is_named_and_replaceable(tmp_path, monkeypatch, dama
     assert not extension.matches(serialized_data=text, snapshot_data=path.read_text())
     [line] = extension.diff_lines(text, path.read_text())
     assert line.startswith(f"{path}: ") and "--snapshot-update" in line, line
-    gate, baseline = BaselineSnapshot.outcome("tiny", BASE)
+    gate, baseline = baselines.outcome("tiny", BASE)
     assert gate["status"] == "unreadable" and gate["error"].startswith(f"{path}: ") and baseline is None
     with pytest.raises(DamagedFile, match=str(path)):
-        BaselineSnapshot.read("tiny", BASE["case"])
+        baselines.read("tiny", BASE["case"])

@@ -139,3 +139,78 @@ def test_a_chat_template_that_ignores_enable_thinking_fails_the_preflight(tmp_pa
 
     tokenizer.chat_template = template.replace("<|assistant|>", "<|assistant|>{% if enable_thinking is false %}<think></think>{% endif %}")
     assert check_cases(cases, tokenizer, max_model_len=100_000) == []
+
+
+def task_files_copy(tmp_path, monkeypatch):
+    """A copy of evals/tasks the matrix config reads its task YAMLs from."""
+    import shutil
+
+    from evals.config import matrix
+    from evals.config.paths import TASKS_DIR
+
+    tasks = tmp_path / "tasks"
+    shutil.copytree(TASKS_DIR, tasks, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(matrix, "TASKS_DIR", tasks)
+    return tasks
+
+
+def test_a_task_yamls_until_is_read_through_its_include(tmp_path, monkeypatch):
+    from lm_eval.tasks._yaml_loader import load_yaml as lm_eval_load_yaml
+
+    from evals.config.matrix import _task_yaml, _Where
+    from evals.config.paths import TASKS_DIR
+
+    shipped = load_matrix()
+    # The shipped aime tasks keep their stops in the template they include.
+    assert "until" not in (TASKS_DIR / "suite_aime24.yaml").read_text()
+    assert shipped.tasks["aime24"].until == shipped.tasks["aime25"].until == ("Question:", "</s>", "<|im_end|>", "<|eot_id|>")
+    for path in sorted(TASKS_DIR.glob("*.yaml")):  # as lm-eval reads them (its `!function`s aside)
+        ours, theirs = _task_yaml(_Where(MATRIX_FILE), path), lm_eval_load_yaml(path, resolve_func=False)
+        assert list(ours) == list(theirs), path
+        assert {k: v for k, v in ours.items() if k not in ("custom_dataset", "process_results", "filter_list")} == {
+            k: v for k, v in theirs.items() if k not in ("custom_dataset", "process_results", "filter_list")}, path
+
+    tasks = task_files_copy(tmp_path, monkeypatch)
+    template = tasks / "_suite_aime_template_yaml"
+    template.write_text(template.read_text().replace('    - "Question:"\n', '    - "Q:"\n'))
+    # The including file's own keys win (top-level keys, as lm-eval merges them).
+    with open(tasks / "suite_aime25.yaml", "a") as f:
+        f.write('generation_kwargs:\n  until: ["Z:", "<|im_end|>"]\n')
+    matrix = load_matrix()
+    assert matrix.tasks["aime24"].until == ("Q:", "</s>", "<|im_end|>", "<|eot_id|>")
+    assert matrix.tasks["aime25"].until == ("Z:", "<|im_end|>")
+    answer_only = {c.id: c for c in matrix.cases("tiny")}
+    assert answer_only["bf16-aime24-answer_only"].generation["until"] == ["Q:", "</s>", "<|im_end|>", "<|eot_id|>"]
+    assert matrix.digest != shipped.digest  # the template is part of the config
+
+
+def test_a_missing_included_file_is_an_error_naming_it(tmp_path, monkeypatch):
+    tasks = task_files_copy(tmp_path, monkeypatch)
+    including = tasks / "suite_aime25.yaml"
+    including.write_text(including.read_text().replace("include: _suite_aime_template_yaml", "include: _gone_template_yaml"))
+    with pytest.raises(ConfigError) as info:
+        load_matrix()
+    assert str(info.value) == (f"{MATRIX_FILE}: tasks.aime25.lm_eval_task: {including}: include: "
+                               f"no such file {tasks / '_gone_template_yaml'}")
+
+
+def test_one_config_error_for_the_matrix_and_the_scorers_metrics():
+    import scorers.registry
+
+    assert ConfigError is scorers.registry.ConfigError
+
+
+def test_the_manifest_records_the_published_figures_of_the_runs_profile(tmp_path, monkeypatch):
+    from evals.artifacts import run_folder
+
+    monkeypatch.setattr(run_folder, "hardware", lambda: {"gpus": []})
+    matrix = load_matrix()
+    figures = {"aime24": 0.814, "math500": 0.972, "aime25": 0.729}  # tasks.*.published.thinking
+    assert matrix.published("full") == {
+        f"{task}-{mode}": figures[task] for task, modes in matrix.profiles["full"]["cases"].items()
+        for mode in modes if matrix.modes[mode].published_as == "thinking"}
+    assert matrix.published("full")["aime24-think"] == 0.814 and "aime24-answer_only" not in matrix.published("full")
+    assert matrix.published("seed") == {}  # not compare_published: not the published figures' settings
+    for profile in ("full", "seed"):
+        run = run_folder.RunArtifacts(tmp_path / profile, matrix, profile, matrix.cases(profile), "session")
+        assert run_folder.read_manifest(run.dir)["published"] == matrix.published(profile)

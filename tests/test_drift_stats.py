@@ -81,24 +81,24 @@ def drift_record(scale: float, seed: int = 0, n: int = 40, fingerprint=None) -> 
 
 def test_the_same_drift_passes_and_twice_the_drift_fails():
     baseline = drift_record(0.001)
-    assert gate.compare(drift_record(0.001), baseline).passed
-    result = gate.compare(drift_record(0.002), baseline)
+    assert gate.judge(drift_record(0.001), baseline).passed
+    result = gate.judge(drift_record(0.002), baseline)
     assert not result.passed and result.excess_lower > 0 and result.mean > result.threshold
     assert "beyond the baseline" in result.lines(drift_record(0.002))[0]
 
 
 def test_another_fingerprint_or_no_shared_response_is_not_comparable():
     baseline = drift_record(0.001)
-    assert gate.compare(drift_record(0.001, fingerprint={"engine": "other"}), baseline).comparable == ["engine"]
+    assert gate.judge(drift_record(0.001, fingerprint={"engine": "other"}), baseline).differing == ["engine"]
     narrowed = drift_record(0.001)
     narrowed["sequences"] = {"x/1": [0.1, 10]}
-    assert not gate.compare(narrowed, baseline).passed
+    assert not gate.judge(narrowed, baseline).passed
 
 
 def test_a_narrowed_run_is_compared_on_the_responses_it_shares_with_the_baseline():
     baseline, current = drift_record(0.001), drift_record(0.001)
     current["sequences"] = dict(list(current["sequences"].items())[:10])
-    result = gate.compare(current, baseline)
+    result = gate.judge(current, baseline)
     shared = [baseline["sequences"][k] for k in current["sequences"]]
     assert result.baseline_mean == pytest.approx(sum(s for s, _ in shared) / sum(n for _, n in shared))
     assert result.passed
@@ -111,7 +111,7 @@ def test_under_no_change_the_test_rarely_fails():
     for seed in range(200):
         baseline, run = drift_record(0.001, seed=2 * seed), drift_record(0.001, seed=2 * seed + 1)
         run["settings"] = {"margin": 0.0, "floor": 0.0, "confidence": 0.99}
-        fails += not gate.compare(run, baseline).passed
+        fails += not gate.judge(run, baseline).passed
     assert fails <= 6  # 1% expected of 200: 2; 6 is far in its tail
 
 
@@ -126,6 +126,7 @@ def test_a_precision_with_another_tokenizer_is_an_error_before_any_request(tmp_p
     from transformers import PreTrainedTokenizerFast
 
     from evals.config.matrix import load_matrix
+    from evals.engine.endpoints import Unreachable
     from evals.run.drift_pass import DriftPass
 
     def tokenizer(folder: str, vocab: dict[str, int]) -> str:
@@ -137,15 +138,8 @@ def test_a_precision_with_another_tokenizer_is_an_error_before_any_request(tmp_p
     base = {"<unk>": 0, "a": 1, "b": 2}
     paths = {"bf16": tokenizer("bf16", base), "fp8": tokenizer("fp8", {**base, "c": 3})}
     cases = [SimpleNamespace(precision=p, model=p) for p in paths]
-    run = SimpleNamespace(matrix=load_matrix(), profile="tiny", run_cases=cases, drift_reference=None,
-                          model_path=lambda model: (paths[model], None))
-
-    class NoServer:
-        served_name = "fp8"
-
-        @property
-        def url(self):
-            raise AssertionError("a request was sent")
-
+    selection = SimpleNamespace(matrix=load_matrix(), profile="tiny", run_cases=cases, drift_reference=None)
+    weights = SimpleNamespace(path=lambda model: (paths[model], None))
+    no_server = Unreachable("fp8", AssertionError("a request was sent"))
     with pytest.raises(DriftError, match="fp8 has another tokenizer than bf16: token ids cannot be compared"):
-        DriftPass(run).compare("fp8", NoServer())
+        DriftPass(selection, weights, stores=None, run_dir=tmp_path).measure("fp8", no_server)

@@ -22,7 +22,7 @@ MODES = ("answer_only", "int_only", "think")
 def faulty(tmp_path_factory):
     from evals.config.matrix import load_matrix
     from evals.engine.server import VllmServer, cpu_env
-    from evals.run.session import server_args
+    from evals.engine.server import server_args
     from evals.engine.tiny.build import ensure_built
 
     root = tmp_path_factory.mktemp("faulty")

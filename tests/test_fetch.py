@@ -72,12 +72,12 @@ def test_a_gpu_session_pins_what_it_serves_and_a_resume_keeps_the_recorded_commi
     served hub models are pinned to the commit on disk; a --vllm-url precision is not
     (its weights are the server's own); weights not on disk are a usage error naming the
     command; without a GPU, a resumed run takes the commit it recorded."""
-    from evals.engine import server as engine
+    from evals.engine import facts
     from evals.plugin import selection
 
     full = load_matrix().cases("full")
     nvfp4 = [c for c in full if c.precision == "nvfp4"]
-    monkeypatch.setattr(engine, "gpu_status", lambda tp: (True, ""))
+    monkeypatch.setattr(facts, "gpu_status", lambda tp: (True, ""))
     run = Options(collectonly=False)  # a run, not a collection: collecting never downloads
     pinned = selection._pin_revisions(run, nvfp4, "full", None, None)
     assert {c.model.revision for c in pinned} == {COMMIT}
@@ -91,7 +91,7 @@ def test_a_gpu_session_pins_what_it_serves_and_a_resume_keeps_the_recorded_commi
     with pytest.raises(pytest.UsageError, match=r"Qwen/Qwen3-32B@9216db.* is not on disk: run `python -m evals fetch"):
         selection._pin_revisions(run, full, "full", None, None)
 
-    monkeypatch.setattr(engine, "gpu_status", lambda tp: (False, "no GPU"))
+    monkeypatch.setattr(facts, "gpu_status", lambda tp: (False, "no GPU"))
     recorded = {"models": {"nvfp4": {"revision": COMMIT}}}
     assert {c.model.revision for c in selection._pin_revisions(run, nvfp4, "full", recorded, None)} == {COMMIT}
     assert {c.model.revision for c in selection._pin_revisions(run, nvfp4, "full", None, None)} == {"main"}

@@ -12,7 +12,8 @@ import pytest
 from aiohttp import web
 
 from evals.engine import client
-from evals.engine.client import ChatClient, PoolSize, Request, RequestError
+from evals.engine.client import Client, PoolSize, Request, RequestError
+from evals.engine.endpoints import RemoteEndpoint
 from evals.config.matrix import load_matrix
 from evals.run.generation_pass import expected_tokens, generation_pass
 from evals.artifacts.generations import GenerationStore
@@ -50,6 +51,9 @@ class Scripted:
             {"index": 0, "message": {"content": "<think>x</think>\\boxed{7}"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 5, "completion_tokens": n}})
 
+    async def _models(self, request):
+        return web.json_response({"data": [{"id": "tiny-fp8"}]})
+
     async def _metrics(self, request):
         if self.tokens_move:
             self.tokens += 1
@@ -62,6 +66,7 @@ class Scripted:
             app = web.Application()
             app.router.add_post("/v1/chat/completions", self._chat)
             app.router.add_get("/metrics", self._metrics)
+            app.router.add_get("/v1/models", self._models)
             self.runner = web.AppRunner(app, shutdown_timeout=0.5)
             self.loop.run_until_complete(self.runner.setup())
             site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -81,11 +86,11 @@ class Scripted:
         self.thread.join(10)
 
 
-class Endpoint:
-    served_name = "tiny-fp8"
+class Endpoint(RemoteEndpoint):
+    """The fake server, as the served model "tiny-fp8"."""
 
     def __init__(self, url):
-        self.url = url
+        super().__init__(url, "tiny-fp8")
 
 
 def fp8_cases():
@@ -139,7 +144,7 @@ def test_the_pool_never_exceeds_its_count_or_its_token_budget():
     assert PoolSize(2, 10.0).admits(0, 0.0, long)  # longer than the whole budget: alone
     with Scripted(delay=lambda p: 0.05) as server:
         requests = [Request("c", {"model": "m", "max_tokens": t}, expected_tokens=t) for t in (60, 60, 10, 10, 10, 10)]
-        sender = ChatClient(Endpoint(server.url), size)
+        sender = Client(Endpoint(server.url), size)
         order = []
         sender.send(requests, lambda r: order.append(r.payload["max_tokens"]))
         assert sorted(order) == [10, 10, 10, 10, 60, 60] and server.most_in_flight <= 3
@@ -157,13 +162,13 @@ def test_waiting_in_the_engines_queue_is_no_timeout_but_a_stalled_engine_is(monk
     # One at a time, 0.3 s each: the last waits 1.5 s, far past the 0.4 s bound, while tokens move.
     with Scripted(delay=lambda p: 0.3, serial=True) as server:
         began = time.monotonic()
-        ChatClient(Endpoint(server.url), PoolSize(6), stall_timeout=0.4).send(requests, lambda r: None)
+        Client(Endpoint(server.url), PoolSize(6), stall_timeout=0.4).send(requests, lambda r: None)
         assert time.monotonic() - began > 1.5
     # An engine that answers nothing and generates nothing fails the pool at the bound.
     with Scripted(delay=lambda p: 30.0, tokens_move=False) as server:
         began = time.monotonic()
         with pytest.raises(RequestError, match="generated no token and answered no request for 0.4 s"):
-            ChatClient(Endpoint(server.url), PoolSize(6), stall_timeout=0.4).send(requests, lambda r: None, keep_going=True)
+            Client(Endpoint(server.url), PoolSize(6), stall_timeout=0.4).send(requests, lambda r: None, keep_going=True)
         assert time.monotonic() - began < 5
 
 
@@ -184,9 +189,9 @@ def test_one_failed_health_check_is_not_a_dead_server_three_in_a_row_are(monkeyp
     monkeypatch.setattr(client, "_WATCH_EVERY_S", 0.05)
     requests = [Request("c", {"model": "m"}) for _ in range(3)]
     with Scripted(delay=lambda p: 0.3) as server:
-        ChatClient(Flaky(server.url, 2), PoolSize(3)).send(requests, lambda r: None)
+        Client(Flaky(server.url, 2), PoolSize(3)).send(requests, lambda r: None)
         with pytest.raises(client.ServerGone, match="health check timed out"):
-            ChatClient(Flaky(server.url, 10), PoolSize(3)).send(requests, lambda r: None, keep_going=True)
+            Client(Flaky(server.url, 10), PoolSize(3)).send(requests, lambda r: None, keep_going=True)
 
 
 def test_metrics_that_are_not_prometheus_text_are_no_metrics():

@@ -24,7 +24,7 @@ def test_require_gpu_makes_it_a_failure():
 
 
 def test_seed_profile_selects_the_seed_cases():
-    ids = [c.id for c in select(profile="seed")["cases"]]
+    ids = [c.id for c in select(profile="seed").cases]
     assert len(ids) == 15 and "fp8-aime24-think_final" in ids
 
 

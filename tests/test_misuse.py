@@ -20,8 +20,8 @@ def test_limit_with_snapshot_update_refuses_to_shrink_committed_baselines(tmp_pa
     assert message.startswith("--limit 3 with --snapshot-update would replace committed baselines with fewer items: "
                               "bf16-aime24-answer_only (20 items)") and "add --replace-baselines" in message, message
     # Said explicitly, it goes ahead; a limit that shrinks nothing needs no flag; a damaged baseline is no obstacle.
-    assert select(limit=3, update_snapshots=True, replace_baselines=True)["limit"] == 3
-    assert select(limit=40, update_snapshots=True)["limit"] == 40
+    assert select(limit=3, update_snapshots=True, replace_baselines=True).limit == 3
+    assert select(limit=40, update_snapshots=True).limit == 40
     (tmp_path / "snapshots" / "tiny" / "bf16-aime24-think.json").write_text("{")
     before[tmp_path / "snapshots" / "tiny" / "bf16-aime24-think.json"] = b"{"
     with pytest.raises(pytest.UsageError, match=r"fp8-aime24-answer_only \(20 items\)") as info:
@@ -49,11 +49,11 @@ def test_a_replay_names_the_cases_the_matrix_no_longer_has(tmp_path):
     (run / "manifest.json").write_text(json.dumps({"profile": "tiny", "cases": cases, "started": "2026-11-27T10:00:00+00:00"}))
     with pytest.warns(UserWarning, match=r"1 case\(s\) of that run are no longer in profile 'tiny'.*bf16-aime24-retired_mode"):
         chosen = select(replay=str(run), artifacts=str(tmp_path / "out"))
-    assert [c.id for c in chosen["cases"]] == ["bf16-aime24-think"]
+    assert [c.id for c in chosen.cases] == ["bf16-aime24-think"]
 
 
 def test_a_session_that_runs_nothing_leaves_no_run_folder(tmp_path):
-    assert select(artifacts=str(tmp_path))["run_dir"].parent == tmp_path and list(tmp_path.iterdir()) == []  # --collect-only
+    assert select(artifacts=str(tmp_path)).run_dir.parent == tmp_path and list(tmp_path.iterdir()) == []  # --collect-only
     proc = pytest_evals("-k", "no_such_case", "-q", "--artifacts", str(tmp_path))
     assert proc.returncode == 5, proc.stdout[-2000:]
     assert list(tmp_path.iterdir()) == []

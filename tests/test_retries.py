@@ -9,10 +9,23 @@ import pytest
 from aiohttp import web
 
 from evals.engine import client
-from evals.engine.client import ChatClient, PoolSize, Request
+from evals.engine.client import Client, PoolSize, Request
+from evals.engine.endpoints import RemoteEndpoint
 
 OK = {"id": "chatcmpl-x", "choices": [{"message": {"content": "4"}, "finish_reason": "stop"}],
       "usage": {"prompt_tokens": 3, "completion_tokens": 1}}
+
+
+class Alive(RemoteEndpoint):
+    """A server whose health checks pass, whatever its requests meet."""
+
+    def check_alive(self):
+        pass
+
+
+class Dead(RemoteEndpoint):
+    def check_alive(self):
+        raise RuntimeError("vLLM server for m is not running (exit code -9)")
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +51,7 @@ def post(statuses: list[int], endpoint=None) -> tuple[dict | Exception, int]:
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]
-        sender = ChatClient(endpoint, PoolSize(2))
+        sender = Client(endpoint or Alive(f"http://127.0.0.1:{port}", "m"), PoolSize(2))
         try:
             async with aiohttp.ClientSession() as session:
                 return await sender.post(session, f"http://127.0.0.1:{port}", Request("fp8-aime24-think", {"model": "m"}))
@@ -67,7 +80,7 @@ def test_a_4xx_is_not_retried():
 
 
 def test_connection_errors_are_retried_and_a_dead_server_stops_them():
-    sender = ChatClient(None, PoolSize(2))
+    sender = Client(Alive("http://127.0.0.1:9", "m"), PoolSize(2))
 
     async def send():
         async with aiohttp.ClientSession() as session:
@@ -76,13 +89,7 @@ def test_connection_errors_are_retried_and_a_dead_server_stops_them():
     with pytest.raises(RuntimeError, match=r"c: the request failed 4 times .*ClientConnectorError"):
         asyncio.run(send())
 
-    class Dead:
-        url = "http://127.0.0.1:9"
-
-        def check_alive(self):
-            raise RuntimeError("vLLM server for m is not running (exit code -9)")
-
-    sender.endpoint = Dead()
+    sender.endpoint = Dead("http://127.0.0.1:9", "m")
     with pytest.raises(RuntimeError, match="c: ClientConnectorError.*and the server is not alive") as info:
         asyncio.run(send())
     assert "not running (exit code -9)" in str(info.value.__cause__)

@@ -47,8 +47,6 @@ class GenerationStore:
         self.path, self.context, self.writable = Path(path), context, writable
         self._responses: dict[str, dict] = {}
         self._lock = threading.Lock()
-        self.reused = 0  # responses answered from the file in this session
-        self.added = 0
         if self.path.exists():
             self._read()
         self._earlier = set(self._responses)  # kept by an earlier session (read on open), not made by this one
@@ -77,10 +75,7 @@ class GenerationStore:
         return request_key(self.context, payload)
 
     def get(self, key: str) -> dict | None:
-        response = self._responses.get(key)
-        if key in self._earlier:
-            self.reused += 1
-        return response
+        return self._responses.get(key)
 
     def __contains__(self, key: str) -> bool:
         return key in self._responses
@@ -98,4 +93,3 @@ class GenerationStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as out:
                 out.write(line + "\n")
-            self.added += 1

@@ -25,7 +25,6 @@ and the manifest's `finished_in` say which session last ended and finished it.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import os
@@ -178,7 +177,8 @@ class RunArtifacts:
             for c in cases
         }
 
-        facts.update(profile=profile, config_digest=matrix.digest, versions=versions(), hardware=hardware())
+        facts.update(profile=profile, config_digest=matrix.digest, published=matrix.published(profile),
+                     versions=versions(), hardware=hardware())
 
         def start(manifest: dict) -> None:
             if manifest and manifest.get("profile") != profile:

@@ -18,6 +18,10 @@ from typing import Any
 import yaml
 
 from evals.config.paths import MATRIX_FILE, TASKS_DIR
+# The project's one config error, the scorers' (they stand alone, so it is theirs), re-exported:
+# a config is wrong; the message names the file and key. Whoever catches it catches a
+# metrics.toml error too.
+from scorers.registry import ConfigError
 
 
 # Stops that end a turn; the only ones allowed while the model thinks.
@@ -79,10 +83,6 @@ REFERENCE_PRECISION = "bf16"
 TEST_KINDS = {"case": 2, "pooled": 2, "recovery": 1, "pooled_recovery": 1}
 
 
-class ConfigError(ValueError):
-    """The matrix config is wrong; the message names the file and key."""
-
-
 @dataclass(frozen=True)
 class Model:
     name: str
@@ -95,6 +95,17 @@ class Model:
     @property
     def is_tiny(self) -> bool:
         return self.tiny is not None
+
+    @property
+    def source(self) -> str:
+        """The hub id (or path) of the weights, or "tiny:<scheme>" for the tiny model."""
+        return self.model or f"tiny:{self.tiny}"
+
+    @property
+    def weights(self) -> str:
+        """The weights as a fingerprint names them: the source at its revision (the tiny
+        model: its scheme)."""
+        return self.source if self.is_tiny else f"{self.source}@{self.revision}"
 
 
 @dataclass(frozen=True)
@@ -228,7 +239,7 @@ class Matrix:
     modes: dict[str, Mode]
     profiles: dict[str, dict[str, Any]]
     source: Path
-    digest: str  # sha256 of the config file and the task YAMLs
+    digest: str  # sha256 of the config file and the task files (evals/tasks)
     gate: GateSettings
     pools: dict[str, Pool]
     planning: Planning | None = None
@@ -237,6 +248,16 @@ class Matrix:
         if profile not in self.profiles:
             raise ConfigError(f"{self.source}: unknown profile {profile!r}; profiles: {sorted(self.profiles)}")
         return _expand(self, profile, self.profiles[profile])
+
+    def published(self, profile: str) -> dict[str, float]:
+        """Qwen3-32B's published figures per case id without its precision ("aime24-think"),
+        for the modes whose prompts they were measured with (`published_as`), if the profile
+        runs under the settings they were measured with (`compare_published`). A run's
+        manifest records them, so its report shows the figures of the run's own config."""
+        cases = self.cases(profile)
+        if not self.profiles[profile].get("compare_published"):
+            return {}
+        return {f"{c.task.name}-{c.mode.name}": c.published for c in cases if c.published is not None}
 
     def test_counts(self, profile: str) -> dict[str, int]:
         """The profile's gate tests of each kind (TEST_KINDS): what the run's alpha is split over."""
@@ -323,8 +344,11 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     gate = _gate(where.at("gate"), raw.get("gate", {}))
     pools = {name: _pool(where.at("pools", name), name, spec, tasks, modes) for name, spec in (raw.get("pools") or {}).items()}
     digest = hashlib.sha256(path.read_bytes())
-    for yaml_file in sorted(TASKS_DIR.glob("*.y*ml")) + sorted(TASKS_DIR.glob("*.py")):
-        digest.update(yaml_file.read_bytes())
+    # Every file a task can use: task YAMLs, what they `include:` (a template such as
+    # _suite_aime_template_yaml has no .yaml suffix), hooks. Names too: a rename changes an include.
+    for task_file in _task_files():
+        digest.update(task_file.relative_to(TASKS_DIR).as_posix().encode() + b"\0")
+        digest.update(task_file.read_bytes())
     planning = _planning(where.at("planning"), raw["planning"], tasks) if "planning" in raw else None
     matrix = Matrix(models, tasks, modes, raw["profiles"], path, digest.hexdigest(), gate, pools, planning)
     for profile in raw["profiles"]:
@@ -381,9 +405,7 @@ def _task(where: _Where, name: str, spec: dict) -> Task:
     yaml_path = TASKS_DIR / f"{spec['lm_eval_task']}.yaml"
     if not yaml_path.exists():
         raise where.at("lm_eval_task").error(f"no task YAML {yaml_path}")
-    task_yaml = load_yaml(yaml_path, _TaskYamlLoader)
-    if not isinstance(task_yaml, dict):
-        raise where.at("lm_eval_task").error(f"{yaml_path} is not a task (a mapping)")
+    task_yaml = _task_yaml(where.at("lm_eval_task"), yaml_path)
     if task_yaml.get("num_fewshot", 0) != 0:
         raise where.error(f"{yaml_path} must be 0-shot (num_fewshot: 0)")
     until = tuple(task_yaml.get("generation_kwargs", {}).get("until", ()))
@@ -395,6 +417,43 @@ def _task(where: _Where, name: str, spec: dict) -> Task:
         if not (isinstance(value, (int, float)) and 0 <= value <= 1):
             raise where.at("published", style).error(f"must be a share of accuracy in [0, 1], e.g. 0.814; got {value!r}")
     return Task(name, spec["kind"], spec["lm_eval_task"], until, margin, dict(published))
+
+
+def _task_yaml(where: _Where, path: Path, seen: set[Path] | None = None) -> dict:
+    """A task YAML as lm-eval reads it (lm_eval/tasks/_yaml_loader.py `load_yaml`): each file
+    it names in `include:` (one or a list, relative to its own folder), read the same way,
+    updates the keys in turn, and the file's own keys win; the merge is of top-level keys
+    only. lm-eval refuses a file included twice (it takes it for a cycle), and so does this."""
+    path = path.expanduser().resolve()
+    seen = set() if seen is None else seen
+    if path in seen:
+        raise where.error(f"{path} is included twice, or includes itself: lm-eval refuses the task (an include cycle)")
+    seen.add(path)
+    task_yaml = load_yaml(path, _TaskYamlLoader)
+    if not isinstance(task_yaml, dict):
+        raise where.error(f"{path} is not a task (a mapping)")
+    if "include" not in task_yaml:
+        return task_yaml
+    includes = task_yaml.pop("include")
+    merged: dict = {}
+    for include in includes if isinstance(includes, list) else [includes]:
+        if not isinstance(include, str) or not include:
+            raise where.error(f"{path}: include: expected a file name or a list of them, got {include!r}")
+        included = Path(include) if Path(include).is_absolute() else path.parent / include
+        if not included.is_file():
+            raise where.error(f"{path}: include: no such file {included}")
+        included_yaml = _task_yaml(where, included, seen)
+        included_yaml.pop("task_list", None)  # lm-eval: it lists the included file's own tasks
+        merged.update(included_yaml)
+    merged.update(task_yaml)
+    return merged
+
+
+def _task_files() -> list[Path]:
+    """The files under TASKS_DIR, as lm-eval walks it (without its __pycache__ folders)."""
+    return sorted((p for p in TASKS_DIR.rglob("*") if p.is_file()
+                   and not {"__pycache__", ".ipynb_checkpoints"} & set(p.relative_to(TASKS_DIR).parts)),
+                  key=lambda p: p.relative_to(TASKS_DIR).as_posix())
 
 
 def _margin(where: "_Where", value: Any) -> float | None:

@@ -55,7 +55,7 @@ def histogram(klds: list[float]) -> dict:
 
 @dataclass(frozen=True)
 class DriftResult:
-    comparable: list[str]  # fingerprint fields that differ (empty: comparable)
+    differing: list[str]  # fingerprint fields that differ from the baseline's (empty: comparable)
     mean: float
     baseline_mean: float
     threshold: float  # baseline_mean * (1 + margin) + floor
@@ -63,12 +63,12 @@ class DriftResult:
 
     @property
     def passed(self) -> bool:
-        return not self.comparable and self.excess_lower <= 0
+        return not self.differing and self.excess_lower <= 0
 
     def lines(self, current: dict) -> list[str]:
         name = current["precision"]
-        if self.comparable:
-            return [f"drift of {name}: baseline not comparable ({', '.join(self.comparable)}); "
+        if self.differing:
+            return [f"drift of {name}: baseline not comparable ({', '.join(self.differing)}); "
                     f"make it anew with --snapshot-update"]
         verdict = "within" if self.passed else "beyond"
         out = [f"drift of {name} against {current['reference']}: mean KLD {self.mean:.3g} nats, {verdict} the baseline's "
@@ -78,7 +78,7 @@ class DriftResult:
         return out
 
 
-def compare(current: dict, baseline: dict, seed: int = 0) -> DriftResult:
+def judge(current: dict, baseline: dict, seed: int = 0) -> DriftResult:
     """The run against its baseline on the responses both scored (a narrowed run scores
     fewer: it is compared with the baseline's drift on those). Both means are estimates:
     the bound resamples the shared responses for both at once."""

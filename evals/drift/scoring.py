@@ -1,21 +1,21 @@
 """Teacher-forced scoring: a server's `prompt_logprobs` over each sequence, prefill only
-(vLLM's completions endpoint with token ids as the prompt and one token to generate).
-Responses are kept as they arrive in the run's drift store (a GenerationStore), so a
-resume sends only what is missing and a replay sends nothing."""
+(vLLM's completions endpoint with token ids as the prompt and one token to generate),
+sent through the engine's pool like generations (retries, a bound on a stalled engine,
+no wall clock per request). Responses are kept as they arrive in the run's drift store
+(a GenerationStore), so a resume sends only what is missing and a replay sends nothing."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence as Seq
 
-import requests
-
-from evals.drift.sequences import DriftError, Sequence
-from evals.engine.server import ServerError
-from evals.drift.tokens import Logprobs
 from evals.artifacts.generations import GenerationStore
+from evals.drift.sequences import DriftError, Sequence
+from evals.drift.tokens import Logprobs
+from evals.engine.client import Client, PoolSize, Request, RequestError
+from evals.engine.endpoints import Endpoint
+from evals.engine.server import ServerError
 
-REQUEST_TIMEOUT_S = 600.0
+COMPLETIONS = "/v1/completions"
 
 
 def payload(served_name: str, sequence: Sequence, top_k: int) -> dict:
@@ -29,26 +29,29 @@ def position_logprobs(response: dict) -> list[Logprobs | None]:
     return [None if row is None else {int(token): entry["logprob"] for token, entry in row.items()} for row in rows]
 
 
-def score(endpoint, store: GenerationStore, sequences: Seq[Sequence], top_k: int, concurrency: int) -> list[list[Logprobs | None]]:
+def score(endpoint: Endpoint, store: GenerationStore, sequences: Seq[Sequence], top_k: int,
+          concurrency: int) -> list[list[Logprobs | None]]:
     """Each sequence's per-position log-probabilities from one server (kept ones reused)."""
-
-    def one(sequence: Sequence) -> list[Logprobs | None]:
+    wanted = []
+    for sequence in sequences:
         body = payload(endpoint.served_name, sequence, top_k)
-        key = store.key(body)
-        response = store.get(key)
-        if response is None:
-            try:
-                url = endpoint.url  # a lazy server starts here; a replay has none
-            except ServerError as exc:
-                raise DriftError(f"{sequence.case} item {sequence.item}: no kept drift score of {endpoint.served_name} "
-                                 f"(the run did not run its drift test) and no server to ask: {exc}") from None
-            reply = requests.post(f"{url}/v1/completions", json=body, timeout=REQUEST_TIMEOUT_S)
-            if not reply.ok:
-                raise DriftError(f"{endpoint.served_name}: prompt_logprobs request for {sequence.case} item "
-                                 f"{sequence.item} failed: HTTP {reply.status_code} {reply.text[:300]}")
-            response = reply.json()
-            store.put(key, sequence.case, response)
-        return position_logprobs(response)
+        request = Request(f"{sequence.case} item {sequence.item}", body, store.key(body), path=COMPLETIONS)
+        request.response = store.get(request.key)
+        wanted.append((request, sequence))
+    missing = {id(request): sequence for request, sequence in wanted if request.response is None}
+    if missing:
+        try:
+            endpoint.start()  # a local server starts here; a replay has none
+        except ServerError as exc:
+            first = next(iter(missing.values()))
+            raise DriftError(f"{first.case} item {first.item}: no kept drift score of {endpoint.served_name} "
+                             f"(the run did not run its drift test) and no server to ask: {exc}") from None
 
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        return list(pool.map(one, sequences))
+        def arrived(request: Request) -> None:
+            store.put(request.key, missing[id(request)].case, request.response)
+
+        try:
+            Client(endpoint, PoolSize(concurrency)).send([r for r, _ in wanted if id(r) in missing], arrived)
+        except RequestError as exc:
+            raise DriftError(f"{endpoint.served_name}: a prompt_logprobs request failed: {exc}") from exc
+    return [position_logprobs(request.response) for request, _ in wanted]

@@ -1,6 +1,7 @@
-"""Chat requests to one server, through one pool: requests in flight sized from the
-server, retries of what a retry can mend, and a bound on how long the engine may make
-no progress.
+"""Requests to one server, through one pool: requests in flight sized from the server,
+retries of what a retry can mend, and a bound on how long the engine may make no
+progress. The generation pass sends chat requests through it, the drift pass its
+teacher-forced scoring (each request names its own API path).
 
 The pool admits requests in the order given (the generation pass gives them longest
 expected first) while fewer than `max_in_flight` are out and the expected tokens of
@@ -24,6 +25,8 @@ from typing import Any, Callable
 
 import aiohttp
 
+from evals.engine.endpoints import Endpoint
+
 # Waits before each retry of a request that met a connection error or a 5xx answer.
 RETRY_WAITS_S = (1.0, 4.0, 10.0)
 # The engine may go this long with no token generated and no request answered.
@@ -41,14 +44,15 @@ class ServerGone(RequestError):
 
 @dataclass
 class Request:
-    """One chat request, and where its answer goes."""
+    """One request, and where its answer goes."""
 
-    case_id: str
+    case_id: str  # whose request it is: a case, or what the drift pass scores ("case item N")
     payload: dict[str, Any]
     key: str | None = None  # in the generation store
     expected_tokens: float = 0.0  # output tokens, for the order and the token budget
     response: dict | None = field(default=None, repr=False)
     error: Exception | None = field(default=None, repr=False)
+    path: str = "/v1/chat/completions"
 
     @property
     def completion_tokens(self) -> int | None:
@@ -74,12 +78,11 @@ def pool_size(max_in_flight: int, kv_cache_tokens: int | None = None) -> PoolSiz
     return PoolSize(max_in_flight, None if kv_cache_tokens is None else 2.0 * kv_cache_tokens)
 
 
-class ChatClient:
-    """Sends requests to a server's /v1/chat/completions. `endpoint` needs `.url` (read once,
-    when there is something to send: a lazy server starts then) and may have
-    `.check_alive()` (a dead local server fails at once, its log says why)."""
+class Client:
+    """Sends requests to an endpoint (evals/engine/endpoints.py), started when there is
+    something to send; a dead local server fails at once, its log says why."""
 
-    def __init__(self, endpoint, size: PoolSize, headers: dict | None = None,
+    def __init__(self, endpoint: Endpoint, size: PoolSize, headers: dict | None = None,
                  stall_timeout: float = STALL_TIMEOUT_S):
         self.endpoint, self.size, self.headers, self.stall_timeout = endpoint, size, headers or {}, stall_timeout
         self.first_sent: float | None = None
@@ -91,6 +94,7 @@ class ChatClient:
         its `.error` and the others go on (a dead server or a stalled engine always stops
         everything)."""
         if requests:
+            self.endpoint.start()
             asyncio.run(self._send(self.endpoint.url, requests, on_response, keep_going))
 
     async def _send(self, base_url: str, requests: list[Request], on_response, keep_going: bool) -> None:
@@ -154,8 +158,6 @@ class ChatClient:
 
     async def _alive(self) -> Exception | None:
         """Why the server is not alive (its `check_alive`), or None."""
-        if not hasattr(self.endpoint, "check_alive"):
-            return None
         try:
             await asyncio.to_thread(self.endpoint.check_alive)
         except Exception as dead:  # noqa: BLE001  the caller says what it means
@@ -187,7 +189,7 @@ class ChatClient:
         errors = []
         for wait in (*RETRY_WAITS_S, None):
             try:
-                async with session.post(f"{base_url}/v1/chat/completions", json=request.payload,
+                async with session.post(f"{base_url}{request.path}", json=request.payload,
                                         headers=self.headers) as response:
                     if response.ok:
                         return await response.json()

@@ -1,10 +1,13 @@
-"""What a local server really runs on and with, read from the server's side: its own GPUs
-(the devices its CUDA_VISIBLE_DEVICES names, not GPU 0 of the pytest process), the
-kernels vLLM chose for quantized layers (its log: e.g. NVFP4 as weight-only Marlin on
-Hopper, CUTLASS W4A4 on Blackwell), and the VLLM_* environment it started with."""
+"""Whether this machine can serve a model on its GPUs (gpu_status), and what a local server
+really runs on and with, read from the server's side: its own GPUs (the devices its
+CUDA_VISIBLE_DEVICES names, not GPU 0 of the pytest process), the kernels vLLM chose for
+quantized layers (its log: e.g. NVFP4 as weight-only Marlin on Hopper, CUTLASS W4A4 on
+Blackwell), and the VLLM_* environment it started with."""
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
 import re
 import subprocess
@@ -60,3 +63,20 @@ def architecture(gpus: list[dict[str, str]]) -> str:
     """"sm_90", or several joined when a server's GPUs differ; "unknown" with none."""
     found = sorted({"sm_" + g["capability"].replace(".", "") for g in gpus})
     return "+".join(found) or "unknown"
+
+
+@functools.lru_cache(maxsize=None)
+def gpu_status(tensor_parallel_size: int) -> tuple[bool, str]:
+    """(usable, reason): can this machine serve a model on `tensor_parallel_size` GPUs?"""
+    if not glob.glob("/dev/nvidia[0-9]*"):  # known without importing torch (2-3 s of every session)
+        return False, "no NVIDIA GPU device here (/dev/nvidia*)"
+    try:
+        import torch
+    except ImportError:
+        return False, "torch is not installed"
+    if not torch.cuda.is_available():
+        return False, f"torch {torch.__version__} sees no CUDA device"
+    count = torch.cuda.device_count()
+    if count < tensor_parallel_size:
+        return False, f"{count} CUDA device(s) visible, tensor parallel needs {tensor_parallel_size}"
+    return True, f"{count} CUDA device(s)"

@@ -6,16 +6,14 @@ group with its own log file, waits for readiness with a timeout (failing
 early, with the log's tail, if the process dies), and on stop kills the whole
 group (API server, engine core, workers). Process isolation is the point: a
 crash, hang or OOM fails one model's cases, and memory is really released
-before the next model starts. `RemoteServer` is the same interface for a
-server someone else runs (`--vllm-url`).
+before the next model starts. The endpoints a model's requests go to, this
+server among them, are in evals/engine/endpoints.py.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
-import glob
 import os
 import signal
 import socket
@@ -26,6 +24,7 @@ from pathlib import Path
 
 import requests
 
+from evals.config.matrix import Case
 from evals.config.paths import PROJECT_ROOT
 
 START_MARK = "$ "  # each start writes "$ <command line>" into the server's log
@@ -36,6 +35,13 @@ _LIVE: set["VllmServer"] = set()
 
 class ServerError(RuntimeError):
     """The server failed to start or died; the message ends with its log's tail."""
+
+
+def server_args(case: Case) -> dict:
+    """vLLM arguments of a case's model: the profile's, plus a checkpoint's dtype and revision."""
+    if case.model.is_tiny:
+        return dict(case.server)
+    return {"dtype": case.model.dtype, "revision": case.model.revision, **case.server}
 
 
 def cli_args(args: dict) -> list[str]:
@@ -203,33 +209,6 @@ class VllmServer:
         self.stop()
 
 
-class RemoteServer:
-    """A server that is already running (`--vllm-url PRECISION=URL`)."""
-
-    def __init__(self, url: str, served_name: str | None = None):
-        self.url = url.rstrip("/").removesuffix("/v1")
-        self.served_name = served_name or self._served_model()
-
-    def _served_model(self) -> str:
-        try:
-            models = requests.get(f"{self.url}/v1/models", timeout=30).json()["data"]
-        except (requests.RequestException, ValueError, KeyError) as exc:
-            raise ServerError(f"no OpenAI-compatible server at {self.url} ({exc})") from None
-        return models[0]["id"]
-
-    def check_alive(self) -> None:
-        try:
-            requests.get(f"{self.url}/v1/models", timeout=30).raise_for_status()
-        except requests.RequestException as exc:
-            raise ServerError(f"server at {self.url} does not answer ({exc})") from None
-
-    def log_tail(self, lines: int = 40) -> str:
-        return f"(remote server at {self.url}: its log is where it runs)"
-
-    def stop(self) -> None:
-        pass
-
-
 def log_by_start(log_path: Path) -> list[list[str]]:
     """A server log's lines, one list per start of the server (its own "$ command" line first)."""
     starts: list[list[str]] = []
@@ -239,68 +218,6 @@ def log_by_start(log_path: Path) -> list[list[str]]:
         if starts:
             starts[-1].append(line)
     return starts
-
-
-class LazyServer:
-    """A VllmServer started on first use of its URL: a resumed model whose every request
-    is already stored needs no engine. A failed start is remembered, so the model's other
-    cases fail at once with the same log instead of starting it again."""
-
-    def __init__(self, server: VllmServer, on_start=None):
-        self.server, self.served_name, self.on_start = server, server.served_name, on_start
-        self.started = False
-        self._failure: ServerError | None = None
-
-    @property
-    def url(self) -> str:
-        if self._failure is not None:
-            raise self._failure
-        if not self.started:
-            try:
-                self.server.start()
-                if self.on_start is not None:
-                    self.on_start()
-            except ServerError as exc:
-                self._failure = exc
-                raise
-            self.started = True
-        return self.server.url
-
-    def check_alive(self) -> None:
-        if self._failure is not None:
-            raise self._failure
-        if self.started:
-            self.server.check_alive()
-
-    def log_tail(self, lines: int = 40) -> str:
-        return self.server.log_tail(lines)
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> "LazyServer":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
-class NoServer:
-    """Replay: there is no engine; every request must be in the saved generations."""
-
-    def __init__(self, served_name: str, source: Path):
-        self.served_name, self.source = served_name, source
-
-    @property
-    def url(self) -> str:
-        raise ServerError(f"--replay {self.source}: a request of this case has no saved generation there "
-                          f"(the replayed run did not finish it, or the prompt or settings changed since)")
-
-    def check_alive(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
 
 
 def served_engine_version(url: str) -> str | None:
@@ -327,20 +244,3 @@ def stop_all() -> None:
 
 
 atexit.register(stop_all)
-
-
-@functools.lru_cache(maxsize=None)
-def gpu_status(tensor_parallel_size: int) -> tuple[bool, str]:
-    """(usable, reason): can this machine serve a model on `tensor_parallel_size` GPUs?"""
-    if not glob.glob("/dev/nvidia[0-9]*"):  # known without importing torch (2-3 s of every session)
-        return False, "no NVIDIA GPU device here (/dev/nvidia*)"
-    try:
-        import torch
-    except ImportError:
-        return False, "torch is not installed"
-    if not torch.cuda.is_available():
-        return False, f"torch {torch.__version__} sees no CUDA device"
-    count = torch.cuda.device_count()
-    if count < tensor_parallel_size:
-        return False, f"{count} CUDA device(s) visible, tensor parallel needs {tensor_parallel_size}"
-    return True, f"{count} CUDA device(s)"

@@ -31,7 +31,7 @@ def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, 
     `architecture` are those that made the generations (a replay's are the replayed
     run's, a remote server's are what can be seen of it)."""
     return {
-        "model": case.model.model or f"tiny:{case.model.tiny}",
+        "model": case.model.source,
         "revision": case.model.revision,
         "dtype": case.model.dtype,
         "server": dict(case.server),
@@ -133,7 +133,7 @@ def gate_summary(result: GateResult, baseline: dict) -> dict[str, Any]:
     return {"status": result.status, "passed": result.passed, **result.decision.as_data(), "created": baseline.get("created")}
 
 
-def compare(current: dict, baseline: dict) -> GateResult:
+def judge(current: dict, baseline: dict) -> GateResult:
     mismatch = differing(current, baseline)
     gate = current["gate"]
     if mismatch:

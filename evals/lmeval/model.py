@@ -23,7 +23,7 @@ session kept, or what this session's generation pass made (evals/run/generation_
 the rest go to the server through one pool (evals/engine/client.py), each kept as it
 arrives. With `collect=True` it only reports the requests (`RequestsCollected`),
 which is how the generation pass learns them from lm-eval itself. With an
-`endpoint` it asks for the server's URL only when a request must really be sent,
+`endpoint` it starts the server only when a request must really be sent,
 so a fully stored model needs no engine at all.
 """
 
@@ -33,13 +33,13 @@ import copy
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
 
 from lm_eval.api.registry import register_model
 from lm_eval.models.api_models import LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER
 from lm_eval.models.openai_completions import LocalChatCompletion
 
-from evals.engine.client import ChatClient, PoolSize, Request
+from evals.engine.client import Client, PoolSize, Request
+from evals.engine.endpoints import Endpoint, RemoteEndpoint
 
 
 class Generation(str):
@@ -65,22 +65,16 @@ class RequestsCollected(Exception):
         self.requests = requests
 
 
-@dataclass(frozen=True)
-class _Url:
-    """The server of a model made with only lm-eval's `base_url` (its CLI)."""
-
-    url: str
-
-
 @register_model("suite-chat-completions")
 class SuiteChatCompletions(LocalChatCompletion):
-    def __init__(self, *args, store=None, endpoint=None, case_id: str = "", progress=None, collect: bool = False,
+    def __init__(self, *args, store=None, endpoint: Endpoint | None = None, case_id: str = "", progress=None, collect: bool = False,
                  **kwargs):
         super().__init__(*args, **kwargs)
         self.store, self.case_id, self.progress, self.collect = store, case_id, progress, collect
-        self.endpoint = endpoint if endpoint is not None else _Url(self.base_url.removesuffix("/v1/chat/completions"))
+        # Made by lm-eval's CLI, with only its base_url: that server, as it is.
+        self.endpoint = endpoint or RemoteEndpoint(self.base_url.removesuffix("/v1/chat/completions"), self.model)
         self._repeats: Counter[str] = Counter()
-        self.client = ChatClient(self.endpoint, PoolSize(self._concurrent), headers=self.header)
+        self.client = Client(self.endpoint, PoolSize(self._concurrent), headers=self.header)
 
     def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs) -> dict:
         payload = super()._create_payload(messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs)

@@ -11,6 +11,7 @@ from unittest import mock
 
 from evals.lmeval.model import RequestsCollected, SuiteChatCompletions, generation_seconds
 from evals.engine.client import Request
+from evals.engine.endpoints import Endpoint
 from evals.config.paths import TASKS_DIR
 from evals.config.matrix import Case
 from evals.lmeval.call import LmEvalCall, lm_eval_call
@@ -31,10 +32,10 @@ def load_task(call: LmEvalCall):
     return task
 
 
-def make_model(call: LmEvalCall, case_id: str, server, store=None, progress=None, collect: bool = False):
-    """lm-eval's model for a case. `server` needs `.url` and `.served_name`; its URL is
-    read only when a request is really sent (a stored one is answered from `store`)."""
-    return SuiteChatCompletions(endpoint=server, model=server.served_name, store=store, case_id=case_id,
+def make_model(call: LmEvalCall, case_id: str, endpoint: Endpoint, store=None, progress=None, collect: bool = False):
+    """lm-eval's model for a case. The endpoint starts only when a request is really sent
+    (a stored one is answered from `store`)."""
+    return SuiteChatCompletions(endpoint=endpoint, model=endpoint.served_name, store=store, case_id=case_id,
                                 progress=progress, collect=collect, **call.model_args)
 
 
@@ -52,10 +53,10 @@ def evaluate(call: LmEvalCall, model):
                                                  **call.evaluate, **call.reporting)
 
 
-def case_requests(case: Case, server, store=None) -> list[Request]:
+def case_requests(case: Case, endpoint: Endpoint, store=None) -> list[Request]:
     """The case's requests, in lm-eval's order, as its run will send them (none is sent)."""
     call = lm_eval_call(case)
-    model = make_model(call, case.id, server, store, collect=True)
+    model = make_model(call, case.id, endpoint, store, collect=True)
     try:
         evaluate(call, model)
     except RequestsCollected as collected:
@@ -76,10 +77,10 @@ def _environment_once(storage: dict[str, Any]) -> None:
     storage.update(_environment())
 
 
-def run_case(case: Case, server, store=None, progress=None, generated_in: float | None = None) -> CaseResult:
+def run_case(case: Case, endpoint: Endpoint, store=None, progress=None, generated_in: float | None = None) -> CaseResult:
     """`generated_in`: seconds the generation pass took to finish this case's requests, if it made them."""
     call = lm_eval_call(case)
-    model = make_model(call, case.id, server, store, progress)
+    model = make_model(call, case.id, endpoint, store, progress)
     out = evaluate(call, model)
     if progress is not None:
         progress.finish()

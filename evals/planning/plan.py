@@ -23,14 +23,14 @@ PLAN_PORT = 8000  # a fixed port, so the plan does not change from run to run
 
 
 def render_plan(matrix: Matrix, profile: str) -> dict:
-    from evals.run.session import server_args
+    from evals.engine.server import server_args
 
     cases = matrix.cases(profile)
     servers = {}
     for case in cases:
         if case.precision in servers:
             continue
-        model = case.model.model if not case.model.is_tiny else f"<tiny:{case.model.tiny}>"
+        model = f"<{case.model.source}>" if case.model.is_tiny else case.model.model
         args = server_args(case)
         command = VllmServer(model, case.model.name, args, log_path="server.log", port=PLAN_PORT).command()
         mine = [c for c in cases if c.precision == case.precision]

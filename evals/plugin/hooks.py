@@ -1,4 +1,5 @@
-"""pytest wiring of the matrix: options, one case per test, one endpoint per model.
+"""pytest wiring of the matrix: options, one case per test, one endpoint per model (the
+fixtures are in evals/plugin/fixtures.py).
 
     pytest evals                       # the tiny CPU matrix (default without a usable GPU)
     pytest evals -m gpu                # the Qwen3-32B matrix, profile full
@@ -14,11 +15,14 @@ import signal
 
 import pytest
 
-from evals.engine import server as engines
-from evals.run.progress import DEFAULT_INTERVAL_S
-from evals.plugin.run_hooks import RunHooks
 from evals.config.matrix import REFERENCE_PRECISION, cross_precision_pairs, pooled_cases
+from evals.engine import facts
+from evals.engine import server as engines
+from evals.plugin.run_hooks import RunHooks
 from evals.plugin.selection import selection
+from evals.run.errors import RunError
+from evals.run.progress import DEFAULT_INTERVAL_S
+from evals.run.selection import Selection
 
 
 def pytest_addoption(parser):
@@ -72,22 +76,22 @@ def pytest_generate_tests(metafunc):
         # pools every case of the run (session.py), so a narrowed resume keeps the others in.
         chosen = selection(metafunc.config)
         quantized_only = "pooled_pairs" in metafunc.fixturenames
-        cases = [q for _, q in _selected_pairs(chosen)] if quantized_only else chosen["cases"]
-        pools = pooled_cases(chosen["matrix"].pools, cases)
+        cases = [q for _, q in _selected_pairs(chosen)] if quantized_only else chosen.cases
+        pools = pooled_cases(chosen.matrix.pools, cases)
         metafunc.parametrize("pool", [pytest.param(key, id="-".join(key), marks=_marks(taken[0])) for key, taken in pools.items()])
     if "seed_case" in metafunc.fixturenames:
         from evals.gate.seed_reference import load_reference
 
         chosen = selection(metafunc.config)
-        cases = [c for c in chosen["cases"] if chosen["profile"] == "seed" and c.id in load_reference()]
+        cases = [c for c in chosen.cases if chosen.profile == "seed" and c.id in load_reference()]
         metafunc.parametrize("seed_case", [pytest.param(c, id=c.id, marks=_marks(c)) for c in cases])
     if "drift_of" in metafunc.fixturenames:
         # One drift test per precision with a case in this session, the reference's first
         # (it scores its own responses); each runs on its precision's server.
         chosen = selection(metafunc.config)
-        wanted = chosen["matrix"].drift(chosen["profile"]) is not None and not chosen["limit"]
+        wanted = chosen.matrix.drift(chosen.profile) is not None and not chosen.limit
         first: dict = {}
-        for case in sorted(chosen["cases"], key=lambda c: c.precision != REFERENCE_PRECISION) if wanted else []:
+        for case in sorted(chosen.cases, key=lambda c: c.precision != REFERENCE_PRECISION) if wanted else []:
             first.setdefault(case.precision, case)  # the cases' order, so pytest keeps it
         metafunc.parametrize(["engine", "drift_of"], [pytest.param(p, p, id=p, marks=_marks(c) + _no_reference(chosen))
                                                       for p, c in first.items()], indirect=["engine"], scope="session")
@@ -95,23 +99,23 @@ def pytest_generate_tests(metafunc):
         return
     chosen = selection(metafunc.config)
     # The reference precision first (under xdist, its unit of work is handed out first).
-    cases = sorted(chosen["cases"], key=lambda c: c.precision != REFERENCE_PRECISION)
+    cases = sorted(chosen.cases, key=lambda c: c.precision != REFERENCE_PRECISION)
     params = [pytest.param(c.precision, c, id=c.id, marks=_marks(c)) for c in cases]
     # Session scope: pytest runs all of one model's cases together and tears
     # its server down before the next model's server starts.
     metafunc.parametrize(["engine", "case"], params, indirect=["engine"], scope="session")
 
 
-def _selected_pairs(chosen: dict) -> list:
+def _selected_pairs(chosen: Selection) -> list:
     """The session's quantized cases, each with the run's reference case (a resumed run's
     kept one, if this session does not select it)."""
-    selected = {c.id for c in chosen["cases"]}
-    return [p for p in cross_precision_pairs(chosen["run_cases"]) if p[1].id in selected]
+    selected = {c.id for c in chosen.cases}
+    return [p for p in cross_precision_pairs(chosen.run_cases) if p[1].id in selected]
 
 
-def _no_reference(chosen: dict) -> list:
+def _no_reference(chosen: Selection) -> list:
     """A skip, when drift has nothing to be measured against."""
-    if chosen["drift_reference"] or any(c.precision == REFERENCE_PRECISION for c in chosen["run_cases"]):
+    if chosen.drift_reference or chosen.runs_reference:
         return []
     return [pytest.mark.skip(reason=f"no {REFERENCE_PRECISION} reference for drift: run {REFERENCE_PRECISION} too, or pass "
                                     f"--drift-reference RUN (a run whose {REFERENCE_PRECISION} drift test finished)")]
@@ -133,13 +137,13 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [i for i in items if i not in empty]
     _after_their_cases(items)
     chosen = selection(config)
-    if chosen["replay"]:
+    if chosen.replay:
         return  # a replay needs no engine, so no GPU
-    gpu_items = [i for i in items if i.get_closest_marker("gpu") and not _precisions(i) <= set(chosen["remote"])]
+    gpu_items = [i for i in items if i.get_closest_marker("gpu") and not _precisions(i) <= set(chosen.remote)]
     if not gpu_items:
         return
-    tp = max(c.server.get("tensor_parallel_size", 1) for c in chosen["cases"])
-    usable, reason = engines.gpu_status(tp)
+    tp = max(c.server.get("tensor_parallel_size", 1) for c in chosen.cases)
+    usable, reason = facts.gpu_status(tp)
     if usable:
         return
     if config.getoption("require_gpu"):
@@ -180,70 +184,17 @@ def _precisions(item) -> set[str]:
     return set()
 
 
-@pytest.fixture(scope="session")
-def run(request):
-    from evals.run.session import MatrixRun
-
-    chosen = selection(request.config)
-    with MatrixRun(chosen, request.config) as matrix_run:
-        yield matrix_run
-
-
-@pytest.fixture
-def baseline(snapshot, case):
-    """The case's baseline snapshot (snapshots/<profile>/<case>.json), compared by the gate."""
-    from evals.plugin.snapshots import BaselineSnapshot
-
-    return snapshot.use_extension(BaselineSnapshot.for_profile(case.profile))(name=case.id)
-
-
-@pytest.fixture
-def pooled_pairs(pool, run):
-    """The (reference, quantized) case pairs of a pool's quantized precision, over the run."""
-    pairs = cross_precision_pairs(run.run_cases)
-    taken = {q.id for q in pooled_cases(run.matrix.pools, [q for _, q in pairs]).get(pool, [])}
-    return [p for p in pairs if p[1].id in taken]
-
-
-@pytest.fixture
-def accept_baselines(snapshot):
-    """Under --snapshot-update, rewrite these cases' baselines with this run's records,
-    though each case alone passed (a pooled test found what they did together)."""
-    from evals.plugin.snapshots import BaselineSnapshot
-
-    def accept(profile: str, records: dict[str, dict]) -> None:
-        for case_id, record in records.items():
-            assert snapshot.use_extension(BaselineSnapshot.for_profile(profile, accept=True))(name=case_id) == record
-
-    return accept
-
-
-@pytest.fixture(scope="session")
-def drift(run):
-    """The run's drift pass (evals/run/drift_pass.py): its sequences and tokenizers made once."""
-    from evals.run.drift_pass import DriftPass
-
-    return DriftPass(run)
-
-
-@pytest.fixture
-def drift_baseline(snapshot, drift_of, request):
-    """The precision's drift baseline (snapshots/<profile>/drift-<precision>.json)."""
-    from evals.plugin.snapshots import DriftSnapshot
-
-    profile = selection(request.config)["profile"]
-    return snapshot.use_extension(DriftSnapshot.for_profile(profile))(name=f"drift-{drift_of}")
-
-
-@pytest.fixture(scope="session")
-def engine(request, run):
-    """Where one precision's requests go, opened once for all of its cases."""
-    with run.endpoint(request.param) as endpoint:
-        yield endpoint
-
-
 def pytest_ignore_collect(collection_path, config):
     # The seed report's table is the reference of the seed profile only.
     if collection_path.name == "test_seed_reference.py":
-        return selection(config)["profile"] != "seed" or None
+        return selection(config).profile != "seed" or None
     return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A run's error (evals/run/errors.py) fails its test with its message, no traceback."""
+    try:
+        return (yield)
+    except RunError as exc:
+        pytest.fail(str(exc), pytrace=False)

@@ -7,16 +7,12 @@ case started, no run folder left behind. Registered by evals/plugin/hooks.py."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from evals.plugin import workers
 from evals.artifacts.run_folder import mark_ended
-from evals.plugin.selection import selection
-
-# Tests another worker may wait for: a case, and a precision's drift test (as "drift-<precision>").
-_CASE_TEST = re.compile(r"test_matrix\.py::test_case\[(?P<case>[^\]]+)\]|test_drift\.py::test_drift\[(?P<drift>[^\]]+)\]")
+from evals.plugin import workers
+from evals.plugin.selection import schedule, selection
+from evals.run.selection import drift_test
 
 
 class RunHooks:
@@ -27,16 +23,17 @@ class RunHooks:
 
     @property
     def run_dir(self):
-        return selection(self.config)["run_dir"]
+        return selection(self.config).run_dir
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node):
         chosen = selection(self.config)
-        node.workerinput["suite_run_dir"] = str(chosen["run_dir"])
-        node.workerinput["suite_session"] = chosen["session"]
+        node.workerinput["suite_run_dir"] = str(chosen.run_dir)
+        node.workerinput["suite_session"] = chosen.session
         for flag in ("resume", "replay"):
-            node.workerinput[f"suite_{flag}"] = None if chosen[flag] is None else str(chosen[flag])
-        stored = chosen["drift_reference"]
+            value = getattr(chosen, flag)
+            node.workerinput[f"suite_{flag}"] = None if value is None else str(value)
+        stored = chosen.drift_reference
         node.workerinput["suite_drift_reference"] = None if stored is None else str(stored.dir)
         node.workerinput["suite_device_slot"] = self.slots.take(node.gateway.id)
 
@@ -57,16 +54,16 @@ class RunHooks:
         """The cases this session will run, after -k/-m deselection (cross-precision
         tests wait only for those)."""
         params = [item.callspec.params for item in session.items if hasattr(item, "callspec")]
-        selection(self.config)["scheduled"] = {p["case"].id for p in params if "case" in p} | {
-            f"drift-{p['drift_of']}" for p in params if "drift_of" in p}
+        schedule(self.config, {p["case"].id for p in params if "case" in p}
+                 | {drift_test(p["drift_of"]) for p in params if "drift_of" in p})
 
     def pytest_runtest_logreport(self, report):
         """A case's test is over. Under xdist the controller hears of it too, even when
         its worker crashed (phase "???")."""
-        match = _CASE_TEST.search(report.nodeid)
-        if match and report.when in ("teardown", "???") and (self.run_dir / "manifest.json").exists():
-            test_id = match["case"] or f"drift-{match['drift']}"
-            mark_ended(self.run_dir, test_id, report.outcome, selection(self.config)["session"])
+        test = workers.test_of(report.nodeid)
+        ended = {"test_case": lambda case: case, "test_drift": drift_test}.get(test[0]) if test else None
+        if ended and report.when in ("teardown", "???") and (self.run_dir / "manifest.json").exists():
+            mark_ended(self.run_dir, ended(test[1]), report.outcome, selection(self.config).session)
 
     def pytest_sessionfinish(self, session):
         """The run's report, once every worker is done."""

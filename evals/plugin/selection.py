@@ -12,19 +12,29 @@ from pathlib import Path
 
 import pytest
 
-from evals.engine import server as engines
-from evals.plugin import workers
 from evals.artifacts.jsonio import DamagedFile
 from evals.artifacts.run_folder import latest_run, new_run_dir, read_manifest
 from evals.config.matrix import ConfigError, load_matrix
+from evals.engine import facts
+from evals.engine import server as engines
+from evals.gate import baselines
 from evals.gate.policy import Policy
+from evals.plugin import workers
+from evals.run.progress import DEFAULT_INTERVAL_S
+from evals.run.selection import Selection, Worker
 
-_STASH = pytest.StashKey[dict]()
+_STASH = pytest.StashKey[Selection]()
 
 
-def selection(config) -> dict:
+def selection(config) -> Selection:
     if _STASH not in config.stash:
         config.stash[_STASH] = _select(config)
+    return config.stash[_STASH]
+
+
+def schedule(config, tests: set[str]) -> Selection:
+    """The session's selection with the tests it runs after -k/-m (case ids, drift tests)."""
+    config.stash[_STASH] = dataclasses.replace(selection(config), scheduled=frozenset(tests))
     return config.stash[_STASH]
 
 
@@ -54,7 +64,7 @@ def _source_run(config, flag: str) -> tuple[Path | None, dict | None]:
     return run, manifest
 
 
-def _select(config) -> dict:
+def _select(config) -> Selection:
     try:
         matrix = load_matrix()
     except ConfigError as exc:
@@ -73,7 +83,7 @@ def _select(config) -> dict:
             raise pytest.UsageError(f"{flag}: that run is of profile {source['profile']!r}, not --profile {profile!r}")
         profile = source["profile"]
     if profile is None:
-        profile = "full" if config.getoption("markexpr", "") == "gpu" or engines.gpu_status(1)[0] else "tiny"
+        profile = "full" if config.getoption("markexpr", "") == "gpu" or facts.gpu_status(1)[0] else "tiny"
     if profile not in matrix.profiles:
         raise pytest.UsageError(f"--profile {profile!r}: choose one of {sorted(matrix.profiles)}")
     cases = matrix.cases(profile)
@@ -126,9 +136,15 @@ def _select(config) -> dict:
         remote[precision] = url
     policy = _policy(config, matrix, profile)
     drift_reference = _drift_reference(config, matrix, profile, run_cases, source)
-    return {"matrix": matrix, "profile": profile, "cases": cases, "run_cases": run_cases, "limit": limit,
-            "remote": remote, "resume": resume, "replay": replay, "replayed": replayed, "policy": policy,
-            "drift_reference": drift_reference, "run_dir": run_dir(config, resume, replay, profile), "session": session_id(config)}
+    cases, run_cases = tuple(cases), tuple(run_cases)
+    tp = max((c.server.get("tensor_parallel_size", 1) for c in cases), default=1)
+    worker = Worker(workers.worker_name(config), workers.worker_slot(config), workers.server_devices(config, tp)) \
+        if workers.is_worker(config) else None
+    return Selection(matrix, profile, cases, run_cases, limit, remote, resume, replay, replayed, policy, drift_reference,
+                     run_dir(config, resume, replay, profile), session_id(config), worker=worker,
+                     ready_timeout=config.getoption("server_timeout", engines.READY_TIMEOUT_S),
+                     progress_interval=config.getoption("progress_interval", DEFAULT_INTERVAL_S),
+                     launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update)
 
 
 def _drift_reference(config, matrix, profile: str, run_cases: list, source: dict | None):
@@ -166,7 +182,7 @@ def _pin_revisions(config, cases: list, profile: str, source: dict | None, repla
     hub = [c for c in cases if not c.model.is_tiny and c.precision not in remote]
     if not hub:
         return cases
-    if not replay and not config.getoption("collectonly") and engines.gpu_status(1)[0]:
+    if not replay and not config.getoption("collectonly") and facts.gpu_status(1)[0]:
         try:  # a remote server's weights are its own: only those served here
             served_here = iter(fetch.pinned(hub, download_missing=not workers.is_worker(config), profile=profile))
         except fetch.FetchError as exc:
@@ -180,12 +196,10 @@ def _pin_revisions(config, cases: list, profile: str, source: dict | None, repla
 def _refuse_shrinking(cases: list, limit: int) -> None:
     """--limit with --snapshot-update must not replace a committed baseline with a smaller one
     (every normal run after it would be "not comparable")."""
-    from evals.plugin.snapshots import BaselineSnapshot
-
     shrunk = []
     for case in cases:
         try:
-            baseline = BaselineSnapshot.read(case.profile, case.id)
+            baseline = baselines.read(case.profile, case.id)
         except DamagedFile:
             continue  # --snapshot-update replaces it, and says so
         items = len(baseline["items"]) if baseline is not None else 0

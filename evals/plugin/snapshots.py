@@ -1,43 +1,19 @@
-"""syrupy extensions: where the suite's snapshots live and how they are written."""
+"""syrupy extensions: where the suite's snapshots live, how they are written, and how a
+record is compared with one (the gate, evals/gate/baselines.py: not string equality)."""
 
 from __future__ import annotations
 
-import functools
 import json
-from pathlib import Path
 
 from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.data import SnapshotCollections
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from evals.config.paths import snapshots_dir
 from evals.artifacts.jsonio import DamagedFile, fields_of
-from evals.gate.records import GateResult, compare, gate_summary, item_counts
+from evals.config.paths import snapshots_dir
+from evals.gate import baselines
+from evals.gate.records import GateResult
 
-
-
-@functools.lru_cache(maxsize=16)
-def _gate(serialized: str, stored: str, path: Path) -> GateResult:
-    """The gate on a record and a baseline file as syrupy hands them over; cached, so the
-    artifacts' outcome, syrupy's comparison and its failure message share one comparison.
-    A baseline that cannot be read is a DamagedFile naming it."""
-    return compare(json.loads(serialized), _parse_baseline(stored, path))
-
-
-def _parse_baseline(stored: str, path: Path) -> dict:
-    try:
-        baseline = json.loads(stored)
-    except (ValueError, RecursionError) as exc:
-        raise DamagedFile(f"{path}: an unreadable baseline, not valid JSON ({exc or type(exc).__name__})") from None
-    with fields_of(path):
-        if not isinstance(baseline.get("fingerprint"), dict) or not isinstance(baseline["primary"], str):
-            raise TypeError("'fingerprint' must be an object and 'primary' a metric name")
-        item_counts(baseline)  # every item "correct/k"
-    return baseline
-
-
-def _serialize(record: dict) -> str:
-    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 class _NamedFiles:
@@ -81,7 +57,7 @@ class _GatedFile(_NamedFiles, SingleFileSnapshotExtension):
         return str(snapshots_dir() / cls.profile)
 
     def serialize(self, data, **kwargs) -> str:
-        return _serialize(data)
+        return baselines.serialize(data)
 
     def _result(self, serialized_data: str, snapshot_data: str):
         raise NotImplementedError
@@ -120,45 +96,11 @@ class BaselineSnapshot(_GatedFile):
     def for_profile(cls, profile: str, accept: bool = False) -> type["BaselineSnapshot"]:
         return type(f"BaselineSnapshot_{profile}{'_accept' if accept else ''}", (cls,), {"profile": profile, "accept": accept})
 
-    @classmethod
-    def path(cls, profile: str, case_id: str) -> Path:
-        return snapshots_dir() / profile / f"{case_id}.{cls.file_extension}"
-
-    @classmethod
-    def _stored(cls, profile: str, case_id: str) -> tuple[Path, str | None]:
-        path = cls.path(profile, case_id)
-        try:
-            return path, path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return path, None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DamagedFile(f"{path}: an unreadable baseline ({exc})") from None
-
-    @classmethod
-    def read(cls, profile: str, case_id: str) -> dict | None:
-        """A case's committed baseline (None if there is none); DamagedFile if unreadable."""
-        path, stored = cls._stored(profile, case_id)
-        return None if stored is None else _parse_baseline(stored, path)
-
-    @classmethod
-    def outcome(cls, profile: str, record: dict) -> tuple[dict, dict | None]:
-        """The gate's outcome for a record against its committed baseline, as data, and
-        that baseline (None if there is none, or if it cannot be read)."""
-        try:
-            path, stored = cls._stored(profile, record["case"])
-            if stored is None:
-                return {"status": "missing"}, None
-            result = _gate(_serialize(record), stored, path)
-        except DamagedFile as exc:
-            return {"status": "unreadable", "error": str(exc)}, None
-        baseline = json.loads(stored)
-        return gate_summary(result, baseline), baseline
-
     def matches(self, *, serialized_data, snapshot_data) -> bool:
         return not self.accept and super().matches(serialized_data=serialized_data, snapshot_data=snapshot_data)
 
     def _result(self, serialized_data: str, snapshot_data: str) -> GateResult:
-        return _gate(serialized_data, snapshot_data, self.path(self.profile, json.loads(serialized_data)["case"]))
+        return baselines.judged(serialized_data, snapshot_data, baselines.path(self.profile, json.loads(serialized_data)["case"]))
 
     @staticmethod
     def _name(current: dict) -> str:
@@ -180,7 +122,7 @@ class DriftSnapshot(_GatedFile):
         return type(f"DriftSnapshot_{profile}", (cls,), {"profile": profile})
 
     def _result(self, serialized_data: str, snapshot_data: str):
-        from evals.drift.gate import compare
+        from evals.drift.gate import judge
 
         current = json.loads(serialized_data)
         path = snapshots_dir() / self.profile / f"drift-{current['precision']}.json"
@@ -189,7 +131,7 @@ class DriftSnapshot(_GatedFile):
         except (ValueError, RecursionError) as exc:
             raise DamagedFile(f"{path}: an unreadable drift baseline, not valid JSON ({exc})") from None
         with fields_of(path):
-            return compare(current, baseline)
+            return judge(current, baseline)
 
     @staticmethod
     def _name(current: dict) -> str:

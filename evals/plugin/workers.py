@@ -17,7 +17,16 @@ import os
 import re
 
 CROSS_PRECISION = "cross-precision"
-_PARAM = re.compile(r"::(?P<test>test_\w+)\[(?P<id>[^\]]+)\]")
+# The suite's tests are parametrized by what they test: a case id, a precision, a precision-pool.
+_PARAM = re.compile(r"::(?P<test>test_\w+)\[(?P<id>[^\]]+)\]$")
+
+
+def test_of(nodeid: str) -> tuple[str, str] | None:
+    """(test function, its parameter id) of a suite test's node id, e.g. ("test_case",
+    "fp8-aime24-think"); None for a test without one. Under xdist the controller knows a
+    test only by its node id."""
+    match = _PARAM.search(nodeid)
+    return (match["test"], match["id"]) if match else None
 
 
 class DeviceError(RuntimeError):
@@ -91,12 +100,12 @@ class DeviceSlots:
 
 def unit_of(nodeid: str) -> str:
     """The unit of work of a test: its model's precision, or the cross-precision unit."""
-    match = _PARAM.search(nodeid)
-    if match is None:
+    test = test_of(nodeid)
+    if test is None:
         return nodeid.rsplit("::", 1)[0]
-    if match["test"].startswith("test_recovery"):
+    if test[0].startswith("test_recovery"):
         return CROSS_PRECISION
-    return match["id"].split("-", 1)[0]
+    return test[1].split("-", 1)[0]  # the precision a case id, a drift test or a pool starts with
 
 
 def make_scheduler(config, log):

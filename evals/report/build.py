@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from evals.artifacts.jsonio import fields_of, read_json, read_object, write_json
+from evals.artifacts.jsonio import DamagedFile, fields_of, read_json, read_object, write_json
 from evals.artifacts.run_folder import latest_run, read_manifest
 from evals.gate import records
 from evals.gate.decision import judge_change
@@ -27,23 +27,23 @@ from evals.report.markdown import render_markdown
 Z95 = 1.959964
 
 
-def _published(profile: str | None) -> dict[tuple[str, str], float]:
-    """Qwen3-32B's published figures per (task, mode), for the modes whose prompts they were
-    measured with, if the profile runs under the settings they were measured with
-    (matrix.yaml: `compare_published`, and each mode's `published_as`)."""
-    from evals.config.matrix import load_matrix
-
-    matrix = load_matrix()
-    if not matrix.profiles.get(profile, {}).get("compare_published"):
-        return {}
-    return {(c.task.name, c.mode.name): c.published for c in matrix.cases(profile) if c.published is not None}
+def _published(run_dir: Path, manifest: dict) -> dict[str, float]:
+    """Qwen3-32B's published figures per "task-mode", as the run's manifest recorded them
+    when it started (evals/config/matrix.py `Matrix.published`): the run's own config, not
+    today's. A run that recorded none shows none."""
+    published = manifest.get("published", {})
+    if not isinstance(published, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in published.values()):
+        raise DamagedFile(f"{run_dir / 'manifest.json'}: field 'published' must map task-mode to an accuracy, "
+                          f"got {published!r}")
+    return published
 
 
 def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     recovery = read_object(run_dir / "recovery.json")
-    published = _published(manifest.get("profile"))
+    published = _published(run_dir, manifest)
     cases: dict[str, dict] = {}
     for case_id in manifest["cases"]:
         summary = read_json(run_dir / case_id / "summary.json")
@@ -91,8 +91,8 @@ def _case_entry(summary: dict, published: dict) -> dict:
         "metrics": summary["metrics"], "truncation_rate": summary["truncation_rate"],
         "output_tokens": summary["output_tokens"], "generation_seconds": summary.get("generation_seconds"),
     }
-    if (entry["task"], entry["mode"]) in published:
-        entry["published"] = published[entry["task"], entry["mode"]]
+    if f"{entry['task']}-{entry['mode']}" in published:
+        entry["published"] = published[f"{entry['task']}-{entry['mode']}"]
     return entry
 
 

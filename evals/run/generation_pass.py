@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from evals.engine.client import ChatClient, PoolSize, Request, RequestError
+from evals.engine.client import Client, PoolSize, Request, RequestError
 from evals.config.matrix import Case
 from evals.artifacts.generations import GenerationStore
 from evals.run.progress import Progress
@@ -72,8 +72,8 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         if progress is not None:
             progress.finish()
         return result
-    endpoint.url  # a lazy server starts here, before the pool is sized from it
-    client = ChatClient(endpoint, size())
+    endpoint.start()  # a local server starts here, before the pool is sized from it
+    client = Client(endpoint, size())
     began = time.monotonic()
 
     def arrived(request: Request) -> None:

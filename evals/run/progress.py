@@ -10,6 +10,7 @@ pass made before the case read them (the pass's own lines give its rate).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable
 
 DEFAULT_INTERVAL_S = 30.0
@@ -68,3 +69,19 @@ class Progress:
         elif generated:
             parts.append(f"ETA {_duration((self.total - self.done) * elapsed / generated)}")
         return ", ".join(parts)
+
+
+class ProgressLog:
+    """Where a run's progress lines go: its progress.log, each line stamped, and the terminal."""
+
+    def __init__(self, path: Path, terminal: Callable[[str], None], interval: float = DEFAULT_INTERVAL_S):
+        self.path, self.terminal, self.interval = Path(path), terminal, interval
+
+    def write(self, line: str) -> None:
+        stamped = f"{time.strftime('%H:%M:%S')} {line}"
+        with open(self.path, "a", encoding="utf-8") as out:
+            out.write(stamped + "\n")
+        self.terminal(stamped)
+
+    def progress(self, label: str) -> Progress:
+        return Progress(label, self.write, self.interval)

@@ -9,7 +9,7 @@ def test_case(case, engine, run, baseline):
     engine.check_alive()  # a dead server fails its model's remaining cases at once, with its log
     try:
         made = run.generate(case.precision, engine)  # the model's generation pass, before its first case
-        result = run_case(case, engine, run.store(case.precision), run.progress(case.id),
+        result = run_case(case, engine, run.stores.generations(case.precision), run.progress(case.id),
                           made.case_seconds.get(case.id) if made else None)
     except ServerError:
         raise  # it could not start, or a replay lacks a generation: the message says which
@@ -33,6 +33,6 @@ def test_case(case, engine, run, baseline):
     assert abs(own_mean - result.metrics[result.primary]["mean"]) < 1e-9
 
     gate = run.policy.as_data("case", run.policy.case_margin(case))
-    record = build_record(case, result, gate, **run.fingerprint_facts(case.precision))
-    run.finish_case(case, record)
-    assert baseline == record  # the statistical gate (evals/plugin/snapshots.py, evals/gate/)
+    record = build_record(case, result, gate, **run.stores.fingerprint_facts(case.precision))
+    run.records.finish(case, record)
+    assert baseline == record  # the statistical gate (evals/gate/baselines.py, through syrupy)

@@ -10,13 +10,13 @@ from evals.gate.records import advice
 
 def test_precision(pool, run, accept_baselines):
     precision, name = pool
-    pooled, decision = run.pooled_gate(precision, name)
+    pooled, decision = run.gates.pooled(precision, name)
     left_out = pooling.left_out_lines(pooled)
     if decision is None:
         pytest.skip(f"no case of {precision} in pool {name!r} has a comparable baseline:\n" + "\n".join(left_out))
     failed = decision.failed(run.policy.strict)
-    if failed and run.snapshot_update:  # accepted: every pooled case's baseline becomes this run's record
-        accept_baselines(run.profile, {case: run.record(case) for case in pooled.cases})
+    if failed and run.selection.snapshot_update:  # accepted: every pooled case's baseline becomes this run's record
+        accept_baselines(run.selection.profile, {case: run.records.record(case) for case in pooled.cases})
         return
     message = [f"{precision}, pool {name} ({len(pooled.cases)} cases): {decision.describe()}",
                *pooling.by_case(decision), *left_out, *advice(decision.verdict)]

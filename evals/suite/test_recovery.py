@@ -14,11 +14,11 @@ def test_recovery(pair, run):
 
 def test_recovery_pooled(pool, pooled_pairs, run):
     precision, name = pool
-    _check(run, f"{precision}-{name}", pooled_pairs, run.policy.pool_margin(run.matrix.pools[name]), "pooled_recovery")
+    _check(run, f"{precision}-{name}", pooled_pairs, run.policy.pool_margin(run.selection.matrix.pools[name]), "pooled_recovery")
 
 
 def _check(run, test_id: str, pairs: list, margin: float, kind: str) -> None:
-    pooled, decision, ratio = run.recovery_gate(test_id, pairs, margin, kind)
+    pooled, decision, ratio = run.gates.recovery(test_id, pairs, margin, kind)
     left_out = pooling.left_out_lines(pooled)
     if decision is None:
         pytest.skip(f"{test_id}: nothing to compare in this run:\n" + "\n".join(left_out))

@@ -6,7 +6,7 @@ from evals.gate.seed_reference import compare_to_reference, load_reference
 
 
 def test_seed_reference(seed_case, run):
-    record = run.record(seed_case.id)
+    record = run.records.record(seed_case.id)
     if record is None:
         pytest.skip(f"{seed_case.id} produced no result in this run")
     reference = load_reference()

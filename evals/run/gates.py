@@ -1,0 +1,64 @@
+"""The run's tests over several cases: each pool of a precision's cases against their
+baselines (pooled.json), and quantized cases against the reference precision's of the
+same run (recovery.json)."""
+
+from __future__ import annotations
+
+from evals.artifacts.run_folder import RunArtifacts
+from evals.config.matrix import Case, pooled_cases
+from evals.gate import pooling
+from evals.gate.decision import Decision, judge_change, judge_recovery
+from evals.gate.stats import Recovery, recovery
+from evals.run.records import Records
+from evals.run.selection import Selection
+
+
+class Gates:
+    def __init__(self, selection: Selection, artifacts: RunArtifacts, records: Records):
+        self.selection, self.artifacts, self.records = selection, artifacts, records
+        self.policy = selection.policy
+
+    def pool_cases(self, precision: str, pool: str) -> list[Case]:
+        """The run's cases of a precision that a pool takes."""
+        return pooled_cases(self.selection.matrix.pools, self.selection.run_cases).get((precision, pool), [])
+
+    def pooled(self, precision: str, pool: str) -> tuple[pooling.Pooled, Decision | None]:
+        """The pool's cases of this run against their baselines, as one stratified test."""
+        cases = self.pool_cases(precision, pool)
+        ids = [c.id for c in cases]
+        records = self.records
+        pooled = pooling.against_baselines(ids, {i: records.record(i) for i in ids}, {i: records.baseline(i) for i in ids})
+        decision = None
+        if pooled.cases:
+            margin = self.policy.pool_margin(self.selection.matrix.pools[pool])
+            decision = judge_change(pooled.strata, self.policy.alpha_for("pooled"), margin, self.policy.settings.confidence,
+                                    sampled=all(c.sampled for c in cases))
+        entry = _entry(pooled, decision, self.policy.strict)
+        if self.selection.snapshot_update and not entry.get("passed", True):
+            entry["accepted"] = True  # evals/suite/test_precision.py rewrites the pooled cases' baselines
+        self.artifacts.write_pooled(f"{precision}-{pool}", entry)
+        return pooled, decision
+
+    def recovery(self, test_id: str, pairs: list[tuple[Case, Case]], margin: float,
+                 kind: str) -> tuple[pooling.Pooled, Decision | None, Recovery | None]:
+        """Quantized cases against the reference precision's, this run, as one test; its
+        entry in recovery.json."""
+        ids = [(r.id, q.id) for r, q in pairs]
+        pooled = pooling.against_reference(ids, {i: self.records.record(i) for pair in ids for i in pair})
+        if not pooled.cases:
+            return pooled, None, None
+        confidence = self.policy.settings.confidence
+        decision = judge_recovery(pooled.strata, self.policy.alpha_for(kind), margin, confidence)
+        ratio = recovery(pooled.strata, confidence)
+        self.artifacts.write_recovery(test_id, _entry(
+            pooled, decision, strict=False, references=[r for r, q in ids if q in pooled.cases],
+            recovery=ratio.ratio, interval=[ratio.low, ratio.high], interval_note=ratio.note))
+        return pooled, decision, ratio
+
+
+def _entry(pooled: pooling.Pooled, decision: Decision | None, strict: bool, **extra) -> dict:
+    """A comparison of several cases as artifact data (pooled.json, recovery.json)."""
+    entry = {"cases": pooled.cases, "left_out": pooled.left_out, **extra}
+    if decision is None:
+        return {**entry, "status": "no comparable case"}
+    return {**entry, "status": decision.verdict, "passed": not decision.failed(strict), **decision.as_data()}
