@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evals.engine.client import Client, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
+from evals.engine.endpoints import Unreachable  # noqa: E402
 from evals.config.matrix import load_matrix  # noqa: E402
 from evals.drift.sequences import prompt_ids  # noqa: E402
 from evals.engine.server import VllmServer, cpu_env  # noqa: E402
@@ -57,11 +58,6 @@ from evals.engine.tiny.build import ensure_built  # noqa: E402
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
 
 
-class Named:
-    def __init__(self, served_name: str):
-        self.served_name = served_name
-
-
 def forced_requests(cases, path: str, seed: int, median: float, sigma: float) -> list[tuple[Request, list[int]]]:
     """Every request of the cases, forced to a heavy-tailed length, with its prompt's token ids."""
     from transformers import AutoTokenizer
@@ -70,7 +66,7 @@ def forced_requests(cases, path: str, seed: int, median: float, sigma: float) ->
     rng = np.random.default_rng(seed)
     out = []
     for case in cases:
-        for request in case_requests(case, Named(case.model.name)):
+        for request in case_requests(case, Unreachable(case.model.name, RuntimeError("only collecting requests"))):
             payload = request.payload
             ids = prompt_ids(tokenizer, payload["messages"], payload.get("chat_template_kwargs"))
             room = case.server["max_model_len"] - len(ids) - 1

@@ -90,7 +90,7 @@ def throughput_part(out: Path, tokens: int) -> dict:
     with VllmServer(path, "tiny-bf16", args, out / "throughput-server.log", env=env) as server:
         results = [run_case(c, server) for c in forced]
     # Generation windows only: scoring (sympy on forced junk) is not generation.
-    suite_tokens = sum(s["completion_tokens"] for r in results for s in r.samples)
+    suite_tokens = sum(s.completion_tokens for r in results for s in r.samples)
     suite_seconds = sum(r.generation_seconds for r in results)
     print(f"throughput via the suite: {suite_tokens} tokens in {suite_seconds:.1f} s of generation", flush=True)
 

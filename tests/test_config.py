@@ -88,6 +88,8 @@ def answer_margin(matrix) -> float:
          r"profiles\.tiny\.generation\.default\.temperature: must be a number >= 0, got '0\.0'"),
         (lambda r: r["profiles"]["tiny"]["limits"].update(aime24=True), r"profiles\.tiny\.limits\.aime24: must be a positive integer, got True"),
         (lambda r: r["profiles"]["tiny"].update(gpu="false"), r"profiles\.tiny\.gpu: must be true or false, got 'false'"),
+        (lambda r: r["profiles"]["tiny"]["precisions"].update({"fp-8": "tiny-fp8"}),
+         r"profiles\.tiny\.precisions\.fp-8: a precision's name holds no '-'"),
     ],
 )
 def test_bad_config_is_an_error_naming_the_key(tmp_path, edit, message):
@@ -214,3 +216,14 @@ def test_the_manifest_records_the_published_figures_of_the_runs_profile(tmp_path
     for profile in ("full", "seed"):
         run = run_folder.RunArtifacts(tmp_path / profile, matrix, profile, matrix.cases(profile), "session")
         assert run_folder.read_manifest(run.dir)["published"] == matrix.published(profile)
+
+
+def test_a_case_id_is_made_and_read_in_one_place():
+    from evals.config.matrix import CaseId
+
+    case = next(c for c in load_matrix().cases("tiny") if c.id == "fp8-aime24-think_final")
+    parsed = CaseId.parse(case.id)
+    assert parsed == CaseId("fp8", "aime24", "think_final") and str(parsed) == case.id
+    assert parsed.task_mode == "aime24-think_final"
+    with pytest.raises(ValueError, match="not a case id"):
+        CaseId.parse("fp8-aime24")

@@ -114,7 +114,7 @@ def test_a_models_requests_go_once_longest_first_and_its_cases_then_send_nothing
 
         for case in cases:  # lm-eval then finds every request of every case in the store
             result = run_case(case, Endpoint(server.url), store)
-            assert len(result.samples) == case.limit and all(s["response"] == "<think>x</think>\\boxed{7}" for s in result.samples)
+            assert len(result.samples) == case.limit and all(s.response == "<think>x</think>\\boxed{7}" for s in result.samples)
         assert len(server.received) == total
 
         again = generation_pass(cases, Endpoint(server.url), GenerationStore(store.path, store.context), expected,

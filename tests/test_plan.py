@@ -52,8 +52,8 @@ def test_cli_names_a_config_error_without_a_traceback(verb, monkeypatch, capsys)
 
 def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselines(tmp_path, capsys):
     import dataclasses
-    import json
 
+    from evals.artifacts.types import GateTerms, Record
     from evals.planning.estimate import estimate
     from evals.__main__ import main
 
@@ -67,8 +67,9 @@ def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselin
     # A baseline whose responses were half the planned length halves that case's tokens.
     case = next(c for c in matrix.cases("full") if c.id == "bf16-aime24-think")
     (tmp_path / "full").mkdir()
-    (tmp_path / "full" / f"{case.id}.json").write_text(json.dumps(
-        {"output_tokens": matrix.planning.tokens(case) / 2, "items": {}}))
+    (tmp_path / "full" / f"{case.id}.json").write_text(Record(
+        case.id, "full", "", {}, GateTerms(1e-4, 0.01, 0.05, 0.95), "integer_match[prefer_final]", 0, 54, {}, 0.0,
+        matrix.planning.tokens(case) / 2, {}).text)
     measured = {e.precision: e for e in estimate(matrix, "full", tmp_path)}
     from evals.planning.power import items
     assert planned["bf16"].output_tokens - measured["bf16"].output_tokens == \

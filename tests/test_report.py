@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from evals.artifacts.types import GateTerms, Record
 from evals.gate.decision import judge_change, judge_recovery
 from evals.gate.stats import Strata
 from evals.report.build import build_report, write_report
@@ -40,8 +41,9 @@ def make_run(root: Path, name: str, correct: dict[str, set[str]], model: str = "
                    "primary": "integer_match[prefer_final]", "n": len(ITEMS), "k": 1,
                    "metrics": {"integer_match[prefer_final]": {"mean": mean, "stderr": stderr}},
                    "truncation_rate": 0.1, "output_tokens": {"mean": 40.5, "max": 96}, "generation_seconds": 3.2}
-        record = {"case": case, "k": 1, "gate": {**GATE, "sampled": False},
-                  "items": {i: f"{int(i in good)}/1" for i in ITEMS}}
+        record = Record(case, profile, "2026-11-26T10:00:00+0000", {"model": model}, GateTerms(**GATE, run_alpha=0.01,
+                        sampled=False), summary["primary"], len(ITEMS), 1, summary["metrics"], 0.1, 40.5,
+                        {i: f"{int(i in good)}/1" for i in ITEMS}).as_data()
         (run / case).mkdir()
         (run / case / "summary.json").write_text(json.dumps(summary))
         (run / case / "record.json").write_text(json.dumps(record))

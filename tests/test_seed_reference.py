@@ -2,11 +2,13 @@
 
 import pytest
 
+from evals.artifacts.types import GateTerms, Record
 from evals.gate.seed_reference import compare_to_reference, load_reference
 
 
 def record(case, n, **means):
-    return {"case": case, "n": n, "k": 1, "metrics": {m: {"mean": v, "stderr": 0.0} for m, v in means.items()}}
+    return Record(case, "seed", "", {}, GateTerms(1e-3, 0.01, 0.03, 0.95), "exact_match", n, 1,
+                  {m: {"mean": v, "stderr": 0.0} for m, v in means.items()}, 0.0, None, {})
 
 
 def test_reference_holds_the_seed_table():

@@ -40,7 +40,7 @@ from typing import Any
 from evals.config.matrix import Case, Matrix
 from evals.config.paths import PROJECT_ROOT
 from evals.artifacts.locking import locked
-from evals.artifacts.types import CaseResult
+from evals.artifacts.types import CaseResult, Record
 from evals.artifacts.jsonio import DamagedFile, read_json, read_object, write_json
 from scorers.jsonl import write_jsonl_atomic
 
@@ -172,7 +172,7 @@ class RunArtifacts:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.session = session
         models = {
-            c.precision: {"name": c.model.name, "model": c.model.model or f"tiny:{c.model.tiny}",
+            c.precision: {"name": c.model.name, "model": c.model.source,
                           "revision": c.model.revision, "server": c.server}
             for c in cases
         }
@@ -222,19 +222,19 @@ class RunArtifacts:
         results = {k: v for k, v in result.lm_eval_results.items() if k != "samples"}
         write_json(case_dir / "results.json", results)
         write_json(case_dir / "summary.json", result.summary())
-        write_jsonl_atomic(case_dir / "samples.jsonl", result.samples)
+        write_jsonl_atomic(case_dir / "samples.jsonl", [s.as_data() for s in result.samples])
         return case_dir
 
-    def write_record(self, case_id: str, record: dict, gate: dict, baseline: dict | None = None,
+    def write_record(self, case_id: str, record: Record, gate: dict, baseline: Record | None = None,
                      worker: str | None = None) -> None:
         """The case's baseline record, gate outcome and the baseline it was compared with
         (an earlier session's goes only now, if this one had none); the case counts as
         finished, by this session."""
         if baseline is not None:
-            write_json(self.dir / case_id / "baseline.json", baseline)
+            write_json(self.dir / case_id / "baseline.json", baseline.as_data())
         else:
             (self.dir / case_id / "baseline.json").unlink(missing_ok=True)
-        write_json(self.dir / case_id / "record.json", record)
+        write_json(self.dir / case_id / "record.json", record.as_data())
         write_json(self.dir / case_id / "gate.json", gate)
 
         def finished(manifest: dict) -> None:
@@ -245,11 +245,16 @@ class RunArtifacts:
 
         self.update_manifest(finished)
 
-    def read_record(self, case_id: str) -> dict | None:
-        return read_json(self.dir / case_id / "record.json")
+    def read_record(self, case_id: str) -> Record | None:
+        return self._read_record(self.dir / case_id / "record.json")
 
-    def read_baseline(self, case_id: str) -> dict | None:
-        return read_json(self.dir / case_id / "baseline.json")
+    def read_baseline(self, case_id: str) -> Record | None:
+        return self._read_record(self.dir / case_id / "baseline.json")
+
+    @staticmethod
+    def _read_record(path: Path) -> Record | None:
+        data = read_json(path)
+        return None if data is None else Record.from_data(data, path)
 
     def ended(self, case_id: str) -> bool:
         """Whether the case's test is over in this session."""

@@ -1,9 +1,15 @@
-"""The typed records of a run, as its files hold them."""
+"""The typed records of a run, as its files hold them: a case's result (CaseResult), its
+baseline record (Record, with how it is judged: GateTerms), and one response (Sample)."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from evals.artifacts.jsonio import DamagedFile, fields_of
 
 
 @dataclass
@@ -17,7 +23,7 @@ class CaseResult:
     truncation_rate: float
     output_tokens: dict[str, float]  # mean, max
     generation_seconds: float | None  # first request of its generation (the model's pass) to its last response
-    samples: list[dict] = field(repr=False)  # one per response
+    samples: list[Sample] = field(repr=False)  # one per response
     lm_eval_results: dict[str, Any] = field(repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -26,3 +32,137 @@ class CaseResult:
             "metrics": self.metrics, "truncation_rate": self.truncation_rate, "output_tokens": self.output_tokens,
             "generation_seconds": self.generation_seconds,
         }
+
+
+@dataclass(frozen=True)
+class GateTerms:
+    """How a record is judged (evals/gate/policy.py): its test's share of the run's alpha,
+    the run's alpha, the margin, the confidence of the bound that clears it, whether an
+    inconclusive test fails, and whether more samples per item could tell more (sampled
+    decoding; greedy gives one answer per item)."""
+
+    alpha: float
+    run_alpha: float | None
+    margin: float
+    confidence: float
+    strict: bool = False
+    sampled: bool = True
+
+
+@dataclass(frozen=True)
+class Record:
+    """A case's baseline record: what `snapshots/<profile>/<case>.json` holds and a run's
+    `<case>/record.json` too. Its items are the primary metric's outcomes, "correct/k"."""
+
+    case: str
+    profile: str
+    created: str
+    fingerprint: dict[str, Any]  # what must be equal for two records to be compared (evals/gate/records.py)
+    gate: GateTerms
+    primary: str
+    n: int
+    k: int
+    metrics: dict[str, dict[str, float]]
+    truncation_rate: float
+    output_tokens: float | None  # mean per response
+    items: dict[str, str]  # item -> "correct/k"
+
+    @functools.cached_property
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Per item: (correct samples, samples)."""
+        return {item: _count(ratio) for item, ratio in self.items.items()}
+
+    def as_data(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The record as its files hold it: sorted, indented JSON."""
+        return json.dumps(self.as_data(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_data(cls, data: Any, where: Any) -> "Record":
+        """A record read from `where` (a file); DamagedFile naming it and the field that is
+        missing or malformed."""
+        with fields_of(where):
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            if not isinstance(data["fingerprint"], dict) or not isinstance(data["primary"], str):
+                raise TypeError("'fingerprint' must be an object and 'primary' a metric name")
+            if not isinstance(data["items"], dict):
+                raise TypeError("'items' must map items to \"correct/k\"")
+            gate = data["gate"]
+            record = cls(
+                case=str(data["case"]), profile=str(data["profile"]), created=str(data["created"]),
+                fingerprint=data["fingerprint"],
+                gate=GateTerms(gate["alpha"], gate.get("run_alpha"), gate["margin"], gate["confidence"],
+                               gate.get("strict", False), gate.get("sampled", True)),
+                primary=data["primary"], n=data["n"], k=data["k"], metrics=data["metrics"],
+                truncation_rate=data["truncation_rate"], output_tokens=data.get("output_tokens"), items=data["items"])
+            record.counts  # every item "correct/k"
+        return record
+
+    @classmethod
+    def from_json(cls, text: str, where: Any, what: str = "record") -> "Record":
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise DamagedFile(f"{where}: an unreadable {what}, not valid JSON ({exc or type(exc).__name__})") from None
+        return cls.from_data(data, where)
+
+
+def _count(ratio: str) -> tuple[int, int]:
+    correct, k = str(ratio).split("/")
+    return int(correct), int(k)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One response of a case: a line of `<case>/samples.jsonl`, made by the runner
+    (evals/lmeval/runner.py `collect`) with the verdicts of the response's one scoring, in
+    the task's lm-eval hook (evals/tasks/utils.py)."""
+
+    case: str
+    item: str
+    doc_id: int
+    repeat: int  # which of the item's k samples
+    gold: str
+    messages: list[dict] | None  # the chat messages as sent
+    chat_template_kwargs: dict[str, Any] | None
+    response: str
+    finish_reason: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    correct: bool  # the primary metric's verdict
+    verdicts: dict[str, bool]  # metric -> correct
+    extracted: dict[str, str | None]  # metric -> what its scorer compared with the gold answer
+
+    def as_data(self) -> dict[str, Any]:
+        """The line's JSON object: the fields, in their order."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_data(cls, data: Any, where: Any) -> "Sample":
+        """A sample read from `where` (a file and line, "…/samples.jsonl:3"); DamagedFile
+        naming it and the field that is missing or malformed. A line written before
+        `chat_template_kwargs` was kept has none (None)."""
+        with fields_of(where):
+            if not isinstance(data, dict):
+                raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+            values = {}
+            for name, kinds in _SAMPLE_FIELDS.items():
+                value = data.get(name) if name == "chat_template_kwargs" else data[name]
+                if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                    raise TypeError(f"{name!r} must be {' or '.join(k.__name__ for k in kinds)}, "
+                                    f"got {type(value).__name__}")
+                values[name] = value
+        return cls(**values)
+
+
+_NONE = type(None)
+_SAMPLE_FIELDS: dict[str, tuple[type, ...]] = {
+    "case": (str,), "item": (str,), "doc_id": (int,), "repeat": (int,), "gold": (str,),
+    "messages": (list, _NONE), "chat_template_kwargs": (dict, _NONE), "response": (str,),
+    "finish_reason": (str, _NONE), "prompt_tokens": (int, _NONE), "completion_tokens": (int, _NONE),
+    "correct": (bool,), "verdicts": (dict,), "extracted": (dict,),
+}

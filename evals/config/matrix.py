@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -195,6 +195,29 @@ class Planning:
         return tokens / self.throughput[precision] / 3600 * self.gpus
 
 
+class CaseId(NamedTuple):
+    """A case's id, "precision-task-mode" (fp8-aime24-think_final): made and read here only
+    (precision and task names hold no "-", which the config checks)."""
+
+    precision: str
+    task: str
+    mode: str
+
+    def __str__(self) -> str:
+        return f"{self.precision}-{self.task}-{self.mode}"
+
+    @classmethod
+    def parse(cls, text: str) -> "CaseId":
+        parts = str(text).split("-", 2)
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"{text!r} is not a case id (precision-task-mode)")
+        return cls(*parts)
+
+    @property
+    def task_mode(self) -> str:
+        return f"{self.task}-{self.mode}"
+
+
 @dataclass(frozen=True)
 class Case:
     profile: str
@@ -212,7 +235,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.precision}-{self.task.name}-{self.mode.name}"
+        return str(CaseId(self.precision, self.task.name, self.mode.name))
 
     @property
     def sampled(self) -> bool:
@@ -271,7 +294,9 @@ class Matrix:
         spec = self.profiles[profile].get("drift")
         return None if spec is None else _drift(_Where(self.source, ("profiles", profile, "drift")), spec)
 
-    def server_args(self, profile: str, precision: str) -> dict[str, Any]:
+    def _server(self, profile: str, precision: str) -> dict[str, Any]:
+        """The profile's server settings for a precision's model (a case's `server`; the
+        engine adds a checkpoint's dtype and revision: evals/engine/server.py `server_args`)."""
         spec = self.profiles[profile]
         model = self.models[spec["precisions"][precision]]
         return {**spec.get("server", {}), **model.server, **spec.get("server_by_precision", {}).get(precision, {})}
@@ -281,9 +306,10 @@ def cross_precision_pairs(cases: list[Case]) -> list[tuple[Case, Case]]:
     """(reference case, quantized case) for each task and mode with both among `cases`."""
     by_id = {c.id: c for c in cases}
     return [
-        (by_id[f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}"], c)
+        (by_id[reference], c)
         for c in cases
-        if c.precision != REFERENCE_PRECISION and f"{REFERENCE_PRECISION}-{c.task.name}-{c.mode.name}" in by_id
+        if c.precision != REFERENCE_PRECISION
+        and (reference := str(CaseId(REFERENCE_PRECISION, c.task.name, c.mode.name))) in by_id
     ]
 
 
@@ -579,6 +605,8 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
             "the suite's tasks are 0-shot (their YAMLs fix num_fewshot: 0), so this setting would be ignored"
         )
     for precision, model in spec["precisions"].items():
+        if "-" in precision:
+            raise where.at("precisions", precision).error("a precision's name holds no '-' (case ids are precision-task-mode)")
         if model not in matrix.models:
             raise where.at("precisions", precision).error(f"unknown model {model!r}; models: {sorted(matrix.models)}")
         if matrix.models[model].is_tiny == bool(spec["gpu"]):
@@ -608,6 +636,8 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
         if task_name not in matrix.tasks:
             raise where.at("cases", task_name).error(f"unknown task; tasks: {sorted(matrix.tasks)}")
         task = matrix.tasks[task_name]
+        if "-" in task_name:
+            raise where.at("cases", task_name).error("a task's name holds no '-' (case ids are precision-task-mode)")
         for mode_name in mode_names:
             mode_where = where.at("cases", task_name, mode_name)
             if mode_name not in matrix.modes:
@@ -626,7 +656,7 @@ def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:
                     Case(
                         profile, precision, matrix.models[model], task, mode,
                         spec.get("limits", {}).get(task_name), repeats, gen,
-                        matrix.server_args(profile, precision), bool(spec["gpu"]), baseline_repeats,
+                        matrix._server(profile, precision), bool(spec["gpu"]), baseline_repeats,
                     )
                 )
     return cases

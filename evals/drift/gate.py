@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evals.config.matrix import CaseId
 from evals.drift import stats
 from evals.drift.sequences import Sequence
 from evals.drift.tokens import TokenDrift
@@ -29,7 +30,7 @@ def record(precision: str, reference: str, sequences: list[Sequence], drifts: li
         parts["all"].append(drift)
         parts["thinking"].append(drift[:split])
         parts["answer"].append(drift[split:])
-        by_case.setdefault(seq.case.split("-", 1)[1], []).append(drift)
+        by_case.setdefault(CaseId.parse(seq.case).task_mode, []).append(drift)
         worst += [(t.kld, seq, seq.start + i) for i, t in enumerate(drift)]
     worst.sort(key=lambda w: -w[0])
     return {

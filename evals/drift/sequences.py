@@ -7,6 +7,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from evals.artifacts.jsonio import DamagedFile
+from evals.artifacts.types import Sample
+
 THINK_CLOSE = "</think>"
 
 
@@ -48,18 +51,22 @@ def reference_sequences(samples: list[Path], tokenizer, items: int, max_tokens: 
         if not path.exists():
             raise DriftError(f"{path}: no responses of the reference case (it did not finish in this run)")
         seen = 0
-        for line in path.open(encoding="utf-8"):
-            sample = json.loads(line)
-            if sample["repeat"] != 0:
+        for number, line in enumerate(path.open(encoding="utf-8"), 1):
+            try:
+                data = json.loads(line)
+            except ValueError as exc:
+                raise DamagedFile(f"{path}:{number}: not a JSON line ({exc})") from None
+            sample = Sample.from_data(data, f"{path}:{number}")
+            if sample.repeat != 0:
                 continue
-            prompt = prompt_ids(tokenizer, sample["messages"], sample.get("chat_template_kwargs"))
-            if sample.get("prompt_tokens") not in (None, len(prompt)):
-                raise DriftError(f"{path}: item {sample['item']}: the chat template renders {len(prompt)} prompt tokens, "
-                                 f"the server counted {sample['prompt_tokens']}")
-            response = tokenizer.encode(sample["response"], add_special_tokens=False)[:max_tokens]
+            prompt = prompt_ids(tokenizer, sample.messages, sample.chat_template_kwargs)
+            if sample.prompt_tokens not in (None, len(prompt)):
+                raise DriftError(f"{path}: item {sample.item}: the chat template renders {len(prompt)} prompt tokens, "
+                                 f"the server counted {sample.prompt_tokens}")
+            response = tokenizer.encode(sample.response, add_special_tokens=False)[:max_tokens]
             closes = [i for i, t in enumerate(response) if t == close_id]
             answer_start = len(prompt) + (closes[-1] + 1 if closes else 0)
-            out.append(Sequence(sample["case"], sample["item"], (*prompt, *response), len(prompt), answer_start))
+            out.append(Sequence(sample.case, sample.item, (*prompt, *response), len(prompt), answer_start))
             seen += 1
             if seen == items:
                 break

@@ -1,16 +1,17 @@
 """The committed baselines, snapshots/<profile>/<case>.json: read, checked, and judged
-against a run's record (the syrupy extension in evals/plugin/snapshots.py writes them
-and hands syrupy these judgements)."""
+against a run's record (the syrupy extension in evals/plugin/snapshots.py writes them and
+hands syrupy these judgements)."""
 
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 
-from evals.artifacts.jsonio import DamagedFile, fields_of
+from evals.artifacts.jsonio import DamagedFile
+from evals.artifacts.types import Record
 from evals.config.paths import snapshots_dir
-from evals.gate.records import GateResult, gate_summary, item_counts, judge
+from evals.gate.decision import MISSING, UNREADABLE
+from evals.gate.records import GateResult, gate_summary, judge
 
 
 def path(profile: str, case_id: str) -> Path:
@@ -28,47 +29,52 @@ def stored(profile: str, case_id: str) -> tuple[Path, str | None]:
         raise DamagedFile(f"{where}: an unreadable baseline ({exc})") from None
 
 
-def serialize(record: dict) -> str:
-    """A record as its baseline file holds it: sorted, indented JSON."""
-    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+@functools.lru_cache(maxsize=256)
+def parse(text: str, where: Path) -> Record:
+    """A baseline file's text as a Record; DamagedFile naming the file. Cached: a session
+    reads each baseline for its case, its pools and syrupy's comparison."""
+    return Record.from_json(text, where, "baseline")
 
 
-@functools.lru_cache(maxsize=64)
-def parse(text: str, where: Path) -> dict:
-    """A baseline file's text, checked for what the gate reads; DamagedFile naming the file.
-    Cached: a session reads each baseline for its case, its pools and syrupy's comparison."""
-    try:
-        baseline = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise DamagedFile(f"{where}: an unreadable baseline, not valid JSON ({exc or type(exc).__name__})") from None
-    with fields_of(where):
-        if not isinstance(baseline.get("fingerprint"), dict) or not isinstance(baseline["primary"], str):
-            raise TypeError("'fingerprint' must be an object and 'primary' a metric name")
-        item_counts(baseline)  # every item "correct/k"
-    return baseline
-
-
-def read(profile: str, case_id: str) -> dict | None:
+def read(profile: str, case_id: str) -> Record | None:
     """A case's committed baseline (None if there is none); DamagedFile if unreadable."""
     where, text = stored(profile, case_id)
     return None if text is None else parse(text, where)
 
 
-@functools.lru_cache(maxsize=16)
-def judged(serialized: str, text: str, where: Path) -> GateResult:
-    """The gate on a record and a baseline file's text; cached, so the artifacts' outcome,
+_records: dict[str, Record] = {}  # a record's text -> the record, so a record judged before is never parsed back
+
+
+def _record(text: str) -> Record:
+    return _records.get(text) or Record.from_json(text, "(the run's record)")
+
+
+@functools.lru_cache(maxsize=64)
+def _judged(record: str, text: str, where: Path) -> GateResult:
+    return judge(_record(record), parse(text, where))
+
+
+def judged(record: Record, text: str) -> GateResult:
+    """The gate on a record and its baseline file's text; cached, so the artifacts' outcome,
     syrupy's comparison and its failure message share one comparison."""
-    return judge(json.loads(serialized), parse(text, where))
+    _records[record.text] = record
+    return _judged(record.text, text, path(record.profile, record.case))
 
 
-def outcome(profile: str, record: dict) -> tuple[dict, dict | None]:
+def judged_text(record: str, text: str) -> GateResult:
+    """The same, for a record as syrupy hands it over: its text."""
+    return judged(_record(record), text)
+
+
+def outcome(profile: str, record: Record) -> tuple[dict, Record | None]:
     """The gate's outcome for a record against its committed baseline, as data, and that
     baseline (None if there is none, or if it cannot be read)."""
     try:
-        where, text = stored(profile, record["case"])
+        where, text = stored(profile, record.case)
         if text is None:
-            return {"status": "missing"}, None
-        result = judged(serialize(record), text, where)
+            return {"status": MISSING}, None
+        result = judged(record, text)
+        baseline = parse(text, where)
     except DamagedFile as exc:
-        return {"status": "unreadable", "error": str(exc)}, None
-    return gate_summary(result, parse(text, where)), parse(text, where)
+        return {"status": UNREADABLE, "error": str(exc)}, None
+    return gate_summary(result, baseline), baseline

@@ -27,15 +27,22 @@ from scipy import stats as scipy_stats
 from evals.gate import noise, sensitivity
 from evals.gate.stats import Strata, drop_size, drop_test
 
-Verdict = Literal["regression", "improvement", "no regression beyond the margin", "inconclusive"]
+# What a test decides from its counts.
+Judgement = Literal["regression", "improvement", "no regression beyond the margin", "inconclusive"]
 FAILING: frozenset[str] = frozenset({"regression", "improvement"})
+# Everything a gate test can end as: a judgement, or why none was made.
+Status = Literal[Judgement, "missing", "unreadable", "not comparable", "no comparable case"]
+MISSING: Status = "missing"  # no baseline
+UNREADABLE: Status = "unreadable"  # a baseline file that cannot be read
+NOT_COMPARABLE: Status = "not comparable"  # a baseline made under another configuration
+NO_COMPARABLE_CASE: Status = "no comparable case"  # a test over several cases, none of which can be compared
 Kind = Literal["baseline", "recovery"]
 
 
 @dataclass(frozen=True)
 class Decision:
     kind: Kind
-    verdict: Verdict
+    verdict: Judgement
     strata: int
     reference: float  # mean solve rate per stratum
     current: float
@@ -100,7 +107,7 @@ def judge_change(strata: Strata, alpha: float, margin: float, confidence: float,
     size = drop_size(strata)
     upper = size.upper(confidence)
     if test.p_drop < alpha:
-        verdict: Verdict = "regression"
+        verdict: Judgement = "regression"
     elif test.p_rise < alpha:
         verdict = "improvement"
     elif upper < margin:
@@ -129,7 +136,7 @@ def judge_recovery(strata: Strata, alpha: float, margin: float, confidence: floa
     p_beyond = size.p_beyond(margin)
     upper = size.upper(confidence)
     if p_beyond < alpha:
-        verdict: Verdict = "regression"
+        verdict: Judgement = "regression"
     elif upper < margin:
         verdict = "no regression beyond the margin"
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evals.artifacts.types import GateTerms
 from evals.config.matrix import TEST_KINDS, Case, GateSettings, Pool
 
 
@@ -34,7 +35,6 @@ class Policy:
             return self.margin_override
         return pool.margin if pool.margin is not None else self.settings.margin
 
-    def as_data(self, kind: str, margin: float) -> dict:
-        """What a record or artifact says about how it was judged."""
-        return {"alpha": self.alpha_for(kind), "run_alpha": self.settings.alpha, "margin": margin,
-                "confidence": self.settings.confidence, "strict": self.strict}
+    def terms(self, kind: str, margin: float, sampled: bool) -> GateTerms:
+        """How one test of this kind is judged, as its record keeps it."""
+        return GateTerms(self.alpha_for(kind), self.settings.alpha, margin, self.settings.confidence, self.strict, sampled)

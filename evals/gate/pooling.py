@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from evals.artifacts.types import Record
 from evals.gate import records
 from evals.gate.decision import Decision
 from evals.gate.stats import Strata
@@ -23,8 +24,8 @@ class Pooled:
     left_out: dict[str, str] = field(default_factory=dict)  # case id -> why
 
 
-def against_baselines(case_ids: list[str], current: Mapping[str, dict | None],
-                      baselines: Mapping[str, dict | None]) -> Pooled:
+def against_baselines(case_ids: list[str], current: Mapping[str, Record | None],
+                      baselines: Mapping[str, Record | None]) -> Pooled:
     """Each case's record of this run against its baseline, where the two are comparable."""
     parts, left_out = {}, {}
     for case_id in case_ids:
@@ -40,14 +41,14 @@ def against_baselines(case_ids: list[str], current: Mapping[str, dict | None],
     return Pooled(Strata.concat(parts), list(parts), left_out)
 
 
-def against_reference(pairs: list[tuple[str, str]], current: Mapping[str, dict | None]) -> Pooled:
+def against_reference(pairs: list[tuple[str, str]], current: Mapping[str, Record | None]) -> Pooled:
     """Each quantized case against the reference precision's same task and mode, this run."""
     parts, left_out = {}, {}
     for reference_id, case_id in pairs:
         quantized, reference = current.get(case_id), current.get(reference_id)
         if quantized is None or reference is None:
             left_out[case_id] = f"no result for {case_id if quantized is None else reference_id} in this run"
-        elif set(quantized["items"]) != set(reference["items"]):
+        elif set(quantized.items) != set(reference.items):
             left_out[case_id] = f"not the same items as {reference_id}"
         else:
             parts[case_id] = records.strata(quantized, reference)

@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from evals.artifacts.types import CaseResult, GateTerms, Record
 from evals.config.matrix import Case
-from evals.gate.decision import Decision, judge_change
+from evals.gate.decision import NOT_COMPARABLE, Decision, Judgement, Status, judge_change
 from evals.gate.stats import Strata
 from evals.lmeval.call import lm_eval_call
 from scorers import SCORER_VERSION
-
-if TYPE_CHECKING:  # the runner imports lm-eval; records need only its result's shape
-    from evals.artifacts.types import CaseResult
 
 
 def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, Any]:
@@ -42,70 +40,53 @@ def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, 
     }
 
 
-def build_record(case: Case, result: "CaseResult", gate: dict, engine: str | None, architecture: str) -> dict:
+def build_record(case: Case, result: CaseResult, terms: GateTerms, engine: str | None, architecture: str) -> Record:
     items: dict[str, list[int]] = {}
     for sample in result.samples:
-        correct_k = items.setdefault(sample["item"], [0, 0])
-        correct_k[0] += bool(sample["correct"])
+        correct_k = items.setdefault(sample.item, [0, 0])
+        correct_k[0] += bool(sample.correct)
         correct_k[1] += 1
-    return {
-        "case": case.id,
-        "profile": case.profile,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "fingerprint": fingerprint(case, engine, architecture),
-        "gate": {**gate, "sampled": case.sampled},
-        "primary": result.primary,
-        "n": result.n,
-        "k": result.k,
-        "metrics": result.metrics,
-        "truncation_rate": result.truncation_rate,
-        "output_tokens": result.output_tokens.get("mean"),
-        "items": {item: f"{c}/{k}" for item, (c, k) in sorted(items.items())},
-    }
+    return Record(
+        case=case.id, profile=case.profile, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        fingerprint=fingerprint(case, engine, architecture), gate=terms, primary=result.primary, n=result.n,
+        k=result.k, metrics=result.metrics, truncation_rate=result.truncation_rate,
+        output_tokens=result.output_tokens.get("mean"),
+        items={item: f"{c}/{k}" for item, (c, k) in sorted(items.items())})
 
 
-def item_counts(record: dict) -> dict[str, tuple[int, int]]:
-    """Per item: (correct samples, samples)."""
-    out = {}
-    for item, ratio in record["items"].items():
-        correct, k = ratio.split("/")
-        out[item] = (int(correct), int(k))
-    return out
-
-
-def differing(current: dict, baseline: dict) -> dict[str, tuple[Any, Any]]:
+def differing(current: Record, baseline: Record) -> dict[str, tuple[Any, Any]]:
     """Fingerprint fields (and primary metric, item set) that make two records incomparable."""
-    keys = sorted(set(current["fingerprint"]) | set(baseline["fingerprint"]))
-    out = {
-        k: (baseline["fingerprint"].get(k), current["fingerprint"].get(k))
-        for k in keys
-        if baseline["fingerprint"].get(k) != current["fingerprint"].get(k)
-    }
-    if current["primary"] != baseline["primary"]:
-        out["primary"] = (baseline["primary"], current["primary"])
-    if set(current["items"]) != set(baseline["items"]):
-        out["items"] = (f"{len(baseline['items'])} items", f"{len(current['items'])} items (not the same set)")
+    keys = sorted(set(current.fingerprint) | set(baseline.fingerprint))
+    out = {k: (baseline.fingerprint.get(k), current.fingerprint.get(k))
+           for k in keys if baseline.fingerprint.get(k) != current.fingerprint.get(k)}
+    if current.primary != baseline.primary:
+        out["primary"] = (baseline.primary, current.primary)
+    if set(current.items) != set(baseline.items):
+        out["items"] = (f"{len(baseline.items)} items", f"{len(current.items)} items (not the same set)")
     return out
 
 
-def strata(current: dict, baseline: dict) -> Strata:
-    return Strata.paired(item_counts(baseline), item_counts(current))
+def strata(current: Record, baseline: Record) -> Strata:
+    return Strata.paired(baseline.counts, current.counts)
 
 
 @dataclass(frozen=True)
 class GateResult:
-    comparable: bool
-    differing: dict[str, tuple[Any, Any]]  # fingerprint field -> (baseline, current)
+    differing: dict[str, tuple[Any, Any]]  # fingerprint field -> (baseline, current); empty: comparable
     decision: Decision | None
     strict: bool = False
+
+    @property
+    def comparable(self) -> bool:
+        return not self.differing
 
     @property
     def passed(self) -> bool:
         return self.comparable and self.decision is not None and not self.decision.failed(self.strict)
 
     @property
-    def status(self) -> str:
-        return self.decision.verdict if self.comparable and self.decision else "not comparable"
+    def status(self) -> Status:
+        return self.decision.verdict if self.comparable and self.decision else NOT_COMPARABLE
 
     def lines(self, case: str) -> list[str]:
         if not self.comparable:
@@ -116,7 +97,7 @@ class GateResult:
         return [f"{case}: {self.decision.describe()}", *advice(self.decision.verdict)]
 
 
-def advice(verdict: str) -> list[str]:
+def advice(verdict: Judgement) -> list[str]:
     if verdict == "regression":
         return ["If the drop is expected, accept it with --snapshot-update."]
     if verdict == "improvement":
@@ -126,18 +107,19 @@ def advice(verdict: str) -> list[str]:
     return []
 
 
-def gate_summary(result: GateResult, baseline: dict) -> dict[str, Any]:
+def gate_summary(result: GateResult, baseline: Record) -> dict[str, Any]:
     """The gate's outcome as data, for the artifacts and the report."""
     if not result.comparable:
-        return {"status": "not comparable", "differing": sorted(result.differing)}
-    return {"status": result.status, "passed": result.passed, **result.decision.as_data(), "created": baseline.get("created")}
+        return {"status": NOT_COMPARABLE, "differing": sorted(result.differing)}
+    return {"status": result.status, "passed": result.passed, **result.decision.as_data(), "created": baseline.created}
 
 
-def judge(current: dict, baseline: dict) -> GateResult:
+def judge(current: Record, baseline: Record) -> GateResult:
+    """A run's record against its baseline: not comparable (naming the fields), or the
+    stratified test's decision under the run's terms."""
+    terms = current.gate
     mismatch = differing(current, baseline)
-    gate = current["gate"]
     if mismatch:
-        return GateResult(False, mismatch, None, gate.get("strict", False))
-    decision = judge_change(strata(current, baseline), gate["alpha"], gate["margin"], gate["confidence"],
-                            sampled=gate.get("sampled", True))
-    return GateResult(True, {}, decision, gate.get("strict", False))
+        return GateResult(mismatch, None, terms.strict)
+    decision = judge_change(strata(current, baseline), terms.alpha, terms.margin, terms.confidence, sampled=terms.sampled)
+    return GateResult({}, decision, terms.strict)

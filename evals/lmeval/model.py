@@ -40,20 +40,28 @@ from lm_eval.models.openai_completions import LocalChatCompletion
 
 from evals.engine.client import Client, PoolSize, Request
 from evals.engine.endpoints import Endpoint, RemoteEndpoint
+from scorers.verdict import Verdict
 
 
 class Generation(str):
-    """A response's text, with how it ended and what it cost."""
+    """A response's text, with how it ended and what it cost, and, once scored, its verdicts.
+
+    A response is scored once, in the task's lm-eval hook (`process_results`,
+    evals/tasks/utils.py), which aggregates lm-eval's metrics and keeps the verdicts
+    here; lm-eval logs this same object in its samples, where the runner
+    (evals/lmeval/runner.py `collect`) takes them for the artifacts."""
 
     finish_reason: str | None
     prompt_tokens: int | None
     completion_tokens: int | None
     messages: list[dict] | None  # the chat messages as sent
+    verdicts: dict[str, Verdict] | None  # metric -> verdict, set by the task hook; None until it scores
 
     def __new__(cls, text: str, *, finish_reason=None, prompt_tokens=None, completion_tokens=None, messages=None):
         obj = super().__new__(cls, text)
         obj.finish_reason, obj.prompt_tokens = finish_reason, prompt_tokens
         obj.completion_tokens, obj.messages = completion_tokens, messages
+        obj.verdicts = None
         return obj
 
 

@@ -15,7 +15,7 @@ from evals.engine.endpoints import Endpoint
 from evals.config.paths import TASKS_DIR
 from evals.config.matrix import Case
 from evals.lmeval.call import LmEvalCall, lm_eval_call
-from evals.artifacts.types import CaseResult
+from evals.artifacts.types import CaseResult, Sample
 from scorers.registry import load_task_metrics
 
 
@@ -89,38 +89,45 @@ def run_case(case: Case, endpoint: Endpoint, store=None, progress=None, generate
 
 
 def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResult:
-    """Per-response records and case metrics from lm-eval's output."""
+    """Per-response records and case metrics from lm-eval's output. A response is scored
+    once, by the task's hook as lm-eval aggregates its metrics (evals/tasks/utils.py), which
+    keeps the verdicts on the response (`Generation.verdicts`); lm-eval logs that same
+    object, and its verdicts are used here. Only a response that carries none (a plain
+    `str`, such as lm-eval's placeholder for a missing answer) is scored here."""
     name = case.task.lm_eval_task
     results = out["results"][name]
     task_metrics = load_task_metrics()[case.task.kind]
     primary = task_metrics.primary_for(case.mode.name)
-    scorers = task_metrics.scorers()
+    scorers = task_metrics.scorers()  # for a response the hook could not keep verdicts on
     samples = []
     for doc_sample in out["samples"][name]:
         responses = doc_sample["resps"][0]
+        gold = doc_sample["doc"]["answer"]
         for repeat, response in enumerate(responses):
-            verdicts = {metric: scorer(response, doc_sample["doc"]["answer"]) for metric, scorer in scorers.items()}
-            samples.append({
-                "case": case.id,
-                "item": doc_sample["doc"]["id"],
-                "doc_id": doc_sample["doc_id"],
-                "repeat": repeat,
-                "gold": doc_sample["doc"]["answer"],
-                "messages": getattr(response, "messages", None),
-                "chat_template_kwargs": case.generation.get("chat_template_kwargs"),
-                "response": str(response),
-                "finish_reason": getattr(response, "finish_reason", None),
-                "prompt_tokens": getattr(response, "prompt_tokens", None),
-                "completion_tokens": getattr(response, "completion_tokens", None),
-                "correct": verdicts[primary].correct,
-                "verdicts": {m: v.correct for m, v in verdicts.items()},
-                "extracted": {m: v.extracted for m, v in verdicts.items()},
-            })
+            verdicts = getattr(response, "verdicts", None)
+            if verdicts is None:
+                verdicts = {metric: scorer(response, gold) for metric, scorer in scorers.items()}
+            samples.append(Sample(
+                case=case.id,
+                item=doc_sample["doc"]["id"],
+                doc_id=doc_sample["doc_id"],
+                repeat=repeat,
+                gold=gold,
+                messages=getattr(response, "messages", None),
+                chat_template_kwargs=case.generation.get("chat_template_kwargs"),
+                response=str(response),
+                finish_reason=getattr(response, "finish_reason", None),
+                prompt_tokens=getattr(response, "prompt_tokens", None),
+                completion_tokens=getattr(response, "completion_tokens", None),
+                correct=verdicts[primary].correct,
+                verdicts={m: v.correct for m, v in verdicts.items()},
+                extracted={m: v.extracted for m, v in verdicts.items()},
+            ))
     metrics = {
         metric: {"mean": results[f"{metric},all"], "stderr": _stderr(results.get(f"{metric}_stderr,all"))}
         for metric in task_metrics.metrics
     }
-    tokens = [s["completion_tokens"] for s in samples if s["completion_tokens"] is not None]
+    tokens = [s.completion_tokens for s in samples if s.completion_tokens is not None]
     n = len(out["samples"][name])
     return CaseResult(
         case_id=case.id,
@@ -130,7 +137,7 @@ def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResu
         primary=primary,
         n=n,
         k=case.repeats,
-        truncation_rate=sum(s["finish_reason"] == "length" for s in samples) / max(1, len(samples)),
+        truncation_rate=sum(s.finish_reason == "length" for s in samples) / max(1, len(samples)),
         output_tokens={"mean": statistics.fmean(tokens) if tokens else math.nan, "max": max(tokens, default=0)},
         generation_seconds=gen_seconds,
         samples=samples,

@@ -16,17 +16,16 @@ output tokens from the baselines, else from `planning` in evals/config/matrix.ya
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from evals import data
+from evals.artifacts.types import Record
 from evals.config.matrix import REFERENCE_PRECISION, Case, ConfigError, Matrix, pooled_cases
 from evals.gate import noise, sensitivity
 from evals.gate.policy import Policy
-from evals.gate.records import item_counts
 
 RUN_KS = (1, 2, 4, 8, 16, 32, 64)
 POWERS = (0.8, 0.9)
@@ -69,24 +68,25 @@ def prior_accuracy(case: Case) -> float:
     return prior if prior is not None else FALLBACK_ACCURACY
 
 
-def _baseline(case: Case, snapshots: Path) -> dict | None:
+def _baseline(case: Case, snapshots: Path) -> Record | None:
     path = snapshots / case.profile / f"{case.id}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return Record.from_json(path.read_text(encoding="utf-8"), path, "baseline") if path.exists() else None
 
 
 def output_tokens(matrix: Matrix, case: Case, snapshots: Path) -> tuple[float, str]:
     """Expected output tokens per response of a case, and where the figure comes from:
     its committed baseline's mean, else the config's `planning` assumption."""
-    measured = (_baseline(case, snapshots) or {}).get("output_tokens")
+    baseline = _baseline(case, snapshots)
+    measured = baseline.output_tokens if baseline is not None else None
     return (float(measured), "baseline") if measured else (float(matrix.planning.tokens(case)), "planning")
 
 
 def _case_inputs(matrix: Matrix, case: Case, snapshots: Path) -> tuple[np.ndarray, np.ndarray, str]:
     """(item rates as (item sets, items), output tokens per item, their source)."""
     record = _baseline(case, snapshots)
-    tokens = np.full(items(case) if record is None else len(item_counts(record)), output_tokens(matrix, case, snapshots)[0])
+    tokens = np.full(items(case) if record is None else len(record.counts), output_tokens(matrix, case, snapshots)[0])
     if record is not None:
-        counts = item_counts(record)
+        counts = record.counts
         correct = np.array([c for c, _ in counts.values()])
         k = np.array([k for _, k in counts.values()])
         return noise.shrunk_rates(correct, k)[None, :], tokens, "baseline"

@@ -202,7 +202,7 @@ def _refuse_shrinking(cases: list, limit: int) -> None:
             baseline = baselines.read(case.profile, case.id)
         except DamagedFile:
             continue  # --snapshot-update replaces it, and says so
-        items = len(baseline["items"]) if baseline is not None else 0
+        items = len(baseline.items) if baseline is not None else 0
         if items > limit:
             shrunk.append(f"{case.id} ({items} items)")
     if shrunk:

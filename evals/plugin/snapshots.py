@@ -12,6 +12,7 @@ from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 from evals.artifacts.jsonio import DamagedFile, fields_of
 from evals.config.paths import snapshots_dir
 from evals.gate import baselines
+from evals.artifacts.types import Record
 from evals.gate.records import GateResult
 
 
@@ -57,7 +58,7 @@ class _GatedFile(_NamedFiles, SingleFileSnapshotExtension):
         return str(snapshots_dir() / cls.profile)
 
     def serialize(self, data, **kwargs) -> str:
-        return baselines.serialize(data)
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
     def _result(self, serialized_data: str, snapshot_data: str):
         raise NotImplementedError
@@ -99,8 +100,11 @@ class BaselineSnapshot(_GatedFile):
     def matches(self, *, serialized_data, snapshot_data) -> bool:
         return not self.accept and super().matches(serialized_data=serialized_data, snapshot_data=snapshot_data)
 
+    def serialize(self, data: Record, **kwargs) -> str:
+        return data.text
+
     def _result(self, serialized_data: str, snapshot_data: str) -> GateResult:
-        return baselines.judged(serialized_data, snapshot_data, baselines.path(self.profile, json.loads(serialized_data)["case"]))
+        return baselines.judged_text(serialized_data, snapshot_data)
 
     @staticmethod
     def _name(current: dict) -> str:

@@ -20,8 +20,9 @@ from typing import Any
 
 from evals.artifacts.jsonio import DamagedFile, fields_of, read_json, read_object, write_json
 from evals.artifacts.run_folder import latest_run, read_manifest
+from evals.artifacts.types import Record
 from evals.gate import records
-from evals.gate.decision import judge_change
+from evals.gate.decision import NOT_COMPARABLE, judge_change
 from evals.report.markdown import render_markdown
 
 Z95 = 1.959964
@@ -108,14 +109,13 @@ def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
     out["only_here"], out["only_there"] = sorted(here - there), sorted(there - here)
     for case_id in sorted(here & there):
         paths = run_dir / case_id / "record.json", other_dir / case_id / "record.json"
-        current, reference = map(read_json, paths)
-        with fields_of(*paths):
-            if set(current["items"]) != set(reference["items"]):
-                out["cases"][case_id] = {"status": "not comparable", "why": "different items"}
-                continue
-            gate = current["gate"]
-            decision = judge_change(records.strata(current, reference), gate["alpha"], gate["margin"], gate["confidence"],
-                                    gate.get("sampled", True))
+        current, reference = (Record.from_data(read_json(path), path) for path in paths)
+        if set(current.items) != set(reference.items):
+            out["cases"][case_id] = {"status": NOT_COMPARABLE, "why": "different items"}
+            continue
+        terms = current.gate
+        decision = judge_change(records.strata(current, reference), terms.alpha, terms.margin, terms.confidence,
+                                terms.sampled)
         out["cases"][case_id] = {"status": decision.verdict, **decision.as_data()}
     return out
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from evals.config.matrix import CaseId
+
 
 def ordered(values) -> list:
     """Distinct values in the order they first come (the matrix config's order)."""
@@ -158,7 +160,7 @@ def render_markdown(report: dict) -> str:
                   "|---|---|---:|---|---:|---:|---:|---|---|"]
         for test_id, r in recovered.items():
             low, high = r["interval"]
-            against = ", ".join(r["references"]) if len(r["references"]) == 1 else f"{len(r['references'])} {r['references'][0].split('-')[0]} cases"
+            against = ", ".join(r["references"]) if len(r["references"]) == 1 else f"{len(r['references'])} {CaseId.parse(r['references'][0]).precision} cases"
             lines.append(f"| {test_id} | {against} | {_pct(r['recovery'])}% | {_pct(low)}-{_pct(high)}% | "
                          f"{-r['drop'] * 100:+.1f} | {_points(r['margin'])} | {r['p_value']:.3g} | {r['status']} | {_flips(r)} |")
 

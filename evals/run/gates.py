@@ -7,7 +7,7 @@ from __future__ import annotations
 from evals.artifacts.run_folder import RunArtifacts
 from evals.config.matrix import Case, pooled_cases
 from evals.gate import pooling
-from evals.gate.decision import Decision, judge_change, judge_recovery
+from evals.gate.decision import NO_COMPARABLE_CASE, Decision, judge_change, judge_recovery
 from evals.gate.stats import Recovery, recovery
 from evals.run.records import Records
 from evals.run.selection import Selection
@@ -60,5 +60,5 @@ def _entry(pooled: pooling.Pooled, decision: Decision | None, strict: bool, **ex
     """A comparison of several cases as artifact data (pooled.json, recovery.json)."""
     entry = {"cases": pooled.cases, "left_out": pooled.left_out, **extra}
     if decision is None:
-        return {**entry, "status": "no comparable case"}
+        return {**entry, "status": NO_COMPARABLE_CASE}
     return {**entry, "status": decision.verdict, "passed": not decision.failed(strict), **decision.as_data()}

@@ -9,8 +9,10 @@ import time
 from pathlib import Path
 
 from evals.artifacts.run_folder import RunArtifacts
+from evals.artifacts.types import Record
 from evals.config.matrix import Case
 from evals.gate import baselines
+from evals.gate.decision import UNREADABLE
 from evals.run.errors import RunError
 from evals.run.selection import Selection
 
@@ -18,24 +20,24 @@ from evals.run.selection import Selection
 class Records:
     def __init__(self, selection: Selection, artifacts: RunArtifacts, terminal=print):
         self.selection, self.artifacts, self.terminal = selection, artifacts, terminal
-        self.records: dict[str, dict] = {}  # case id -> baseline record of this run
-        self.baselines: dict[str, dict | None] = {}  # case id -> the baseline it was compared with
+        self.records: dict[str, Record] = {}  # case id -> baseline record of this run
+        self.baselines: dict[str, Record | None] = {}  # case id -> the baseline it was compared with
         worker = selection.worker
         self._worker = {"worker": worker.name} if worker else {}
 
-    def finish(self, case: Case, record: dict) -> dict:
+    def finish(self, case: Case, record: Record) -> dict:
         """Keep the case's record, its gate outcome for the report, and the baseline it was
         compared with (what the pooled tests compare too, whoever runs them); the outcome."""
         self.records[case.id] = record
         gate, self.baselines[case.id] = baselines.outcome(case.profile, record)
         if self.selection.snapshot_update and not gate.get("passed"):
             gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
-            if gate["status"] == "unreadable":
+            if gate["status"] == UNREADABLE:
                 self.terminal(f"{case.id}: {gate['error']}; --snapshot-update replaces it with this run's record")
         self.artifacts.write_record(case.id, record, gate, self.baselines[case.id], **self._worker)
         return gate
 
-    def baseline(self, case_id: str) -> dict | None:
+    def baseline(self, case_id: str) -> Record | None:
         """The baseline a case of this run was compared with (another xdist worker's: from its artifacts)."""
         if case_id not in self.baselines:
             self.baselines[case_id] = self.artifacts.read_baseline(case_id)
@@ -53,7 +55,7 @@ class Records:
                                f"moved for {timeout:.0f} s")
             time.sleep(poll_s)
 
-    def record(self, case_id: str, poll_s: float = 2.0) -> dict | None:
+    def record(self, case_id: str, poll_s: float = 2.0) -> Record | None:
         """A case's newest record in this run: this process's; another xdist worker's, once
         that case's test is over in this session; or, for a case this session does not run
         (-k, -m, or a narrowed resume), the one an earlier session kept. None if there is none."""

@@ -23,16 +23,16 @@ def test_case(case, engine, run, baseline):
 
     expected = result.n * case.repeats
     assert len(result.samples) == expected, f"{len(result.samples)} responses for {result.n} items x {case.repeats}"
-    unanswered = [s["item"] for s in result.samples if s["finish_reason"] not in ("stop", "length")]
+    unanswered = [s.item for s in result.samples if s.finish_reason not in ("stop", "length")]
     assert not unanswered, f"requests without a finished generation: {unanswered}"
     # lm-eval's aggregate of the scorers must equal the per-response verdicts the artifacts keep.
     per_item: dict[str, list[bool]] = {}
     for sample in result.samples:
-        per_item.setdefault(sample["item"], []).append(sample["correct"])
+        per_item.setdefault(sample.item, []).append(sample.correct)
     own_mean = sum(sum(v) / len(v) for v in per_item.values()) / len(per_item)
     assert abs(own_mean - result.metrics[result.primary]["mean"]) < 1e-9
 
-    gate = run.policy.as_data("case", run.policy.case_margin(case))
-    record = build_record(case, result, gate, **run.stores.fingerprint_facts(case.precision))
+    terms = run.policy.terms("case", run.policy.case_margin(case), case.sampled)
+    record = build_record(case, result, terms, **run.stores.fingerprint_facts(case.precision))
     run.records.finish(case, record)
     assert baseline == record  # the statistical gate (evals/gate/baselines.py, through syrupy)

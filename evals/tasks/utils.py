@@ -20,11 +20,21 @@ def keep_all(resps, docs):
 
 
 def _scores(kind: str, doc: dict, results: list) -> dict[str, float]:
+    """Per metric, the share of the doc's responses judged correct. This is where a
+    response is scored, the one time: a response that can carry its verdicts (the
+    suite model's `Generation`, evals/lmeval/model.py) keeps them in `verdicts`, and
+    the runner (evals/lmeval/runner.py `collect`) writes those to the artifacts. lm-eval
+    hands this hook the model's own response objects, and logs the same ones in its
+    samples."""
     responses = results[0] if results and isinstance(results[0], list) else results
-    return {
-        name: sum(scorer(r, doc["answer"]).correct for r in responses) / len(responses)
-        for name, scorer in load_task_metrics()[kind].scorers().items()
-    }
+    scorers = load_task_metrics()[kind].scorers()
+    judged = []
+    for response in responses:
+        verdicts = {name: scorer(response, doc["answer"]) for name, scorer in scorers.items()}
+        if hasattr(response, "verdicts"):  # a plain str (lm-eval's placeholder for no answer) cannot keep them
+            response.verdicts = verdicts
+        judged.append(verdicts)
+    return {name: sum(v[name].correct for v in judged) / len(judged) for name in scorers}
 
 
 def process_aime(doc: dict, results: list) -> dict[str, float]:
