@@ -1,7 +1,7 @@
 """The gate end to end on the CPU, with the tiny model on vLLM's CPU build.
 
-FP8 served by a moderately degraded model (evals/engine/tiny/quantize.py `noisy`: it loses about
-a third of the answers it knows, a few in every case, all one way) passes every case
+FP8 served by a moderately degraded model (evals/engine/tiny/quantize.py `noisy`: it loses
+a few of the answers it knows in every case, all one way) passes every case
 alone, as no case has the items to prove its few flips, and fails the pooled test, which
 names the precision, the cases and the items. --snapshot-update accepts it, rewriting
 every pooled case's baseline though each passed alone; an identical rerun then passes
