@@ -73,7 +73,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("pair", [pytest.param(p, id=p[1].id, marks=_marks(p[1])) for p in pairs])
     if "pool" in metafunc.fixturenames:
         # One pooled test per precision and pool with a case in this session (ids "fp8-all"); it
-        # pools every case of the run (session.py), so a narrowed resume keeps the others in.
+        # pools every case of the run (evals/run/gates.py), so a narrowed resume keeps the others in.
         chosen = selection(metafunc.config)
         quantized_only = "pooled_pairs" in metafunc.fixturenames
         cases = [q for _, q in _selected_pairs(chosen)] if quantized_only else chosen.cases
