@@ -6,7 +6,7 @@ from __future__ import annotations
 DEFAULTS = {
     "profile": "tiny", "precision": [], "task": [], "mode": [], "limit": None, "vllm_url": [], "artifacts": "artifacts",
     "gate_alpha": None, "gate_margin": None, "gate_strict": False, "resume": None, "replay": None,
-    "update_snapshots": False, "replace_baselines": False, "collectonly": True, "markexpr": "",
+    "update_snapshots": False, "replace_baselines": False, "collectonly": True, "markexpr": "", "seed": None,
 }
 
 

@@ -232,6 +232,7 @@ class Case:
     gpu: bool
     baseline_repeats: int = 1  # samples per item when a baseline is made (--snapshot-update)
     baseline: bool = False  # this run makes baselines: baseline_repeats samples, drawn apart from runs'
+    seed: int = 0  # the run's seed offset (--seed): other samples, the same fingerprint
 
     @property
     def id(self) -> str:

@@ -62,6 +62,6 @@ def lm_eval_call(case: Case) -> LmEvalCall:
             "max_gen_toks": case.generation["max_gen_toks"],
             "max_length": case.server.get("max_model_len", 2048),
             "tokenizer_backend": None,  # the server tokenizes; the preflight checks prompt lengths
-            "seed": BASELINE_SEED if case.baseline else RUN_SEED,
+            "seed": (BASELINE_SEED if case.baseline else RUN_SEED) + case.seed,
         },
     )

@@ -54,6 +54,9 @@ def pytest_addoption(parser):
                     "--artifacts), regenerating nothing it kept")
     group.addoption("--replay", metavar="RUN", help="re-score this run's saved generations and re-check the baselines, "
                     "with no engine ('last': the newest under --artifacts)")
+    group.addoption("--seed", type=int, default=None, metavar="N",
+                    help="draw other samples: offsets every request's seed by N (default 0; a resumed or replayed "
+                    "run keeps its own)")
     group.addoption("--progress-interval", type=float, default=DEFAULT_INTERVAL_S,
                     help=f"seconds between progress lines of a case (default {DEFAULT_INTERVAL_S:g})")
 

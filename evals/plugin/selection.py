@@ -110,17 +110,21 @@ def _select(config) -> Selection:
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise pytest.UsageError(f"--limit must be a positive number of items, got {limit!r}")
     update = bool(config.getoption("update_snapshots", False))
+    seed = _seed(config, source, "--resume" if resume else "--replay")
+    if resume and update and not source.get("baseline"):
+        raise pytest.UsageError(f"--resume {resume} --snapshot-update: that run is not a baseline run (its samples are a "
+                                "run's, not a baseline's); start a new run with --snapshot-update")
     if config.getoption("replace_baselines") and not update:
         raise pytest.UsageError("--replace-baselines only applies with --snapshot-update")
 
     def adjust(chosen: list) -> list:
         if limit is not None:
             chosen = [dataclasses.replace(c, limit=limit) for c in chosen]
-        if (update and not replay) or (replayed or {}).get("baseline"):
-            # A baseline is made with the profile's baseline samples per item; a replay asks
-            # for what the replayed run sent (a baseline run's samples, if it was one).
+        if (update and not replay) or (source or {}).get("baseline"):
+            # A baseline is made with the profile's baseline samples per item; a resumed or
+            # replayed run asks for what that run sent (a baseline run's samples, if it was one).
             chosen = [c.as_baseline() for c in chosen]
-        return chosen
+        return [dataclasses.replace(c, seed=seed) for c in chosen] if seed else chosen
 
     cases, run_cases = adjust(cases), adjust(run_cases)
     cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
@@ -145,6 +149,17 @@ def _select(config) -> Selection:
                      ready_timeout=config.getoption("server_timeout", engines.READY_TIMEOUT_S),
                      progress_interval=config.getoption("progress_interval", DEFAULT_INTERVAL_S),
                      launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update)
+
+
+def _seed(config, source: dict | None, flag: str) -> int:
+    """--seed, or the seed offset of the run resumed or replayed (its kept samples were drawn with it)."""
+    given = config.getoption("seed", None)
+    if source is None:
+        return given or 0
+    kept = source.get("seed", 0)
+    if given is not None and given != kept:
+        raise pytest.UsageError(f"--seed {given}: {flag} of a run drawn with --seed {kept}; drop --seed or give {kept}")
+    return kept
 
 
 def _drift_reference(config, matrix, profile: str, run_cases: list, source: dict | None):

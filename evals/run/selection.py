@@ -66,6 +66,11 @@ class Selection:
         return any(c.precision == REFERENCE_PRECISION for c in self.run_cases)
 
     @property
+    def seed(self) -> int:
+        """The run's seed offset (--seed): recorded in the manifest, not in any fingerprint."""
+        return self.cases[0].seed if self.cases else 0
+
+    @property
     def baseline(self) -> bool:
         """Whether this run makes baselines (--snapshot-update, or a replay of a baseline run)."""
         return any(c.baseline for c in self.cases)

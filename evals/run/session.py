@@ -32,7 +32,7 @@ class MatrixRun:
 
     def __enter__(self) -> "MatrixRun":
         selection = self.selection
-        facts = {"limit": selection.limit, "baseline": selection.baseline,
+        facts = {"limit": selection.limit, "baseline": selection.baseline, "seed": selection.seed,
                  **({"replay_of": str(selection.replay)} if selection.replay else {}),
                  **({"drift_reference": str(selection.drift_reference.dir)} if selection.drift_reference else {})}
         self.artifacts = RunArtifacts(selection.run_dir, selection.matrix, selection.profile, list(selection.cases),
