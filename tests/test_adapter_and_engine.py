@@ -12,8 +12,8 @@ from evals.engine.server import VllmServer, cli_args, cpu_env
 
 
 def test_vllm_flags_from_config():
-    assert cli_args({"max_model_len": 4096, "enforce_eager": True, "disable_custom_all_reduce": False, "revision": None}) == [
-        "--max-model-len", "4096", "--enforce-eager"
+    assert cli_args({"max_model_len": 4096, "enforce_eager": True, "enable_chunked_prefill": False, "revision": None}) == [
+        "--max-model-len", "4096", "--enforce-eager", "--no-enable-chunked-prefill"
     ]
 
 

@@ -69,7 +69,7 @@ _SAMPLING_VALUES = {
 _SERVER_KEYS = {
     "tensor_parallel_size", "max_model_len", "max_num_seqs", "enforce_eager", "disable_custom_all_reduce",
     "dtype", "gpu_memory_utilization", "quantization", "kv_cache_dtype", "seed", "max_num_batched_tokens",
-    "generation_config",
+    "generation_config", "enable_chunked_prefill",
 }
 
 

@@ -45,15 +45,19 @@ def server_args(case: Case) -> dict:
 
 
 def cli_args(args: dict) -> list[str]:
-    """vLLM's own flags from a mapping: {max_model_len: 4096, enforce_eager: true} ->
-    ['--max-model-len', '4096', '--enforce-eager']."""
+    """vLLM's own flags from a mapping: {max_model_len: 4096, enforce_eager: true,
+    enable_chunked_prefill: false} -> ['--max-model-len', '4096', '--enforce-eager',
+    '--no-enable-chunked-prefill'] (vLLM's boolean flags take --no-, and false must
+    switch off what is on by default); None leaves vLLM's default."""
     out: list[str] = []
     for key, value in args.items():
-        flag = "--" + key.replace("_", "-")
+        flag = key.replace("_", "-")
         if value is True:
-            out.append(flag)
-        elif value is not False and value is not None:
-            out += [flag, str(value)]
+            out.append(f"--{flag}")
+        elif value is False:
+            out.append(f"--no-{flag}")
+        elif value is not None:
+            out += [f"--{flag}", str(value)]
     return out
 
 
