@@ -8,13 +8,23 @@ from lm_eval.models.api_models import JsonChatStr
 
 from evals.lmeval.model import Generation, RequestsCollected, SuiteChatCompletions
 from evals.artifacts.generations import GenerationStore
-from evals.engine.server import VllmServer, cli_args, cpu_env
+from evals.engine.server import VllmServer, cli_args, cpu_env, log_by_start, start_line
 
 
 def test_vllm_flags_from_config():
     assert cli_args({"max_model_len": 4096, "enforce_eager": True, "enable_chunked_prefill": False, "revision": None}) == [
         "--max-model-len", "4096", "--enforce-eager", "--no-enable-chunked-prefill"
     ]
+
+
+def test_a_start_after_a_server_killed_mid_line_begins_its_own_line(tmp_path):
+    log = tmp_path / "fp8.log"
+    for ended in ("INFO: 200 OK\n", "INFO: 200 O", ""):  # the second server was killed mid-write
+        line = start_line(log, ["vllm", "serve"])
+        with open(log, "ab") as out:
+            out.write(line + ended.encode())
+    assert [len(lines) for lines in log_by_start(log)] == [2, 2, 1]
+    assert start_line(tmp_path / "new.log", ["vllm"]) == b"$ vllm\n"
 
 
 def test_cpu_env_binds_one_core_per_rank():

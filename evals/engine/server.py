@@ -140,7 +140,7 @@ class VllmServer:
         self.port = self.port or _free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")
-        log.write(f"{START_MARK}{' '.join(self.command())}\n".encode())
+        log.write(start_line(self.log_path, self.command()))
         log.flush()
         # The guard leads the server's own process group (new session) and kills the group
         # if this process dies outright (evals/engine/guard.py).
@@ -211,6 +211,18 @@ class VllmServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def start_line(log_path: Path, command: list[str]) -> bytes:
+    """The line a start writes into its log: "$ <command line>", on a line of its own even
+    when the last server was killed mid-line (a run killed outright), so that the log's
+    starts never run together (log_by_start)."""
+    mid_line = False
+    if log_path.exists() and log_path.stat().st_size:
+        with open(log_path, "rb") as log:
+            log.seek(-1, 2)
+            mid_line = log.read(1) != b"\n"
+    return ("\n" if mid_line else "").encode() + f"{START_MARK}{' '.join(command)}\n".encode()
 
 
 def log_by_start(log_path: Path) -> list[list[str]]:
