@@ -217,12 +217,12 @@ def start_line(log_path: Path, command: list[str]) -> bytes:
     """The line a start writes into its log: "$ <command line>", on a line of its own even
     when the last server was killed mid-line (a run killed outright), so that the log's
     starts never run together (log_by_start)."""
-    mid_line = False
+    newline = ""
     if log_path.exists() and log_path.stat().st_size:
         with open(log_path, "rb") as log:
             log.seek(-1, 2)
-            mid_line = log.read(1) != b"\n"
-    return ("\n" if mid_line else "").encode() + f"{START_MARK}{' '.join(command)}\n".encode()
+            newline = "" if log.read(1) == b"\n" else "\n"
+    return f"{newline}{START_MARK}{' '.join(command)}\n".encode()
 
 
 def log_by_start(log_path: Path) -> list[list[str]]:

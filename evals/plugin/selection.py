@@ -124,7 +124,7 @@ def _select(config) -> Selection:
             # A baseline is made with the profile's baseline samples per item; a resumed or
             # replayed run asks for what that run sent (a baseline run's samples, if it was one).
             chosen = [c.as_baseline() for c in chosen]
-        return [dataclasses.replace(c, seed=seed) for c in chosen] if seed else chosen
+        return [dataclasses.replace(c, seed=seed) for c in chosen]
 
     cases, run_cases = adjust(cases), adjust(run_cases)
     cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
