@@ -5,10 +5,11 @@ SUITE_FAULT: `kill:PRECISION:N` SIGKILLs that precision's server group when
 its N-th request is being sent (mid-pass: the first case); `badarg:PRECISION` gives that
 server an argument vLLM rejects, so it fails to start; `degrade:PRECISION`
 serves that precision's tiny model with noisy weights (evals/engine/tiny/quantize.py: it
-loses about a third of its known answers, in every case) under the same
+loses some 8-10 points spread over every case) under the same
 configuration, as a kernel bug would; `subtle:PRECISION` serves it with a little of
 that noise (its answers stay, its token distributions move: evals/drift/);
-`subtle:PRECISION:N` with the N-th other draw of that noise (evals/engine/tiny/build.py);
+`degrade:PRECISION:N` and `subtle:PRECISION:N` with the N-th other draw of that noise
+(evals/engine/tiny/build.py);
 `die-after:N` SIGKILLs the pytest process
 itself right after the N-th response is kept (a run killed halfway, mid-case,
 with requests in flight). Several faults, one per model, are comma-separated.

@@ -1,9 +1,9 @@
 """The gate end to end on the CPU, with the tiny model on vLLM's CPU build.
 
 FP8 served by a moderately degraded model (evals/engine/tiny/quantize.py `noisy`: it loses
-a few of the answers it knows in every case, all one way) passes every case
-alone, as no case has the items to prove its few flips, and fails the pooled test, which
-names the precision, the cases and the items. --snapshot-update accepts it, rewriting
+some 8-10 points spread over every case, items moving both ways) passes most cases alone, as
+no case has the items and samples to prove its share of the loss, and fails the pooled test,
+which names the precision, the cases and the items. --snapshot-update accepts it, rewriting
 every pooled case's baseline though each passed alone; an identical rerun then passes
 and leaves the files untouched, even under --snapshot-update; missing baselines fail
 each case with the command that makes them. Its drift test fails too (evals/drift/): the
@@ -44,27 +44,34 @@ def replay(tmp_path, run, snapshots, *extra):
                      env={"SUITE_SNAPSHOTS_DIR": str(snapshots)})
 
 
-def test_a_spread_out_regression_fails_the_pooled_test_and_no_case(degraded):
+def test_a_spread_out_regression_fails_the_pooled_test(degraded):
     code, outcomes, output = degraded["code"], degraded["outcomes"], degraded["output"]
     assert code == 1, output[-3000:]
     assert not degraded["left"]
-    assert {case: outcomes[case][0] for case in FP8_CASES} == {case: "passed" for case in FP8_CASES}, output[-3000:]
+    passed_alone = [case for case in FP8_CASES if outcomes[case][0] == "passed"]
+    assert len(passed_alone) >= 7, output[-3000:]  # spread thin: most cases cannot prove their share
     outcome, message = outcomes["fp8-all"]
     assert outcome == "failed" and "fp8, pool all (10 cases): regression:" in message
     assert outcomes["fp8"][0] == "failed" and "beyond the baseline" in outcomes["fp8"][1]  # its drift test too
 
     pooled = json.loads((degraded["run"] / "pooled.json").read_text())["fp8-all"]
     assert pooled["p_value"] <= pooled["alpha"] / 10, pooled  # a wide margin: the same verdict on any machine
-    baselines = {case: json.loads((degraded["root"] / "snapshots" / "tiny" / f"{case}.json").read_text()) for case in FP8_CASES}
-    known = sum(ratio == "1/1" for b in baselines.values() for ratio in b["items"].values())
-    assert len(pooled["worse"]) >= known / 5 and len(pooled["worse"]) > 4 * len(pooled["better"]), pooled
+    assert 0.04 <= pooled["reference"] - pooled["current"] <= 0.2, pooled
+    assert len(pooled["worse"]) > 1.5 * len(pooled["better"]) and pooled["better"], pooled  # flips both ways, most down
 
-    # The message names the cases that lost and their items; each such item was right in its baseline.
+    # The message names the cases that lost and their items; each such item did worse than in its baseline.
+    baselines = {case: json.loads((degraded["root"] / "snapshots" / "tiny" / f"{case}.json").read_text()) for case in FP8_CASES}
+    records = {case: json.loads((degraded["run"] / case / "record.json").read_text()) for case in FP8_CASES}
     named = dict((case, items) for case, items in re.findall(r"(fp8-[\w-]+): worse on \d+(?: \[([^\]]*)\])?, better on", message))
     assert len(named) >= 5, message
     for case, items in named.items():
         for item in items.replace(", ...", "").split(", ") if items else []:
-            assert baselines[case]["items"][item] == "1/1", (case, item)
+            assert rate(records[case]["items"][item]) < rate(baselines[case]["items"][item]), (case, item)
+
+
+def rate(ratio: str) -> float:
+    correct, k = ratio.split("/")
+    return int(correct) / int(k)
 
 
 def test_snapshot_update_accepts_it_and_an_identical_rerun_then_passes_untouched(degraded, tmp_path):

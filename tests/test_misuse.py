@@ -18,13 +18,13 @@ def test_limit_with_snapshot_update_refuses_to_shrink_committed_baselines(tmp_pa
         select(limit=3, update_snapshots=True)
     message = str(info.value)
     assert message.startswith("--limit 3 with --snapshot-update would replace committed baselines with fewer items: "
-                              "bf16-aime24-answer_only (20 items)") and "add --replace-baselines" in message, message
+                              "bf16-aime24-answer_only (30 items)") and "add --replace-baselines" in message, message
     # Said explicitly, it goes ahead; a limit that shrinks nothing needs no flag; a damaged baseline is no obstacle.
     assert select(limit=3, update_snapshots=True, replace_baselines=True).limit == 3
-    assert select(limit=40, update_snapshots=True).limit == 40
+    assert select(limit=60, update_snapshots=True).limit == 60
     (tmp_path / "snapshots" / "tiny" / "bf16-aime24-think.json").write_text("{")
     before[tmp_path / "snapshots" / "tiny" / "bf16-aime24-think.json"] = b"{"
-    with pytest.raises(pytest.UsageError, match=r"fp8-aime24-answer_only \(20 items\)") as info:
+    with pytest.raises(pytest.UsageError, match=r"fp8-aime24-answer_only \(30 items\)") as info:
         select(limit=3, update_snapshots=True)
     assert "bf16-aime24-think " not in str(info.value)
     assert {p: p.read_bytes() for p in before} == before

@@ -1,7 +1,9 @@
-"""A run killed halfway regenerates, when resumed, only what it had not kept; a resumed
-run with nothing left to generate starts no engine; a replay of the run's generations
-needs no engine and reproduces its metrics exactly. Requests are counted by the vLLM
-server's own access log, not by the suite."""
+"""A baseline run (--snapshot-update: the profile's baseline_repeats samples per item, drawn
+apart from a run's), the run most likely to be interrupted, killed halfway, regenerates when
+resumed only what it had not kept and stays a baseline run; a resumed run with nothing left
+to generate starts no engine; a replay of the run's generations needs no engine and
+reproduces its metrics exactly. Requests are counted by the vLLM server's own access log,
+not by the suite. Baselines are written to a temporary folder."""
 
 import json
 import re
@@ -10,15 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from evals.config.matrix import load_matrix
 from evals.engine.server import log_by_start
-from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
+from tests.evals_run import run_evals, the_run
 
 pytestmark = pytest.mark.engine
 
 CASES = ["fp8-aime24-answer_only", "fp8-aime24-int_only", "fp8-aime24-think", "fp8-aime24-think_final"]
 SELECT = ("--precision", "fp8", "--task", "aime24", "--progress-interval", "0")
-ITEMS = 20  # the tiny profile's aime24 limit
-KILLED_AFTER = 30  # responses kept before the kill: mid-way through the model's generation pass
+_CASE = next(c for c in load_matrix().cases("tiny") if c.id == CASES[0])
+ITEMS, BASELINE_K, RUN_K = _CASE.limit, _CASE.baseline_repeats, _CASE.repeats
+PER_CASE = ITEMS * BASELINE_K  # requests of a case in a baseline run
+KILLED_AFTER = 60  # responses kept before the kill: mid-way through the model's generation pass
 
 
 def requests_per_start(log: Path) -> list[int]:
@@ -36,41 +41,52 @@ def verdicts(run: Path) -> dict:
             for case in CASES}
 
 
-def test_killed_run_resumes_without_regenerating_and_replays_exactly(tmp_path):
-    code, _, left, output = run_evals(tmp_path, f"die-after:{KILLED_AFTER}", *SELECT, env=COMMITTED_BASELINES)
+def test_killed_baseline_run_resumes_without_regenerating_and_replays_exactly(tiny_run, tmp_path):
+    code, _, left, output = run_evals(tmp_path, f"die-after:{KILLED_AFTER}", *SELECT, "--snapshot-update")
     assert code == -signal.SIGKILL, output[-3000:]
     assert not left, f"processes left after the kill: {left}"
     run = the_run(tmp_path)
     kept = (run / "generations" / "fp8.jsonl").read_text().splitlines()
     assert len(kept) == KILLED_AFTER
-    assert list(json.loads((run / "manifest.json").read_text())["finished"]) == []  # the pass comes before any case
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["baseline"] is True and list(manifest["finished"]) == []  # the pass comes before any case
     log = run / "servers" / "fp8.log"
     assert requests_per_start(log)[0] >= KILLED_AFTER  # requests in flight at the kill were lost
 
-    code, outcomes, left, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED_BASELINES)
+    code, outcomes, left, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", "--snapshot-update")
     assert code == 0, output[-3000:]
     assert all(outcomes[c][0] == "passed" for c in CASES), outcomes
     assert not left
-    assert requests_per_start(log)[1] == len(CASES) * ITEMS - KILLED_AFTER  # only the unfinished part
-    assert len((run / "generations" / "fp8.jsonl").read_text().splitlines()) == len(CASES) * ITEMS
+    total = len(CASES) * PER_CASE
+    assert requests_per_start(log)[1] == total - KILLED_AFTER  # only the unfinished part
+    generated = [json.loads(line) for line in (run / "generations" / "fp8.jsonl").open()]
+    assert len(generated) == total and json.loads((run / "manifest.json").read_text())["baseline"] is True
     progress = (run / "progress.log").read_text()
-    total = len(CASES) * ITEMS
     assert f"fp8 generation pass ({len(CASES)} cases): {total}/{total} requests, {KILLED_AFTER} reused" in progress
     # Each case then reads its responses: those the killed session kept, and the pass's.
     reused = [int(m.group(1) or 0) for c in CASES for m in [re.search(
-        rf"{c}: {ITEMS}/{ITEMS} requests(?:, (\d+) reused)?(?:, \d+ from the generation pass)?(?:, \d+ tok/s)?, done",
+        rf"{c}: {PER_CASE}/{PER_CASE} requests(?:, (\d+) reused)?(?:, \d+ from the generation pass)?(?:, \d+ tok/s)?, done",
         progress)]]  # a case all of whose responses the killed session kept also prints its rate (0 tok/s)
     assert sum(reused) == KILLED_AFTER, progress
-    assert f"fp8-aime24-think: {ITEMS}/{ITEMS} requests" in output  # progress reaches the terminal too
+    assert f"fp8-aime24-think: {PER_CASE}/{PER_CASE} requests" in output  # progress reaches the terminal too
+    # The baselines it wrote hold baseline_repeats samples per item, drawn apart from a run's:
+    # none of its requests is one the kept tiny run (a run, same settings) sent.
+    for case in CASES:
+        baseline = json.loads((tmp_path / "snapshots" / "tiny" / f"{case}.json").read_text())
+        assert baseline["k"] == BASELINE_K > RUN_K and len(baseline["items"]) == ITEMS
+        assert {ratio.split("/")[1] for ratio in baseline["items"].values()} == {str(BASELINE_K)}
+    run_keys = {json.loads(line)["key"] for line in (tiny_run / "generations" / "fp8.jsonl").open()}
+    assert not run_keys & {g["key"] for g in generated}
     resumed = metrics(run)
 
-    code, outcomes, _, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", env=COMMITTED_BASELINES)
+    code, outcomes, _, output = run_evals(tmp_path, "", *SELECT, "--resume", "last")
     assert code == 0, output[-3000:]
     assert len(requests_per_start(log)) == 2, "everything was kept: no engine should start"
 
     replay_root = tmp_path / "replay"
     replay_root.mkdir()
-    code, outcomes, left, output = run_evals(replay_root, "", "--replay", str(run), env=COMMITTED_BASELINES)
+    code, outcomes, left, output = run_evals(replay_root, "", "--replay", str(run),
+                                             env={"SUITE_SNAPSHOTS_DIR": str(tmp_path / "snapshots")})
     assert code == 0, output[-3000:]
     assert {c for c, (o, _) in outcomes.items() if o == "passed"} == {*CASES, "fp8-all", "fp8-aime_thinking", "fp8-aime_non_thinking"}
     replayed = the_run(replay_root)

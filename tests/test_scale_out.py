@@ -3,9 +3,10 @@ GPUs (CUDA_VISIBLE_DEVICES from its device slot), cross-precision tests across w
 one report. Run on the CPU with the tiny model; on a CPU build CUDA_VISIBLE_DEVICES is
 recorded and passed but has nothing to select.
 
-FP8 is served by a subtly perturbed model (evals/engine/tiny/quantize.py `subtle`): it keeps every
-answer, so every case, pool and cross-precision test passes, and its drift test (on its
-worker, once BF16's has scored BF16's responses on the other) fails and names where its
+FP8 is served by a subtly perturbed model (evals/engine/tiny/quantize.py `subtle`): its samples
+stay what FP8's were (drawn with the same seeds, nearly every response is the same text), so
+every case, pool and cross-precision test passes, and its drift test on BF16's sampled
+responses (on its worker, once BF16's has scored them on the other) fails and names where its
 distributions moved. Identical reruns pass: CI's `pytest evals` is one, against the
 committed drift baselines; the degraded model fails both (tests/test_gate_e2e.py)."""
 
@@ -66,14 +67,15 @@ def test_two_workers_one_model_each_with_their_own_devices(tiny_run, tmp_path):
     report = (run / "report.md").read_text()
     assert "| BF16 |" in report and "| FP8 |" in report and "## Cross-precision recovery" in report
 
-    # The subtle model kept every answer (the same verdicts as the kept tiny run's FP8, item
-    # by item), while its mean KLD grew well past its baseline's.
+    # The subtle model kept its answers (with the kept tiny run's seeds, nearly every response
+    # is the same text as that run's FP8), while its mean KLD grew well past its baseline's.
     for case in ("fp8-aime24-int_only", "fp8-aime24-think"):
-        assert verdicts(run / case) == verdicts(tiny_run / case), case
+        ours, kept = responses(run / case), responses(tiny_run / case)
+        assert ours.keys() == kept.keys() and sum(ours[k] == kept[k] for k in ours) >= 0.9 * len(ours), case
     record = json.loads((run / "drift" / "fp8.json").read_text())
     baseline = json.loads((ROOT / "snapshots" / "tiny" / "drift-fp8.json").read_text())
     assert record["summary"]["all"]["mean_kld"]["value"] > 2 * baseline["summary"]["all"]["mean_kld"]["value"]
 
 
-def verdicts(case_dir) -> dict:
-    return {(s["item"], s["repeat"]): s["verdicts"] for s in map(json.loads, (case_dir / "samples.jsonl").open())}
+def responses(case_dir) -> dict:
+    return {(s["item"], s["repeat"]): s["response"] for s in map(json.loads, (case_dir / "samples.jsonl").open())}

@@ -27,10 +27,11 @@ class StoredReference:
         return self.manifest["models"][REFERENCE_PRECISION]["context"]["model"]
 
 
-def entry(responses: int, tokens: int, top1: float, settings: DriftSettings) -> dict:
+def entry(responses: int, tokens: int, top1: float, sampleable: float, settings: DriftSettings) -> dict:
     """The manifest's note that a run's reference scored its own responses: what makes the
     run a stored reference for later runs."""
     return {"reference": True, "responses": responses, "tokens": tokens, "top1": round(top1, 6),
+            "sampleable": round(sampleable, 6),
             **{k: getattr(settings, k) for k in SCORED_BY}}
 
 

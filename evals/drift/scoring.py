@@ -29,9 +29,17 @@ def position_logprobs(response: dict) -> list[Logprobs | None]:
     return [None if row is None else {int(token): entry["logprob"] for token, entry in row.items()} for row in rows]
 
 
+def token_ranks(response: dict, tokens: Seq[int]) -> list[int | None]:
+    """Per position, the rank vLLM gives the sequence's own token there among the server's
+    next-token distribution (1: its most likely); None where it reports none."""
+    rows = response["choices"][0]["prompt_logprobs"]
+    return [None if row is None or str(token) not in row else row[str(token)].get("rank")
+            for row, token in zip(rows, tokens)]
+
+
 def score(endpoint: Endpoint, store: GenerationStore, sequences: Seq[Sequence], top_k: int,
-          concurrency: int) -> list[list[Logprobs | None]]:
-    """Each sequence's per-position log-probabilities from one server (kept ones reused)."""
+          concurrency: int) -> list[dict]:
+    """Each sequence's `prompt_logprobs` response from one server (kept ones reused)."""
     wanted = []
     for sequence in sequences:
         body = payload(endpoint.served_name, sequence, top_k)
@@ -54,4 +62,4 @@ def score(endpoint: Endpoint, store: GenerationStore, sequences: Seq[Sequence], 
             Client(endpoint, PoolSize(concurrency)).send([r for r, _ in wanted if id(r) in missing], arrived)
         except RequestError as exc:
             raise DriftError(f"{endpoint.served_name}: a prompt_logprobs request failed: {exc}") from exc
-    return [position_logprobs(request.response) for request, _ in wanted]
+    return [request.response for request, _ in wanted]

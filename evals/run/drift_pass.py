@@ -9,7 +9,7 @@ from pathlib import Path
 
 from evals.config.matrix import REFERENCE_PRECISION, Case
 from evals.drift import gate, reference
-from evals.drift.scoring import score
+from evals.drift.scoring import position_logprobs, score, token_ranks
 from evals.drift.sequences import DriftError, Sequence, reference_sequences, tokenizer_fingerprint
 from evals.drift.tokens import compare_sequence
 from evals.artifacts.generations import GenerationStore
@@ -20,6 +20,14 @@ from evals.run.selection import Selection
 from evals.run.stores import Stores
 
 CONTEXT_TOKENS = 8  # either side of a position that moved, in a failure message
+
+
+def sampler_ranks(case: Case) -> float:
+    """The ranks a case's sampler draws from: the most likely token under greedy decoding,
+    the top_k under sampling (without one, any)."""
+    if not case.sampled:
+        return 1
+    return case.generation.get("top_k") or float("inf")
 
 
 class DriftPass:
@@ -79,30 +87,37 @@ class DriftPass:
         context = self.stored.manifest["models"][REFERENCE_PRECISION]["context"]
         return GenerationStore(self.stored.dir / "drift" / f"{REFERENCE_PRECISION}.jsonl", context, writable=False)
 
-    def _score(self, precision: str, endpoint, store: GenerationStore):
+    def _score(self, precision: str, endpoint, store: GenerationStore) -> list[dict]:
         return score(endpoint, store, self.sequences, self.settings.top_k, in_flight(self._case(precision)))
 
     def score_reference(self, endpoint) -> dict:
         """Score the reference's own responses on its server and keep them; the manifest's
-        note of it (reference.entry), whose `top1` is the share of response positions whose
-        generated token is the server's most likely one."""
-        logprobs = self._score(REFERENCE_PRECISION, endpoint, self.stores.drift(REFERENCE_PRECISION))
-        top, total = 0, 0
-        for seq, rows in zip(self.sequences, logprobs):
+        note of it (reference.entry): `top1`, the share of response positions whose token is
+        the server's most likely one, and `sampleable`, the share whose token the case's
+        sampler could have drawn (greedy: the most likely; else within its top_k). Scoring the
+        exact sequences that were generated, sampleable is 1 up to numerics; another chat
+        template or tokenizer than the server's, or text that is not what was generated,
+        puts tokens far down the ranks."""
+        responses = self._score(REFERENCE_PRECISION, endpoint, self.stores.drift(REFERENCE_PRECISION))
+        allowed = {c.id: sampler_ranks(c) for c in self.reference_cases}
+        top = sampleable = total = 0
+        for seq, response in zip(self.sequences, responses):
+            ranks = token_ranks(response, seq.tokens)
             for i in range(seq.start, len(seq.tokens)):
-                row = rows[i] or {}
-                if seq.tokens[i] not in row:
-                    raise DriftError(f"{seq.case} item {seq.item}: no log-probability of the response's token at position {i}")
-                top += max(row, key=row.__getitem__) == seq.tokens[i]
+                if ranks[i] is None:
+                    raise DriftError(f"{seq.case} item {seq.item}: no rank of the response's token at position {i}")
+                top += ranks[i] == 1
+                sampleable += ranks[i] <= allowed[seq.case]
                 total += 1
-        return reference.entry(len(self.sequences), total, top / max(1, total), self.settings)
+        return reference.entry(len(self.sequences), total, top / max(1, total), sampleable / max(1, total), self.settings)
 
     def measure(self, precision: str, endpoint) -> dict:
         """The precision's drift record against the reference's kept scores."""
         if self._vocabulary(precision) != self._vocabulary(REFERENCE_PRECISION):
             raise DriftError(f"{precision} has another tokenizer than {REFERENCE_PRECISION}: token ids cannot be compared")
-        ref = self._score(REFERENCE_PRECISION, Unreachable("", self._not_kept(REFERENCE_PRECISION)), self._reference_store)
-        cand = self._score(precision, endpoint, self.stores.drift(precision))
+        ref = [position_logprobs(r) for r in self._score(REFERENCE_PRECISION, Unreachable("", self._not_kept(REFERENCE_PRECISION)),
+                                                          self._reference_store)]
+        cand = [position_logprobs(r) for r in self._score(precision, endpoint, self.stores.drift(precision))]
         drifts = [compare_sequence(r, c, s.tokens, s.start) for s, r, c in zip(self.sequences, ref, cand)]
         fingerprint = {**self.stores.fingerprint_facts(precision),
                        "models": {p: self._case(p).model.weights for p in (REFERENCE_PRECISION, precision)},

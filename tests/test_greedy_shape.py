@@ -1,0 +1,31 @@
+"""The seed profile's shape on the CPU (profile `tiny_greedy`): greedy decoding, one answer per
+item, against its committed baselines. Every test passes; a case's verdict says that only
+more items could settle it (greedy decoding gives one answer per item); the reference ranks
+its own greedy tokens first, the integrity check drift runs before comparing precisions."""
+
+import json
+
+import pytest
+
+from evals.config.matrix import load_matrix
+from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
+
+pytestmark = pytest.mark.engine
+
+
+def test_a_greedy_run_of_one_sample_per_item(tmp_path):
+    code, outcomes, left, output = run_evals(tmp_path, "", "--profile", "tiny_greedy", env=COMMITTED_BASELINES)
+    assert code == 0 and not left, output[-3000:]
+    cases = load_matrix().cases("tiny_greedy")
+    assert {o for o, _ in outcomes.values()} == {"passed"} and {c.id for c in cases} <= set(outcomes), outcomes
+    run = the_run(tmp_path)
+    for case in cases:
+        assert not case.sampled and case.repeats == 1
+        samples = [json.loads(line) for line in (run / case.id / "samples.jsonl").open()]
+        assert len(samples) == case.limit and {s["repeat"] for s in samples} == {0}
+        gate = json.loads((run / case.id / "gate.json").read_text())
+        assert gate["status"] in ("inconclusive", "no regression beyond the margin"), gate
+        if gate["status"] == "inconclusive":
+            assert gate["settle"].startswith("greedy decoding gives one answer per item"), gate
+    drift = json.loads((run / "manifest.json").read_text())["drift"]["bf16"]
+    assert drift["top1"] >= 0.99 and drift["sampleable"] >= 0.99, drift

@@ -1,0 +1,78 @@
+"""The tiny profile has the full profile's shape, seen on the kept run of the whole tiny matrix
+(tests/kept_run.py): sampled decoding with several samples per item, each with its own seed;
+solve rates spread over 0..1; thinking that runs out of tokens; several wrong answers in the
+scorers' formats; baselines with more samples per item than a run, drawn apart from it; and a
+run drawn with other seeds than its baselines passes every test."""
+
+import collections
+import json
+import statistics
+
+import pytest
+
+from evals.config.matrix import load_matrix
+from tests.evals_run import ROOT
+
+pytestmark = pytest.mark.engine
+
+
+def samples(run, case):
+    return [json.loads(line) for line in (run / case / "samples.jsonl").open()]
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return load_matrix().cases("tiny")
+
+
+def test_several_samples_per_item_drawn_apart(tiny_run, cases):
+    for case in cases:
+        drawn = samples(tiny_run, case.id)
+        assert case.sampled and case.repeats > 1 and case.baseline_repeats > case.repeats
+        per_item = collections.Counter(s["item"] for s in drawn)
+        assert set(per_item.values()) == {case.repeats}, case.id
+        summary = json.loads((tiny_run / case.id / "summary.json").read_text())
+        assert summary["k"] == case.repeats
+        if case.mode.enable_thinking:  # repeats of an item differ: each drew with its own seed
+            by_item = collections.defaultdict(set)
+            for s in drawn:
+                by_item[s["item"]].add(s["response"])
+            assert sum(len(texts) > 1 for texts in by_item.values()) >= len(by_item) / 4, case.id
+
+
+def test_rates_spread_thinking_runs_out_and_wrong_answers_vary(tiny_run, cases):
+    for precision in ("bf16", "fp8", "nvfp4"):
+        ours = [c for c in cases if c.precision == precision]
+        rates = []
+        for case in ours:
+            record = json.loads((tiny_run / case.id / "record.json").read_text())
+            rates += [int(ratio.split("/")[0]) / int(ratio.split("/")[1]) for ratio in record["items"].values()]
+        assert sum(r == 0 for r in rates) > 0.05 * len(rates) and sum(r == 1 for r in rates) > 0.2 * len(rates)
+        assert sum(0 < r < 1 for r in rates) > 0.2 * len(rates), precision  # the items a sampled test learns from
+    for case in cases:
+        drawn = samples(tiny_run, case.id)
+        summary = json.loads((tiny_run / case.id / "summary.json").read_text())
+        wrong = collections.Counter(s["extracted"][next(iter(s["extracted"]))] for s in drawn if not s["correct"])
+        if case.mode.enable_thinking:
+            assert summary["truncation_rate"] > 0, case.id
+            assert any(s["finish_reason"] == "length" and not s["correct"] for s in drawn)
+            tokens = sorted(s["completion_tokens"] for s in drawn)
+            assert tokens[-1] >= 2.5 * statistics.median(tokens), case.id  # a heavy tail
+        if len(drawn) - sum(s["correct"] for s in drawn) >= 20:
+            assert len(wrong) >= 3, (case.id, wrong)
+    responses = [s["response"] for case in cases if case.precision == "bf16" for s in samples(tiny_run, case.id)]
+    for form in ("\\boxed{", "The answer is", "Answer:", "</think>\n\n"):
+        assert any(form in r for r in responses), form
+
+
+def test_baselines_hold_more_samples_drawn_apart_and_a_run_with_other_seeds_passes(tiny_run, cases):
+    for case in cases:
+        baseline = json.loads((ROOT / "snapshots" / "tiny" / f"{case.id}.json").read_text())
+        assert baseline["k"] == case.baseline_repeats and {r.split("/")[1] for r in baseline["items"].values()} == {
+            str(case.baseline_repeats)}
+        gate = json.loads((tiny_run / case.id / "gate.json").read_text())
+        assert gate["status"] not in ("regression", "improvement"), (case.id, gate)
+    manifest = json.loads((tiny_run / "manifest.json").read_text())
+    assert not manifest.get("baseline") and manifest.get("seed", 0) == 0  # a run's seeds, not a baseline's
+    pooled = json.loads((tiny_run / "pooled.json").read_text())
+    assert len(pooled) == 12 and all(entry["passed"] for entry in pooled.values()), pooled
