@@ -49,7 +49,7 @@ def test_a_spread_out_regression_fails_the_pooled_test(degraded):
     assert code == 1, output[-3000:]
     assert not degraded["left"]
     passed_alone = [case for case in FP8_CASES if outcomes[case][0] == "passed"]
-    assert len(passed_alone) >= 7, output[-3000:]  # spread thin: most cases cannot prove their share
+    assert len(passed_alone) >= 6, output[-3000:]  # spread thin: most cases cannot prove their share
     outcome, message = outcomes["fp8-all"]
     assert outcome == "failed" and "fp8, pool all (10 cases): regression:" in message
     assert outcomes["fp8"][0] == "failed" and "beyond the baseline" in outcomes["fp8"][1]  # its drift test too

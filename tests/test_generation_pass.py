@@ -103,18 +103,21 @@ def test_a_models_requests_go_once_longest_first_and_its_cases_then_send_nothing
     store = GenerationStore(tmp_path / "fp8.jsonl", {"model": "fake"})
     with Scripted(delay=lambda p: 0.01) as server:
         made = generation_pass(cases, Endpoint(server.url), store, expected, lambda: PoolSize(8))
-        total = sum(c.limit for c in cases)
+        total = sum(c.limit * c.repeats for c in cases)  # each item's k sampled repeats, lm-eval's `repeats`
+        assert all(c.repeats > 1 for c in cases)
         assert (made.requests, made.sent, made.kept, made.failed) == (total, total, 0, {})
         assert len(server.received) == total and len(store) == total
         assert server.most_in_flight <= 8
-        # Thinking requests (96 tokens at most, expected 90) all went before the others (48 at most).
+        # Thinking requests (80-96 tokens at most, expected 90) all went before the others (48 at most).
         thinking = [p["chat_template_kwargs"]["enable_thinking"] for p in server.received]
         assert thinking == sorted(thinking, reverse=True) and thinking[0] and not thinking[-1]
         assert set(made.case_seconds) == {c.id for c in cases}
 
         for case in cases:  # lm-eval then finds every request of every case in the store
             result = run_case(case, Endpoint(server.url), store)
-            assert len(result.samples) == case.limit and all(s.response == "<think>x</think>\\boxed{7}" for s in result.samples)
+            assert len(result.samples) == case.limit * case.repeats
+            assert all(s.response == "<think>x</think>\\boxed{7}" for s in result.samples)
+            assert sorted({s.repeat for s in result.samples}) == list(range(case.repeats))
         assert len(server.received) == total
 
         again = generation_pass(cases, Endpoint(server.url), GenerationStore(store.path, store.context), expected,
@@ -130,7 +133,8 @@ def test_a_request_that_fails_is_left_to_its_case(tmp_path, monkeypatch):
     with Scripted(fail=lambda p: p["messages"][0]["content"] == bad) as server:
         made = generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, lambda: PoolSize(4))
         assert list(made.failed) == [cases[1].id] and "HTTP 500" in made.failed[cases[1].id]
-        assert made.sent == cases[0].limit and made.requests == cases[0].limit + cases[1].limit
+        per_case = [c.limit * c.repeats for c in cases]
+        assert made.sent == per_case[0] and made.requests == sum(per_case)
         run_case(cases[0], Endpoint(server.url), store)  # the other case is whole
         with pytest.raises(RequestError, match=f"{cases[1].id}: the request failed 2 times"):
             run_case(cases[1], Endpoint(server.url), store)

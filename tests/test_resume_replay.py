@@ -18,8 +18,8 @@ from tests.evals_run import run_evals, the_run
 
 pytestmark = pytest.mark.engine
 
-CASES = ["fp8-aime24-answer_only", "fp8-aime24-int_only", "fp8-aime24-think", "fp8-aime24-think_final"]
-SELECT = ("--precision", "fp8", "--task", "aime24", "--progress-interval", "0")
+CASES = ["fp8-aime24-int_only", "fp8-aime24-think"]
+SELECT = ("--precision", "fp8", "--task", "aime24", "--mode", "int_only,think", "--progress-interval", "0")
 _CASE = next(c for c in load_matrix().cases("tiny") if c.id == CASES[0])
 ITEMS, BASELINE_K, RUN_K = _CASE.limit, _CASE.baseline_repeats, _CASE.repeats
 PER_CASE = ITEMS * BASELINE_K  # requests of a case in a baseline run

@@ -58,8 +58,8 @@ def test_rates_spread_thinking_runs_out_and_wrong_answers_vary(tiny_run, cases):
             assert any(s["finish_reason"] == "length" and not s["correct"] for s in drawn)
             tokens = sorted(s["completion_tokens"] for s in drawn)
             assert tokens[-1] >= 2.5 * statistics.median(tokens), case.id  # a heavy tail
-        if len(drawn) - sum(s["correct"] for s in drawn) >= 20:
-            assert len(wrong) >= 3, (case.id, wrong)
+        if len(drawn) - sum(s["correct"] for s in drawn) >= 20:  # top-p 0.8 (non-thinking) keeps the likelier ones
+            assert len(wrong) >= (3 if case.mode.enable_thinking else 2), (case.id, wrong)
     responses = [s["response"] for case in cases if case.precision == "bf16" for s in samples(tiny_run, case.id)]
     for form in ("\\boxed{", "The answer is", "Answer:", "</think>\n\n"):
         assert any(form in r for r in responses), form
