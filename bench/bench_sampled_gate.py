@@ -65,10 +65,10 @@ def evals(folder: Path, *args: str) -> tuple[dict, Path]:
 
 def reruns(count: int, root: Path, urls: dict[str, str]) -> tuple[list[dict], Path]:
     rows, run = [], None
-    url = ",".join(f"{p}={u}" for p, u in urls.items())
+    remote = [arg for p, u in urls.items() for arg in ("--vllm-url", f"{p}={u}")]
     for seed in range(1, count + 1):
         began = time.perf_counter()
-        outcomes, run = evals(root / f"rerun-{seed}", "--seed", str(seed), "--vllm-url", url)
+        outcomes, run = evals(root / f"rerun-{seed}", "--seed", str(seed), *remote)
         failed = failures(outcomes)
         pooled = json.loads((run / "pooled.json").read_text())
         lowest = min(entry["p_value"] for entry in pooled.values() if entry.get("p_value") is not None)

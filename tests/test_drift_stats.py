@@ -143,3 +143,23 @@ def test_a_precision_with_another_tokenizer_is_an_error_before_any_request(tmp_p
     no_server = Unreachable("fp8", AssertionError("a request was sent"))
     with pytest.raises(DriftError, match="fp8 has another tokenizer than bf16: token ids cannot be compared"):
         DriftPass(selection, weights, stores=None, run_dir=tmp_path).measure("fp8", no_server)
+
+
+def test_the_reference_check_reads_each_tokens_rank_against_what_its_sampler_draws():
+    import dataclasses
+
+    from evals.config.matrix import load_matrix
+    from evals.drift.scoring import token_ranks
+    from evals.run.drift_pass import sampler_ranks
+
+    # vLLM's prompt_logprobs: per position, the top-k and the sequence's own token, each with its rank.
+    rows = [None, {"5": {"logprob": -0.1, "rank": 1}}, {"9": {"logprob": -2.0, "rank": 3}, "4": {"logprob": -0.2, "rank": 1}},
+            {"7": {"logprob": -9.0, "rank": 40}, "2": {"logprob": -0.1, "rank": 1}}]
+    response = {"choices": [{"prompt_logprobs": rows}]}
+    assert token_ranks(response, [0, 5, 9, 7]) == [None, 1, 3, 40]
+    assert token_ranks(response, [0, 5, 8, 7])[2] is None  # a token the server did not report
+    sampled = next(c for c in load_matrix().cases("tiny") if c.mode.enable_thinking)
+    greedy = next(c for c in load_matrix().cases("tiny_greedy"))
+    assert sampler_ranks(sampled) == sampled.generation["top_k"] == 20 and sampler_ranks(greedy) == 1
+    no_top_k = dataclasses.replace(sampled, generation={k: v for k, v in sampled.generation.items() if k != "top_k"})
+    assert sampler_ranks(no_top_k) == math.inf

@@ -29,8 +29,6 @@ from evals.engine.tiny.quantize import SCHEMES, quantize_state_dict
 from evals.engine.tiny.units import units
 
 CACHE_DIR = Path(os.environ.get("SUITE_CACHE", Path.home() / ".cache" / "qwen3-quant-evals")) / "tiny"
-
-
 _KEYS: dict[str, str] = {}  # config digest -> inputs key: units() loads lm-eval's tasks, once per process
 
 
