@@ -6,15 +6,16 @@ the degraded variant is caught.
 reruns  the whole tiny matrix (`pytest evals --seed N`, N = 1..reruns) against the committed
         baselines, each drawing other samples than every other rerun and than the
         baselines: every test of every rerun (cases, pools, recovery, drift) should pass.
-        The three servers are started once and reached with --vllm-url (a test of the
-        servers, not of their starts).
+        (Each run starts its own servers: a server reached with --vllm-url is fingerprinted
+        as remote, and the committed baselines are not.)
 draws   FP8 served by the degraded variant (evals/engine/tiny/quantize.py `noisy`), each
-        draw another noise of the same size (evals/engine/tiny/build.py `ensure_drawn`),
-        run as `pytest evals --precision fp8` with the last rerun as drift reference: is it
+        draw another noise of the same size (evals/engine/tiny/build.py `ensure_drawn`, as
+        tests/faults.py `degrade:fp8:N` serves it), run as `pytest evals --precision fp8
+        --seed 100+N` with the last rerun as drift reference: is it
         caught by the accuracy gate (a case or pool of fp8 fails as a regression), by drift
         (test_drift[fp8] fails), and what it lost (fp8-all's drop against its baselines).
 
-One table at the end. Prints as it goes; about 1.5 minutes per rerun and per draw on 2 cores.
+One table at the end. Prints as it goes; about 2.5 minutes per rerun and 1 per draw on 2 cores.
 """
 
 from __future__ import annotations
@@ -24,56 +25,51 @@ import json
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.config.matrix import load_matrix  # noqa: E402
-from evals.engine.server import VllmServer, cpu_env, server_args  # noqa: E402
-from evals.engine.tiny.build import ensure_built, ensure_drawn  # noqa: E402
 from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run  # noqa: E402
 
-PRECISIONS = ("bf16", "fp8", "nvfp4")
-
-
-def serve(stack: ExitStack, precision: str, path: Path, logs: Path) -> str:
-    case = next(c for c in load_matrix().cases("tiny") if c.precision == precision)
-    args = server_args(case)
-    server = stack.enter_context(VllmServer(str(path), case.model.name, args, logs / f"{precision}-{path.name}.log",
-                                            env=cpu_env(args)))
-    return server.url
-
-
 def kind_of(test: str) -> str:
-    if test in PRECISIONS:
-        return "drift"
-    parts = test.split("-")
-    return "case" if len(parts) == 3 else "pool"
+    """case, pool, recovery or drift, from a test's name."""
+    function, _, _ = test.partition("[")
+    return {"test_case": "case", "test_precision": "pool", "test_drift": "drift"}.get(function, "recovery")
 
 
-def failures(outcomes: dict) -> list[str]:
-    return sorted(name for name, (outcome, _) in outcomes.items() if outcome != "passed")
+def tests_of(folder: Path) -> dict[str, str]:
+    """Every test of a run ("test_recovery[fp8-all]"), passed, failed, error or skipped, from
+    its JUnit report (case and recovery tests share ids, so the outcomes by id are not enough)."""
+    out = {}
+    for case in ET.parse(folder / "report.xml").getroot().iter("testcase"):
+        if "[" in case.get("name", ""):
+            found = [tag for tag in ("failure", "error", "skipped") if case.find(tag) is not None]
+            out[case.get("name")] = found[0] if found else "passed"
+    return out
 
 
-def evals(folder: Path, *args: str) -> tuple[dict, Path]:
-    code, outcomes, left, output = run_evals(folder, "", *args, env=COMMITTED_BASELINES)
+def evals(folder: Path, fault: str, *args: str) -> tuple[dict, Path]:
+    code, outcomes, left, output = run_evals(folder, fault, *args, env=COMMITTED_BASELINES)
     if code not in (0, 1) or left or not outcomes:
         sys.exit(f"pytest evals {' '.join(args)} did not run ({code}; left {left}):\n{output[-3000:]}")
-    return outcomes, the_run(folder)
+    return tests_of(folder), the_run(folder)
 
 
-def reruns(count: int, root: Path, urls: dict[str, str]) -> tuple[list[dict], Path]:
+def failures(tests: dict[str, str]) -> list[str]:
+    return sorted(name for name, outcome in tests.items() if outcome in ("failure", "error"))
+
+
+def reruns(count: int, root: Path) -> tuple[list[dict], Path]:
     rows, run = [], None
-    remote = [arg for p, u in urls.items() for arg in ("--vllm-url", f"{p}={u}")]
     for seed in range(1, count + 1):
         began = time.perf_counter()
-        outcomes, run = evals(root / f"rerun-{seed}", "--seed", str(seed), *remote)
-        failed = failures(outcomes)
+        tests, run = evals(root / f"rerun-{seed}", "", "--seed", str(seed))
+        failed = failures(tests)
         pooled = json.loads((run / "pooled.json").read_text())
         lowest = min(entry["p_value"] for entry in pooled.values() if entry.get("p_value") is not None)
-        rows.append({"seed": seed, "tests": len(outcomes), "failed": failed, "lowest_pooled_p": lowest})
-        print(f"rerun --seed {seed}: {len(outcomes)} tests, failed {failed or 'none'}; lowest pooled p {lowest:.3g}; "
+        rows.append({"seed": seed, "tests": len(tests), "failed": failed, "lowest_pooled_p": lowest})
+        print(f"rerun --seed {seed}: {len(tests)} tests, failed {failed or 'none'}; lowest pooled p {lowest:.3g}; "
               f"{time.perf_counter() - began:.0f} s", flush=True)
     return rows, run
 
@@ -82,19 +78,18 @@ def draws(count: int, root: Path, reference: Path) -> list[dict]:
     rows = []
     for draw in range(1, count + 1):
         began = time.perf_counter()
-        with ExitStack() as stack:
-            url = serve(stack, "fp8", ensure_drawn("noisy", draw), root)
-            outcomes, run = evals(root / f"degraded-{draw}", "--precision", "fp8", "--seed", str(100 + draw),
-                                  "--vllm-url", f"fp8={url}", "--drift-reference", str(reference))
-        failed = failures(outcomes)
+        tests, run = evals(root / f"degraded-{draw}", f"degrade:fp8:{draw}", "--precision", "fp8",
+                           "--seed", str(100 + draw), "--drift-reference", str(reference))
+        failed = failures(tests)
         accuracy = [t for t in failed if kind_of(t) in ("case", "pool")]
         pooled = json.loads((run / "pooled.json").read_text())["fp8-all"]
-        rows.append({"draw": draw, "accuracy_failed": accuracy, "drift_failed": "fp8" in failed,
+        drift = "test_drift[fp8]" in failed
+        rows.append({"draw": draw, "accuracy_failed": accuracy, "drift_failed": drift,
                      "drop": pooled["reference"] - pooled["current"], "p_value": pooled["p_value"],
                      "pools_failed": [t for t in accuracy if kind_of(t) == "pool"]})
         print(f"draw {draw}: fp8-all {pooled['reference']:.3f} -> {pooled['current']:.3f} "
               f"(p={pooled['p_value']:.2g}); accuracy tests failed {accuracy or 'none'}; "
-              f"drift {'failed' if 'fp8' in failed else 'passed'}; {time.perf_counter() - began:.0f} s", flush=True)
+              f"drift {'failed' if drift else 'passed'}; {time.perf_counter() - began:.0f} s", flush=True)
     return rows
 
 
@@ -107,9 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        with ExitStack() as stack:
-            urls = {p: serve(stack, p, ensure_built(p), root) for p in PRECISIONS}
-            rerun_rows, last = reruns(args.reruns, root, urls)
+        rerun_rows, last = reruns(args.reruns, root)
         draw_rows = draws(args.draws, root, last)
     alarms = [r for r in rerun_rows if r["failed"]]
     tests = sum(r["tests"] for r in rerun_rows)

@@ -51,11 +51,14 @@ _MAX_JOINED_BOXES = 8
 
 
 def cut_template_tail(text: str) -> str:
-    """The response up to the first chat-template marker that follows some text of its own."""
+    """The response up to the first chat-template marker that follows some text of its own.
+    Markers inside the thinking (before the first `</think>`) do not end the response:
+    what the model thought is not its answer, and the answer after `</think>` still is."""
     if "|" not in text:  # one memchr pass (a two-character search is 10x slower on long thinking)
         return text
-    since = 0
-    for mark in _TEMPLATE_MARK.finditer(text):
+    close = text.find(THINK_CLOSE)
+    since = 0 if close < 0 else close + len(THINK_CLOSE)
+    for mark in _TEMPLATE_MARK.finditer(text, since):
         if text[since : mark.start()].strip():
             return text[: mark.start()]
         since = mark.end()

@@ -85,6 +85,8 @@ MATH_ANSWERS = st.sampled_from(
 
 
 @given(thinking=THINKING, answer=MATH_ANSWERS, wrapper=st.sampled_from(["\\boxed{{{a}}}", "$\\boxed{{{a}}}$", "Final answer: ${a}$"]))
+@example(thinking="<|im_end|>", answer="\\frac{1}{2}", wrapper="\\boxed{{{a}}}")  # a template marker in the thinking
+@example(thinking="so 3<|im_end|>", answer="-7", wrapper="Final answer: ${a}$")
 def test_thinking_never_beats_the_final_math_answer(thinking, answer, wrapper):
     assume("</think>" not in thinking)
     response = "<think>" + thinking + "</think>\n" + wrapper.format(a=answer)

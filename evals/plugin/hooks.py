@@ -27,7 +27,8 @@ from evals.run.selection import Selection
 
 def pytest_addoption(parser):
     group = parser.getgroup("matrix", "Qwen3 quantization matrix")
-    group.addoption("--profile", help="seed, full or tiny (default: full with a usable GPU or with -m gpu, else tiny)")
+    group.addoption("--profile", help="a profile of evals/config/matrix.yaml: seed, full, tiny, tiny_greedy (default: full "
+                    "with a usable GPU or with -m gpu, else tiny)")
     group.addoption("--precision", action="append", default=[], help="only these precisions (repeat or comma-separate)")
     group.addoption("--task", action="append", default=[], help="only these tasks")
     group.addoption("--mode", action="append", default=[], help="only these modes")

@@ -73,11 +73,6 @@ class Unit(NamedTuple):
     temperature: float
     max_tokens: int  # the mode's max_gen_toks in the profile
 
-    @property
-    def rate(self) -> float:
-        """The share of samples that state the gold, before the sampler's top-p and top-k."""
-        return sum(s for s, c in zip(self.shares, self.correct) if c)
-
 
 def units(matrix: Matrix) -> list[Unit]:
     """Every item of the profile in every mode of its task, with the prompt lm-eval renders."""
