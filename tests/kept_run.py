@@ -54,10 +54,11 @@ def find_or_make(tmp: Path) -> Path:
         if reusable(run):
             return run
     tmp.mkdir(parents=True, exist_ok=True)
-    code, _, left, output = run_evals(tmp, "", env=COMMITTED_BASELINES)
+    code, outcomes, left, output = run_evals(tmp, "", env=COMMITTED_BASELINES)
     run = the_run(tmp)
+    failed = "\n".join(f"{test}: {message[:1500]}" for test, (outcome, message) in outcomes.items() if outcome != "passed")
     # A gate verdict (exit 1) does not matter here: every case finished with its generations kept.
-    assert code in (0, 1) and not left and reusable(run), output[-3000:]
+    assert code in (0, 1) and not left and reusable(run), f"{failed}\n{output[-1500:]}"
     return run
 
 

@@ -10,11 +10,25 @@ DEFAULTS = {
 }
 
 
+class _Namespace:
+    """config.option: the same options, by attribute (the plugin sets some, as pytest allows)."""
+
+    def __init__(self, options: dict):
+        object.__setattr__(self, "_options", options)
+
+    def __getattr__(self, name: str):
+        return self._options[name]
+
+    def __setattr__(self, name: str, value) -> None:
+        self._options[name] = value
+
+
 class Options:
     def __init__(self, **options):
         unknown = set(options) - set(DEFAULTS)
         assert not unknown, f"not an option of pytest evals: {unknown}"
         self.options = {**DEFAULTS, **options}
+        self.option = _Namespace(self.options)
         self.stash: dict = {}
 
     def getoption(self, name: str, default=None):

@@ -35,7 +35,7 @@ def test_cpu_env_binds_one_core_per_rank():
 def test_server_command_is_vllms_own_entrypoint(tmp_path):
     server = VllmServer("org/model", "name", {"tensor_parallel_size": 2}, tmp_path / "x.log", port=8000)
     assert server.command()[1:] == [
-        "-m", "vllm.entrypoints.openai.api_server", "--model", "org/model", "--served-model-name", "name",
+        "-m", "vllm.entrypoints.launchers.api_server.entry", "--model", "org/model", "--served-model-name", "name",
         "--host", "127.0.0.1", "--port", "8000", "--tensor-parallel-size", "2",
     ]
 

@@ -163,3 +163,67 @@ def test_the_reference_check_reads_each_tokens_rank_against_what_its_sampler_dra
     assert sampler_ranks(sampled) == sampled.generation["top_k"] == 20 and sampler_ranks(greedy) == 1
     no_top_k = dataclasses.replace(sampled, generation={k: v for k, v in sampled.generation.items() if k != "top_k"})
     assert sampler_ranks(no_top_k) == math.inf
+    from evals.run.drift_pass import unsampleable
+
+    thinking = next(c for c in load_matrix().cases("tiny") if c.mode.enable_thinking)
+    penalised = next(c for c in load_matrix().cases("tiny") if not c.mode.enable_thinking)
+    assert unsampleable(thinking) == 40 and unsampleable(greedy) == 5  # rank 41 of a top-20 sampler: not what was generated
+    # A presence penalty re-ranks the model's tokens before the draw: no per-token bound.
+    assert penalised.generation["presence_penalty"] == 1.5 and unsampleable(penalised) == math.inf
+
+
+def _sample(response: str, token_ids=None):
+    from evals.artifacts.types import Sample
+
+    return Sample("bf16-aime24-think", "2024-I-1", 0, 0, "204", [], None, response, "stop", 10, 5, True, {}, {},
+                  token_ids)
+
+
+def test_drift_scores_the_generated_token_ids_and_refuses_a_text_that_is_not_them():
+    from transformers import AutoTokenizer
+
+    from evals.drift.sequences import response_ids
+    from evals.engine.tiny.train import COMMITTED
+
+    tokenizer = AutoTokenizer.from_pretrained(COMMITTED)
+    generated = "<think>\n#001 Right 2#001 1#001.\n</think>\n\n$\\boxed{204}$"
+    ids = tokenizer.encode(generated, add_special_tokens=False)
+    # A non-canonical tokenization the model generated: its ids are scored as they are, not re-encoded.
+    split = ids[:-1] + tokenizer.encode(tokenizer.decode(ids[-1:])[:1], add_special_tokens=False) + \
+        tokenizer.encode(tokenizer.decode(ids[-1:])[1:], add_special_tokens=False)
+    text = tokenizer.decode(split, skip_special_tokens=True)
+    assert response_ids(tokenizer, _sample(text, split), "f:1") == split
+    # A stop string is cut from the text, not from the ids.
+    assert response_ids(tokenizer, _sample(generated[:-1], ids), "f:1") == ids
+    # A server whose reasoning parser took the thinking out of the text: refused, naming the response.
+    answer = generated.split("</think>")[1]
+    with pytest.raises(DriftError, match=r"f:1: bf16-aime24-think item 2024-I-1: the response's text is not what its "
+                                         r"\d+ generated tokens decode to \(from character 0:"):
+        response_ids(tokenizer, _sample(answer, ids), "f:1")
+    # Kept without ids (an earlier run): the text re-encoded, which must decode back to itself.
+    assert response_ids(tokenizer, _sample(generated), "f:2") == ids
+
+
+def test_a_reasoning_parser_on_the_server_is_an_error_naming_it():
+    from evals.lmeval.model import split_reasoning
+
+    answer = {"choices": [{"message": {"content": "\\boxed{204}", "reasoning_content": "Let me think"}}]}
+    assert split_reasoning(answer) == "Let me think"
+    assert split_reasoning({"choices": [{"message": {"content": "<think>x</think>\\boxed{204}"}}]}) is None
+    assert split_reasoning({"choices": [{"message": {"content": "a", "reasoning": "b"}}]}) == "b"
+
+
+def test_a_text_kept_without_ids_must_survive_re_encoding():
+    from evals.drift.sequences import response_ids
+
+    class Lossy:  # a tokenizer that drops what it does not know, as one without byte fallback does
+        def encode(self, text, add_special_tokens=False):
+            return [ord(c) for c in text if c.isascii()]
+
+        def decode(self, ids, skip_special_tokens=False):
+            return "".join(map(chr, ids))
+
+    assert response_ids(Lossy(), _sample("x = 5"), "f:3") == [120, 32, 61, 32, 53]
+    with pytest.raises(DriftError, match=r"f:3: .* does not survive re-encoding \(from character 4: '∞' against ''\), "
+                                         r"and the run kept no generated token ids"):
+        response_ids(Lossy(), _sample("x = ∞"), "f:3")

@@ -4,7 +4,7 @@ running instead of starting one. One child `pytest evals` run holds all three, a
 each: BF16's server (tensor parallel 2) given an argument vLLM rejects, FP8's server
 killed at its second request, NVFP4 on a server this test starts (--vllm-url). Its
 baselines (made with --snapshot-update in a temporary folder) are not the point. Ctrl-C: see
-tests/test_resume_keeps_results.py; SIGKILL of pytest itself: tests/test_resume_replay.py."""
+tests/test_resume_keeps_results.py; SIGKILL of pytest itself: tests/test_day_one.py."""
 
 from __future__ import annotations
 

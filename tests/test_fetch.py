@@ -95,3 +95,36 @@ def test_a_gpu_session_pins_what_it_serves_and_a_resume_keeps_the_recorded_commi
     recorded = {"models": {"nvfp4": {"revision": COMMIT}}}
     assert {c.model.revision for c in selection._pin_revisions(run, nvfp4, "full", recorded, None)} == {COMMIT}
     assert {c.model.revision for c in selection._pin_revisions(run, nvfp4, "full", None, None)} == {"main"}
+
+
+def test_pin_writes_the_resolved_commit_into_the_config_keeping_its_comments(hub_cache, tmp_path, capsys):
+    import argparse
+    import shutil
+
+    from evals.config.edit import pin_revision
+    from evals.config.matrix import ConfigError
+    from evals.config.paths import MATRIX_FILE
+
+    config = tmp_path / "matrix.yaml"
+    shutil.copy(MATRIX_FILE, config)
+    before = config.read_text()
+    matrix = load_matrix(config)
+    assert matrix.models["qwen3-32b-nvfp4"].revision == "main"
+    args = argparse.Namespace(matrix=matrix, profile="full", precision=["nvfp4"], pin=True)
+    assert fetch.command(args) == 0
+    assert f"qwen3-32b-nvfp4: pinned in {config}: revision {COMMIT} (was 'main')" in capsys.readouterr().out
+    after = config.read_text()
+    assert load_matrix(config).models["qwen3-32b-nvfp4"].revision == COMMIT
+    # One line changed, its comment and every other line kept.
+    changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+    assert changed == [("    revision: main", f"    revision: {COMMIT}")] and len(before.splitlines()) == len(after.splitlines())
+    # A second machine's cases name the commit without resolving anything.
+    assert {c.model.revision for c in load_matrix(config).cases("full") if c.precision == "nvfp4"} == {COMMIT}
+    # A commit is not pinned again; a model that is not there is an error naming the file; nothing changes.
+    assert fetch.command(argparse.Namespace(matrix=load_matrix(config), profile="full", precision=["nvfp4"], pin=True)) == 0
+    assert config.read_text() == after
+    with pytest.raises(ConfigError, match=rf"{config}: no model 'qwen3-32b-int4' under models: to pin"):
+        pin_revision(config, "qwen3-32b-int4", COMMIT)
+    with pytest.raises(ConfigError):
+        pin_revision(config, "qwen3-32b-nvfp4", "not a: [commit")  # the result would not load: the file stays
+    assert config.read_text() == after and not list(tmp_path.glob("tmp*.yaml"))

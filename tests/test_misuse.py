@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from tests.evals_run import ROOT, pytest_evals
-from tests.options import select
+from tests.options import Options, select
 
 
 def test_limit_with_snapshot_update_refuses_to_shrink_committed_baselines(tmp_path, monkeypatch):
@@ -40,6 +40,37 @@ def test_a_resume_of_a_folder_with_a_damaged_manifest_names_the_file(tmp_path):
     with pytest.warns(UserWarning, match="skipped 1 run folder"), pytest.raises(pytest.UsageError) as info:
         select(resume="last", artifacts=str(tmp_path / "artifacts"))
     assert "--resume last: no run with a readable manifest.json" in str(info.value)
+
+
+def test_a_resumed_run_keeps_its_mode_and_refuses_what_contradicts_it(tmp_path):
+    """An interrupted baseline run resumed without --snapshot-update stays a baseline run
+    (baseline k, baseline seeds, its --seed and --limit) and writes its baselines; a --limit or
+    --seed other than the run's refuses, naming both."""
+    from evals.plugin.selection import selection
+
+    run = tmp_path / "artifacts" / "20261206-100000-tiny"
+    run.mkdir(parents=True)
+    cases = ["fp8-aime24-int_only", "fp8-aime24-think"]
+    manifest = {"profile": "tiny", "cases": cases, "started": "2026-12-06T10:00:00+00:00", "baseline": True,
+                "seed": 7, "limit": 5, "replace_baselines": True}  # a --limit'ed baseline run needs the flag
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    config = Options(resume=str(run), collectonly=False)
+    with pytest.warns(UserWarning, match="that run is a baseline run .* continues as one"):
+        chosen = selection(config)
+    assert config.option.update_snapshots is True and chosen.snapshot_update and chosen.baseline
+    assert [(c.id, c.repeats, c.seed, c.limit) for c in chosen.cases] == [
+        (c, 12, 7, 5) for c in cases]  # the tiny profile's baseline_repeats, the run's seed and limit
+    with pytest.raises(pytest.UsageError, match=r"--limit 3: --resume of a run made with --limit 5; drop --limit or give 5"):
+        select(resume=str(run), limit=3)
+    with pytest.raises(pytest.UsageError, match=r"--seed 2: --resume of a run drawn with --seed 7"):
+        select(resume=str(run), seed=2)
+    # A run's resume stays a run: no baseline k, no --snapshot-update of its samples.
+    (run / "manifest.json").write_text(json.dumps({**manifest, "baseline": False}))
+    config = Options(resume=str(run), collectonly=False)
+    plain = selection(config)
+    assert not plain.baseline and not config.option.update_snapshots and {c.repeats for c in plain.cases} == {4}
+    with pytest.raises(pytest.UsageError, match="that run is not a baseline run"):
+        select(resume=str(run), update_snapshots=True)
 
 
 def test_a_replay_names_the_cases_the_matrix_no_longer_has(tmp_path):

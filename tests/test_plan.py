@@ -58,11 +58,13 @@ def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselin
     from evals.__main__ import main
 
     matrix = load_matrix()
-    planned = {e.precision: e for e in estimate(matrix, "full", tmp_path)}  # no baselines: planning's lengths
+    full = matrix.cases("full")
+    planned = {e.precision: e for e in estimate(matrix, full, tmp_path)}  # no baselines: planning's lengths
     assert planned["bf16"].sources == ("planning",)
-    faster = dataclasses.replace(matrix.planning, throughput={**matrix.planning.throughput, "bf16": 3000})
-    assert estimate(dataclasses.replace(matrix, planning=faster), "full", tmp_path)[0].gpu_hours == \
-        pytest.approx(planned["bf16"].gpu_hours / 2)
+    # Twice the bandwidth halves every decode step: half the GPU-hours.
+    gpu = dataclasses.replace(matrix.planning.gpu, bandwidth_tb_s=2 * matrix.planning.gpu.bandwidth_tb_s)
+    faster = dataclasses.replace(matrix, planning=dataclasses.replace(matrix.planning, gpu=gpu))
+    assert estimate(faster, full, tmp_path)[0].gpu_hours == pytest.approx(planned["bf16"].gpu_hours / 2)
 
     # A baseline whose responses were half the planned length halves that case's tokens.
     case = next(c for c in matrix.cases("full") if c.id == "bf16-aime24-think")
@@ -70,7 +72,7 @@ def test_the_estimate_follows_the_config_and_takes_measured_lengths_from_baselin
     (tmp_path / "full" / f"{case.id}.json").write_text(Record(
         case.id, "full", "", {}, GateTerms(1e-4, 0.01, 0.05, 0.95), "integer_match[prefer_final]", 0, 54, {}, 0.0,
         matrix.planning.tokens(case) / 2, {}).text)
-    measured = {e.precision: e for e in estimate(matrix, "full", tmp_path)}
+    measured = {e.precision: e for e in estimate(matrix, full, tmp_path)}
     from evals.planning.power import items
     assert planned["bf16"].output_tokens - measured["bf16"].output_tokens == \
         pytest.approx(items(case) * case.repeats * matrix.planning.tokens(case) / 2)

@@ -16,6 +16,7 @@ LINE = {
     "chat_template_kwargs": {"enable_thinking": True}, "response": "<think>x</think>\\boxed{204}",
     "finish_reason": "stop", "prompt_tokens": 11, "completion_tokens": 9, "correct": True,
     "verdicts": {"exact_match": True, "math_equiv": True}, "extracted": {"exact_match": "204", "math_equiv": "204"},
+    "token_ids": None,
 }
 
 
@@ -26,9 +27,13 @@ def test_a_sample_is_the_line_it_was_byte_for_byte():
     assert Sample.from_data(json.loads(json.dumps(LINE)), "s.jsonl:1") == sample
 
 
-def test_a_line_written_before_chat_template_kwargs_were_kept_reads():
-    old = {k: v for k, v in LINE.items() if k != "chat_template_kwargs"}
-    assert Sample.from_data(old, "s.jsonl:1").chat_template_kwargs is None
+def test_a_line_written_before_chat_template_kwargs_or_token_ids_were_kept_reads():
+    old = {k: v for k, v in LINE.items() if k not in ("chat_template_kwargs", "token_ids")}
+    sample = Sample.from_data(old, "s.jsonl:1")
+    assert sample.chat_template_kwargs is None and sample.token_ids is None
+    assert Sample.from_data({**LINE, "token_ids": [1, 2]}, "s.jsonl:1").token_ids == [1, 2]
+    with pytest.raises(DamagedFile, match="'token_ids'"):
+        Sample.from_data({**LINE, "token_ids": "1 2"}, "s.jsonl:1")
 
 
 @pytest.mark.parametrize("line, field", [
@@ -54,7 +59,10 @@ class Tokenizer:
         return list(range(11))
 
     def encode(self, text, add_special_tokens):
-        return [1] * len(text)
+        return [ord(c) for c in text]
+
+    def decode(self, ids, skip_special_tokens=False):
+        return "".join(map(chr, ids))
 
 
 def test_the_drift_reference_reads_samples_and_names_a_damaged_line(tmp_path):

@@ -76,3 +76,17 @@ def test_baselines_hold_more_samples_drawn_apart_and_a_run_with_other_seeds_pass
     assert not manifest.get("baseline") and manifest.get("seed", 0) == 0  # a run's seeds, not a baseline's
     pooled = json.loads((tiny_run / "pooled.json").read_text())
     assert len(pooled) == 12 and all(entry["passed"] for entry in pooled.values()), pooled
+
+
+def test_each_generation_pass_records_what_it_measured_of_the_engine(tiny_run, cases):
+    """The manifest keeps each pass's output tokens/s (what the planner takes once a whole run
+    measured it) and vLLM's own counters: its generated tokens, which agree with the responses'
+    usage, and its preemptions (none: the pool keeps expected tokens within the KV cache)."""
+    models = json.loads((tiny_run / "manifest.json").read_text())["models"]
+    for precision in {c.precision for c in cases}:
+        measured = models[precision]["generation_pass"]
+        mine = [c for c in cases if c.precision == precision]
+        assert measured["requests"] == sum(c.limit * c.repeats for c in mine), precision
+        assert measured["generated_tokens"] == measured["output_tokens"] > 0
+        assert measured["preemptions"] == 0
+        assert measured["output_tokens_per_s"] == pytest.approx(measured["output_tokens"] / measured["seconds"], rel=1e-3)

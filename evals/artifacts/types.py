@@ -136,6 +136,7 @@ class Sample:
     correct: bool  # the primary metric's verdict
     verdicts: dict[str, bool]  # metric -> correct
     extracted: dict[str, str | None]  # metric -> what its scorer compared with the gold answer
+    token_ids: list[int] | None = None  # the generated tokens, where the run asked for them (the drift reference's)
 
     def as_data(self) -> dict[str, Any]:
         """The line's JSON object: the fields, in their order."""
@@ -145,13 +146,13 @@ class Sample:
     def from_data(cls, data: Any, where: Any) -> "Sample":
         """A sample read from `where` (a file and line, "…/samples.jsonl:3"); DamagedFile
         naming it and the field that is missing or malformed. A line written before
-        `chat_template_kwargs` was kept has none (None)."""
+        `chat_template_kwargs` or `token_ids` was kept has none (None)."""
         with fields_of(where):
             if not isinstance(data, dict):
                 raise TypeError(f"expected a JSON object, got {type(data).__name__}")
             values = {}
             for name, kinds in _SAMPLE_FIELDS.items():
-                value = data.get(name) if name == "chat_template_kwargs" else data[name]
+                value = data.get(name) if name in _SAMPLE_OPTIONAL else data[name]
                 if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
                     raise TypeError(f"{name!r} must be {' or '.join(k.__name__ for k in kinds)}, "
                                     f"got {type(value).__name__}")
@@ -164,5 +165,7 @@ _SAMPLE_FIELDS: dict[str, tuple[type, ...]] = {
     "case": (str,), "item": (str,), "doc_id": (int,), "repeat": (int,), "gold": (str,),
     "messages": (list, _NONE), "chat_template_kwargs": (dict, _NONE), "response": (str,),
     "finish_reason": (str, _NONE), "prompt_tokens": (int, _NONE), "completion_tokens": (int, _NONE),
-    "correct": (bool,), "verdicts": (dict,), "extracted": (dict,),
+    "correct": (bool,), "verdicts": (dict,), "extracted": (dict,), "token_ids": (list, _NONE),
 }
+# Fields a line written before they were kept lacks (None).
+_SAMPLE_OPTIONAL = ("chat_template_kwargs", "token_ids")

@@ -39,7 +39,8 @@ _KEYS = {
     "drift": {"items", "max_tokens", "top_k", "margin", "floor", "confidence"},
     "gate": {"alpha", "alpha_shares", "margin", "confidence"},
     "pool": {"tasks", "modes", "margin"},
-    "planning": {"gpus", "budget_gpu_hours", "runs_per_baseline", "target_power", "throughput", "output_tokens", "source"},
+    "planning": {"gpus", "budget_gpu_hours", "runs_per_baseline", "target_power", "gpu", "model_shape", "weights_gb",
+                 "prompt_tokens", "output_tokens", "output_spread", "source"},
     "generation": {"default", "thinking", "non_thinking", "by_task"},
     "sampling": {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "repetition_penalty", "max_gen_toks", "seed"},
 }
@@ -174,25 +175,57 @@ class Pool:
         return (self.tasks is None or case.task.name in self.tasks) and (self.modes is None or case.mode.name in self.modes)
 
 
+# --smoke: items per task (unless --limit says otherwise) and the longest response.
+SMOKE_ITEMS = 2
+SMOKE_MAX_TOKENS = 4096
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """The GPU the cost model assumes (planning.gpu)."""
+
+    name: str
+    memory_gib: float
+    bandwidth_tb_s: float
+    bandwidth_efficiency: float  # the share of the bandwidth a decode step reaches
+    reserved_gib: float  # per GPU, outside weights and KV cache: activations, CUDA graphs, NCCL
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What a token's KV cache holds: per layer, a key and a value of each KV head."""
+
+    layers: int
+    kv_heads: int
+    head_dim: int
+
+    def kv_bytes_per_token(self, dtype_bytes: int) -> int:
+        return 2 * self.layers * self.kv_heads * self.head_dim * dtype_bytes
+
+
 @dataclass(frozen=True)
 class Planning:
-    """Assumptions of the power planner's GPU costs (python -m evals power): output tokens
-    per second of one server per precision, mean output tokens per response by task kind
-    and thinking style (until baselines measure them), GPUs per server."""
+    """Assumptions of the cost model (evals/planning/throughput.py) until a run measures
+    them: the GPU, the model's KV shape, each precision's weight bytes, prompt length and
+    output lengths (mean and spread) by task kind and thinking style, GPUs per server."""
 
     gpus: int
     budget_gpu_hours: float
     runs_per_baseline: float  # runs that one accepted baseline serves, on average
     target_power: float  # what the planner's recommendations aim for
-    throughput: dict[str, float]
+    gpu: GpuSpec
+    model_shape: ModelShape
+    weights_gb: dict[str, float]
+    prompt_tokens: float
     output_tokens: dict[str, dict[str, float]]
+    output_spread: dict[str, dict[str, float]]
     source: str
 
     def tokens(self, case: "Case") -> float:
         return self.output_tokens[case.task.kind][case.mode.style]
 
-    def gpu_hours(self, precision: str, tokens: float) -> float:
-        return tokens / self.throughput[precision] / 3600 * self.gpus
+    def spread(self, case: "Case") -> float:
+        return self.output_spread[case.task.kind][case.mode.style]
 
 
 class CaseId(NamedTuple):
@@ -254,6 +287,13 @@ class Case:
     def as_baseline(self) -> "Case":
         """The case as --snapshot-update runs it: the profile's baseline samples per item."""
         return dataclasses.replace(self, repeats=self.baseline_repeats, baseline=True)
+
+    def as_smoke(self, limit: int | None = None) -> "Case":
+        """The case as --smoke runs it: `limit` items (SMOKE_ITEMS), one sample each, responses
+        of at most SMOKE_MAX_TOKENS (a smoke run checks mechanisms, not accuracy)."""
+        most = min(self.generation.get("max_gen_toks", SMOKE_MAX_TOKENS), SMOKE_MAX_TOKENS)
+        return dataclasses.replace(self, limit=limit or SMOKE_ITEMS, repeats=1, baseline_repeats=1,
+                                   generation={**self.generation, "max_gen_toks": most})
 
 
 @dataclass(frozen=True)
@@ -376,7 +416,9 @@ def load_matrix(path: Path = MATRIX_FILE) -> Matrix:
     for task_file in _task_files():
         digest.update(task_file.relative_to(TASKS_DIR).as_posix().encode() + b"\0")
         digest.update(task_file.read_bytes())
-    planning = _planning(where.at("planning"), raw["planning"], tasks) if "planning" in raw else None
+    precisions = {p for spec in (raw["profiles"] or {}).values() if isinstance(spec, dict) and spec.get("gpu") is True
+                  for p in (spec.get("precisions") or {})}  # the cost model's: GPU profiles
+    planning = _planning(where.at("planning"), raw["planning"], tasks, precisions) if "planning" in raw else None
     matrix = Matrix(models, tasks, modes, raw["profiles"], path, digest.hexdigest(), gate, pools, planning)
     for profile in raw["profiles"]:
         _expand(matrix, profile, raw["profiles"][profile])  # validates every profile up front
@@ -510,25 +552,47 @@ def _gate(where: "_Where", spec: Any) -> GateSettings:
     return GateSettings(alpha, {k: float(v) for k, v in shares.items()}, margin, confidence)
 
 
-def _planning(where: "_Where", spec: Any, tasks: dict) -> Planning:
+def _planning(where: "_Where", spec: Any, tasks: dict, precisions: set[str]) -> Planning:
     _keys(where, spec, "planning", required=_KEYS["planning"])
     gpus = _positive(where.at("gpus"), spec["gpus"])
     budget = _positive(where.at("budget_gpu_hours"), spec["budget_gpu_hours"])
-    if not isinstance(spec["throughput"], dict) or not spec["throughput"]:
-        raise where.at("throughput").error("expected {precision: output tokens per second}")
-    throughput = {p: _positive(where.at("throughput", p), v) for p, v in spec["throughput"].items()}
+    gpu = _record(where.at("gpu"), spec["gpu"], {"name", "memory_gib", "bandwidth_tb_s", "bandwidth_efficiency", "reserved_gib"})
+    gpu_spec = GpuSpec(str(gpu["name"]), *(_positive(where.at("gpu", k), gpu[k]) for k in ("memory_gib", "bandwidth_tb_s")),
+                       _share(where.at("gpu", "bandwidth_efficiency"), gpu["bandwidth_efficiency"], "a share of the bandwidth"),
+                       _nonnegative(where.at("gpu", "reserved_gib"), gpu["reserved_gib"]))
+    shape = _record(where.at("model_shape"), spec["model_shape"], {"layers", "kv_heads", "head_dim"})
+    for key, value in shape.items():
+        if not _integer(value) or value < 1:
+            raise where.at("model_shape", key).error(f"must be a positive integer, got {value!r}")
+    weights = spec["weights_gb"]
+    if not isinstance(weights, dict) or not precisions <= set(weights):
+        raise where.at("weights_gb").error(f"expected {{precision: GB}} for every precision {sorted(precisions)}, got {weights!r}")
+    weights = {p: _positive(where.at("weights_gb", p), v) for p, v in weights.items()}
     kinds = {t.kind for t in tasks.values()}
-    tokens = spec["output_tokens"]
-    if not isinstance(tokens, dict) or set(tokens) != kinds:
-        raise where.at("output_tokens").error(f"expected one entry per task kind {sorted(kinds)}, got {tokens!r}")
-    for kind, styles in tokens.items():
-        if not isinstance(styles, dict) or set(styles) != {"thinking", "non_thinking"}:
-            raise where.at("output_tokens", kind).error(f"expected {{thinking: tokens, non_thinking: tokens}}, got {styles!r}")
-        for style, value in styles.items():
-            _positive(where.at("output_tokens", kind, style), value)
+    lengths = {}
+    for key in ("output_tokens", "output_spread"):
+        table = spec[key]
+        if not isinstance(table, dict) or set(table) != kinds:
+            raise where.at(key).error(f"expected one entry per task kind {sorted(kinds)}, got {table!r}")
+        for kind, styles in table.items():
+            if not isinstance(styles, dict) or set(styles) != {"thinking", "non_thinking"}:
+                raise where.at(key, kind).error(f"expected {{thinking: tokens, non_thinking: tokens}}, got {styles!r}")
+            for style, value in styles.items():
+                (_positive if key == "output_tokens" else _nonnegative)(where.at(key, kind, style), value)
+        lengths[key] = table
     runs = _positive(where.at("runs_per_baseline"), spec["runs_per_baseline"])
     target = _share(where.at("target_power"), spec["target_power"], "a power", low=0.5)
-    return Planning(int(gpus), float(budget), runs, target, throughput, tokens, str(spec["source"]))
+    return Planning(int(gpus), float(budget), runs, target, gpu_spec, ModelShape(**shape), weights,
+                    _positive(where.at("prompt_tokens"), spec["prompt_tokens"]), lengths["output_tokens"],
+                    lengths["output_spread"], str(spec["source"]))
+
+
+def _record(where: "_Where", spec: Any, keys: set[str]) -> dict:
+    """A mapping with exactly these keys."""
+    if not isinstance(spec, dict) or set(spec) != keys:
+        got = sorted(spec) if isinstance(spec, dict) else repr(spec)
+        raise where.error(f"expected the keys {sorted(keys)}, got {got}")
+    return spec
 
 
 def _drift(where: "_Where", spec: Any) -> DriftSettings:
@@ -543,6 +607,12 @@ def _drift(where: "_Where", spec: Any) -> DriftSettings:
             raise where.at(key).error(f"must be a number >= 0, got {spec[key]!r}")
     confidence = _share(where.at("confidence"), spec.get("confidence", 0.99), "a confidence", 0.5, 1.0)
     return DriftSettings(spec["items"], spec["max_tokens"], spec["top_k"], float(spec["margin"]), float(spec["floor"]), confidence)
+
+
+def _nonnegative(where: "_Where", value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise where.error(f"must be a number >= 0, got {value!r}")
+    return float(value)
 
 
 def _positive(where: "_Where", value: Any) -> float:

@@ -31,6 +31,10 @@ from evals.engine.endpoints import Endpoint
 RETRY_WAITS_S = (1.0, 4.0, 10.0)
 # The engine may go this long with no token generated and no request answered.
 STALL_TIMEOUT_S = 1800.0
+# vLLM's counters read before and after a pool's requests (its /metrics; a remote server
+# may not expose them): what the engine generated, and how often it preempted a running
+# request for lack of KV cache (each preemption recomputes that request's context).
+ENGINE_COUNTERS = {"generated_tokens": "vllm:generation_tokens_total", "preemptions": "vllm:num_preemptions_total"}
 _WATCH_EVERY_S = 5.0
 
 
@@ -74,8 +78,10 @@ class PoolSize:
 
 def pool_size(max_in_flight: int, kv_cache_tokens: int | None = None) -> PoolSize:
     """At most `max_in_flight` out (evals/lmeval/call.py `in_flight`: two of the server's
-    batches), and expected tokens of twice its KV cache: one cache full running, one waiting."""
-    return PoolSize(max_in_flight, None if kv_cache_tokens is None else 2.0 * kv_cache_tokens)
+    batches), and expected output tokens of at most the KV cache: the requests out fit it
+    at their expected full lengths, so vLLM has no reason to preempt one (a preemption
+    throws a request's cache away and recomputes it; the manifest counts them)."""
+    return PoolSize(max_in_flight, None if kv_cache_tokens is None else float(kv_cache_tokens))
 
 
 class Client:
@@ -87,6 +93,7 @@ class Client:
         self.endpoint, self.size, self.headers, self.stall_timeout = endpoint, size, headers or {}, stall_timeout
         self.first_sent: float | None = None
         self.last_received: float | None = None
+        self.counters: dict[str, float] = {}  # ENGINE_COUNTERS' change over the requests sent, where the engine says
 
     def send(self, requests: list[Request], on_response: Callable[[Request], None], *, keep_going: bool = False) -> None:
         """Sends `requests` in order; `on_response(request)` as each answer arrives. The
@@ -101,12 +108,16 @@ class Client:
         progress = {"at": time.monotonic()}
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
         async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
+            before = await engine_metrics(session, base_url) or {}
             watch = asyncio.create_task(self._watch(session, base_url, progress))
             try:
                 await self._admit(session, base_url, requests, on_response, keep_going, progress, watch)
             finally:
                 watch.cancel()
                 await asyncio.gather(watch, return_exceptions=True)
+                after = await engine_metrics(session, base_url) or {}
+                self.counters = {name: after[metric] - before.get(metric, 0.0)
+                                 for name, metric in ENGINE_COUNTERS.items() if metric in after}
 
     async def _admit(self, session, base_url, requests, on_response, keep_going, progress, watch) -> None:
         room = asyncio.Condition()

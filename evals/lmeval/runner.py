@@ -119,6 +119,7 @@ def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResu
                 finish_reason=getattr(response, "finish_reason", None),
                 prompt_tokens=getattr(response, "prompt_tokens", None),
                 completion_tokens=getattr(response, "completion_tokens", None),
+                token_ids=getattr(response, "token_ids", None),
                 correct=verdicts[primary].correct,
                 verdicts={m: v.correct for m, v in verdicts.items()},
                 extracted={m: v.extracted for m, v in verdicts.items()},

@@ -26,6 +26,7 @@ from evals.artifacts.types import Record
 from evals.config.matrix import REFERENCE_PRECISION, Case, ConfigError, Matrix, pooled_cases
 from evals.gate import noise, sensitivity
 from evals.gate.policy import Policy
+from evals.planning.throughput import Rates
 
 RUN_KS = (1, 2, 4, 8, 16, 32, 64)
 POWERS = (0.8, 0.9)
@@ -42,6 +43,7 @@ class Planned:
     cases: list[Case]
     rates: np.ndarray  # (item sets, items)
     tokens: np.ndarray  # expected output tokens per response, per item
+    hours: np.ndarray  # GPU-hours per response, per item (its tokens at its case's rate: evals/planning/throughput.py)
     source: str  # "baseline" or "published"
     alpha: float
     margin: float
@@ -55,6 +57,9 @@ class Planned:
 
     def tokens_at(self, k: np.ndarray | int) -> float:
         return float(np.sum(self.tokens * k))
+
+    def hours_at(self, k: np.ndarray | int) -> float:
+        return float(np.sum(self.hours * k))
 
 
 def items(case: Case) -> int:
@@ -95,19 +100,22 @@ def _case_inputs(matrix: Matrix, case: Case, snapshots: Path) -> tuple[np.ndarra
     return rates, tokens, "published"
 
 
-def planned_tests(matrix: Matrix, profile: str, precision: str, snapshots: Path) -> list[Planned]:
+def planned_tests(matrix: Matrix, profile: str, precision: str, snapshots: Path, artifacts: Path | None = None) -> list[Planned]:
     policy = Policy(matrix.gate, matrix.test_counts(profile))
     cases = [c for c in matrix.cases(profile) if c.precision == precision]
     if not cases:
         raise ConfigError(f"profile {profile!r} has no cases of precision {precision!r}")
     inputs = {c.id: _case_inputs(matrix, c, snapshots) for c in cases}
+    rates = Rates(matrix.planning, artifacts)
+    per_response = {c.id: rates.of(c, float(inputs[c.id][1][0])).gpu_hours(1.0, matrix.planning.gpus) for c in cases}
 
     def planned(name: str, chosen: list[Case], kind: str, margin: float) -> Planned:
         sets = max(inputs[c.id][0].shape[0] for c in chosen)
         rates = np.concatenate([np.broadcast_to(inputs[c.id][0], (sets, inputs[c.id][0].shape[1])) for c in chosen], axis=1)
         tokens = np.concatenate([inputs[c.id][1] for c in chosen])
+        hours = np.concatenate([inputs[c.id][1] * per_response[c.id] for c in chosen])
         sources = {inputs[c.id][2] for c in chosen}
-        return Planned(name, chosen, rates, tokens, "+".join(sorted(sources)), policy.alpha_for(kind), margin)
+        return Planned(name, chosen, rates, tokens, hours, "+".join(sorted(sources)), policy.alpha_for(kind), margin)
 
     tests = [planned(f"{c.task.name}-{c.mode.name}", [c], "case", policy.case_margin(c)) for c in cases]
     for (_, name), chosen in pooled_cases(matrix.pools, cases).items():
@@ -145,17 +153,22 @@ def render_table(matrix: Matrix, profile: str, precision: str, tests: list[Plann
         base = "/".join(str(b) for b in sorted(set(test.case_k("baseline_repeats").tolist())))
         lines.append(f"{test.name:<26} {test.rates.shape[1]:>5} {base:>6} {test.source:>9} {test.margin * 100:>6g} "
                      + " ".join(cells) + f" {run_k:>6} {at_run:>10}")
-    lines += ["", f"GPU cost ({planning.gpus} GPUs per server; {planning.throughput[precision]:g} output tokens/s assumed for "
-              f"{precision}; see `planning` in evals/config/matrix.yaml):"]
+    lines += ["", f"GPU cost ({planning.gpus} GPUs per server; each case's output tokens/s from `python -m evals estimate`: "
+              "measured by a run of the profile, else the KV-bound model of evals/planning/throughput.py):"]
+    singles = [t for t in tests if len(t.cases) == 1]
     for k in RUN_KS:
-        tokens = sum(t.tokens_at(k) for t in tests if len(t.cases) == 1)
-        lines.append(f"  every case at k={k:<3} {tokens / 1e6:8.1f} M tokens, {planning.gpu_hours(precision, tokens):7.1f} GPU-hours per run")
-    run_tokens = sum(t.tokens_at(t.case_k("repeats")) for t in tests if len(t.cases) == 1)
-    base_tokens = sum(t.tokens_at(t.case_k("baseline_repeats")) for t in tests if len(t.cases) == 1)
+        tokens, hours = sum(t.tokens_at(k) for t in singles), sum(t.hours_at(k) for t in singles)
+        lines.append(f"  every case at k={k:<3} {tokens / 1e6:8.1f} M tokens, {hours:7.1f} GPU-hours per run")
+    run_k = {t.name: t.case_k("repeats") for t in singles}
+    base_k = {t.name: t.case_k("baseline_repeats") for t in singles}
+    run_hours = sum(t.hours_at(run_k[t.name]) for t in singles)
+    over = run_hours - planning.budget_gpu_hours
     lines += [
-        f"  as configured: {run_tokens / 1e6:.1f} M tokens, {planning.gpu_hours(precision, run_tokens):.1f} GPU-hours per run; "
-        f"{base_tokens / 1e6:.1f} M tokens, {planning.gpu_hours(precision, base_tokens):.1f} GPU-hours per accepted baseline "
-        f"(budget per run: {planning.budget_gpu_hours:g})",
+        f"  as configured: {sum(t.tokens_at(run_k[t.name]) for t in singles) / 1e6:.1f} M tokens, "
+        f"{run_hours:.1f} GPU-hours per run; "
+        f"{sum(t.tokens_at(base_k[t.name]) for t in singles) / 1e6:.1f} M tokens, "
+        f"{sum(t.hours_at(base_k[t.name]) for t in singles):.1f} GPU-hours per accepted baseline "
+        f"(budget per run: {planning.budget_gpu_hours:g}" + (f"; OVER it by {over:.1f}" if over > 0 else "") + ")",
     ]
     return lines
 
@@ -185,8 +198,7 @@ def recommended(tests: list[Planned], matrix: Matrix, precision: str) -> dict[st
     for test in tests:
         if len(test.cases) == 1 or not (options := frontier(test, planning.target_power)):
             continue
-        cost = lambda point: (planning.gpu_hours(precision, test.tokens_at(point[0]))  # noqa: E731
-                              + planning.gpu_hours(precision, test.tokens_at(point[1])) / planning.runs_per_baseline)
+        cost = lambda point: test.hours_at(point[0]) + test.hours_at(point[1]) / planning.runs_per_baseline  # noqa: E731
         run_k, baseline_k = min(options, key=cost)
         for case in test.cases:
             old = out.get(case.task.name, (0, 0))
@@ -198,6 +210,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", default=REFERENCE_PRECISION, help="whose baselines to read (default: %(default)s)")
     parser.add_argument("--snapshots", type=Path, help="baselines root (default: the suite's snapshots/)")
     parser.add_argument("--recommend", action="store_true", help="least-cost run and baseline k for each pool's margin")
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts"),
+                        help="where runs are: output tokens/s a whole run of the profile measured (default: %(default)s)")
 
 
 def command(args) -> int:
@@ -206,7 +220,7 @@ def command(args) -> int:
     matrix = args.matrix
     if matrix.planning is None:
         raise ConfigError(f"{matrix.source}: no `planning` section: the planner needs its cost assumptions")
-    tests = planned_tests(matrix, args.profile, args.precision, args.snapshots or snapshots_dir())
+    tests = planned_tests(matrix, args.profile, args.precision, args.snapshots or snapshots_dir(), args.artifacts)
     print("\n".join(render_table(matrix, args.profile, args.precision, tests)))
     if args.recommend:
         print(f"\nSamples per item at which each pool detects a drop of its margin with power {matrix.planning.target_power:g} "
@@ -218,8 +232,7 @@ def command(args) -> int:
             if not options:
                 print(f"  {test.name}: not within {sensitivity.MAX_K} samples per item")
             for run_k, baseline_k in options[:4]:
-                run_hours = matrix.planning.gpu_hours(args.precision, test.tokens_at(run_k))
-                base_hours = matrix.planning.gpu_hours(args.precision, test.tokens_at(baseline_k))
+                run_hours, base_hours = test.hours_at(run_k), test.hours_at(baseline_k)
                 print(f"  {test.name} (margin {test.margin * 100:g}): run k={run_k:<3} {run_hours:6.1f} GPU-hours per run, "
                       f"baseline k={baseline_k:<3} {base_hours:6.1f} GPU-hours once")
         chosen = recommended(tests, matrix, args.precision)

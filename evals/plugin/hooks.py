@@ -4,6 +4,7 @@ fixtures are in evals/plugin/fixtures.py).
     pytest evals                       # the tiny CPU matrix (default without a usable GPU)
     pytest evals -m gpu                # the Qwen3-32B matrix, profile full
     pytest evals --profile seed -m gpu # the seed report's settings
+    pytest evals -m gpu --smoke        # every mechanism in minutes (a profile's first step, evals/plugin/day_one.py)
     pytest evals --resume last         # finish an interrupted run, regenerating nothing it kept
     pytest evals --replay artifacts/RUN  # re-score a run's generations, re-check baselines, no engine
     pytest evals -m gpu -n 3           # one worker per model, each on its own GPUs (evals/plugin/workers.py)
@@ -18,6 +19,7 @@ import pytest
 from evals.config.matrix import REFERENCE_PRECISION, cross_precision_pairs, pooled_cases
 from evals.engine import facts
 from evals.engine import server as engines
+from evals.plugin import day_one
 from evals.plugin.run_hooks import RunHooks
 from evals.plugin.selection import selection
 from evals.run.errors import RunError
@@ -58,12 +60,16 @@ def pytest_addoption(parser):
     group.addoption("--seed", type=int, default=None, metavar="N",
                     help="draw other samples: offsets every request's seed by N (default 0; a resumed or replayed "
                     "run keeps its own)")
+    group.addoption("--smoke", action="store_true",
+                    help="every mechanism of a run in minutes: 2 items per task (or --limit), one sample each, "
+                    "baselines of its own in the run folder; the first step of a profile with no baselines")
     group.addoption("--progress-interval", type=float, default=DEFAULT_INTERVAL_S,
                     help=f"seconds between progress lines of a case (default {DEFAULT_INTERVAL_S:g})")
 
 
 def pytest_configure(config):
     config.pluginmanager.register(RunHooks(config), "suite-run-hooks")
+    config.pluginmanager.register(day_one, "suite-day-one")
     # CI cancels with SIGTERM: unwind like Ctrl-C, so every server is stopped.
     def interrupt(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -93,7 +99,7 @@ def pytest_generate_tests(metafunc):
         # One drift test per precision with a case in this session, the reference's first
         # (it scores its own responses); each runs on its precision's server.
         chosen = selection(metafunc.config)
-        wanted = chosen.matrix.drift(chosen.profile) is not None and not chosen.limit
+        wanted = chosen.matrix.drift(chosen.profile) is not None and (not chosen.limit or chosen.smoke)
         first: dict = {}
         for case in sorted(chosen.cases, key=lambda c: c.precision != REFERENCE_PRECISION) if wanted else []:
             first.setdefault(case.precision, case)  # the cases' order, so pytest keeps it
@@ -147,14 +153,25 @@ def pytest_collection_modifyitems(config, items):
     if not gpu_items:
         return
     tp = max(c.server.get("tensor_parallel_size", 1) for c in chosen.cases)
-    usable, reason = facts.gpu_status(tp)
-    if usable:
+    status = facts.gpu_status(tp)
+    if status.usable:
         return
+    if status.gpus_present:  # GPUs that this install cannot use: a failure, never a run that skips them all
+        _cannot_run(config, gpu_items, f"{len(gpu_items)} GPU tests cannot run on this machine's NVIDIA GPUs: "
+                    f"{status.reason}. To test a server running elsewhere instead: --vllm-url PRECISION=URL")
     if config.getoption("require_gpu"):
-        raise pytest.UsageError(f"--require-gpu: {len(gpu_items)} GPU tests cannot run: {reason}")
-    skip = pytest.mark.skip(reason=f"no usable GPU: {reason} (or pass --vllm-url PRECISION=URL)")
+        _cannot_run(config, gpu_items, f"--require-gpu: {len(gpu_items)} GPU tests cannot run: {status.reason}")
+    skip = pytest.mark.skip(reason=f"no usable GPU: {status.reason} (or pass --vllm-url PRECISION=URL)")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+def _cannot_run(config, items, message: str) -> None:
+    """Stop the session before any test, with `message`. An xdist controller shows a worker's
+    usage error only as an INTERNALERROR without it, but ends the run with a worker's stop reason."""
+    if hasattr(config, "workerinput"):
+        items[0].session.shouldstop = message
+    raise pytest.UsageError(message)
 
 
 def _after_their_cases(items) -> None:

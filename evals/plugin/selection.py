@@ -6,6 +6,7 @@ the flag, raised before anything runs or is written."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 import warnings
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 from evals.artifacts.jsonio import DamagedFile
 from evals.artifacts.run_folder import latest_run, new_run_dir, read_manifest
-from evals.config.matrix import ConfigError, load_matrix
+from evals.config.matrix import SMOKE_ITEMS, ConfigError, load_matrix
 from evals.engine import facts
 from evals.engine import server as engines
 from evals.gate import baselines
@@ -104,22 +105,39 @@ def _select(config) -> Selection:
             cases = [c for c in cases if _attr(c, attr) in wanted]
     if resume is None:
         run_cases = cases
-    limit = config.getoption("limit")
-    if limit is None and source is not None:
-        limit = source.get("limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise pytest.UsageError(f"--limit must be a positive number of items, got {limit!r}")
+    smoke = bool(config.getoption("smoke", False))
+    if smoke and (resume or replay or config.getoption("update_snapshots", False)):
+        raise pytest.UsageError("--smoke is a run of its own, with baselines of its own: drop --resume, --replay and "
+                                "--snapshot-update")
+    smoke = smoke or bool((source or {}).get("smoke"))  # a resumed smoke run stays one
+    limit = _limit(config, source, "--resume" if resume else "--replay")
+    if smoke and limit is None:
+        limit = SMOKE_ITEMS
     update = bool(config.getoption("update_snapshots", False))
     seed = _seed(config, source, "--resume" if resume else "--replay")
     if resume and update and not source.get("baseline"):
         raise pytest.UsageError(f"--resume {resume} --snapshot-update: that run is not a baseline run (its samples are a "
                                 "run's, not a baseline's); start a new run with --snapshot-update")
-    if config.getoption("replace_baselines") and not update:
+    if smoke and not replay:
+        # Every mechanism on a few items, one sample each: it makes its own baselines in
+        # its run folder (so every gate test runs, and none compares against a committed one).
+        config.option.update_snapshots = update = True
+    elif resume and source.get("baseline") and not update:
+        # A resumed run keeps its mode: an interrupted baseline run continues as one
+        # (its k, its seeds, its kept samples) and writes the baselines when it ends.
+        config.option.update_snapshots = update = True
+        warnings.warn(f"--resume {resume}: that run is a baseline run (--snapshot-update); it continues as one and "
+                      "writes its baselines when it ends", stacklevel=2)
+    # A resumed baseline run keeps its --replace-baselines too.
+    replace = smoke or bool(config.getoption("replace_baselines")) or bool(resume and update and source.get("replace_baselines"))
+    if replace and not update:
         raise pytest.UsageError("--replace-baselines only applies with --snapshot-update")
 
     def adjust(chosen: list) -> list:
         if limit is not None:
             chosen = [dataclasses.replace(c, limit=limit) for c in chosen]
+        if smoke:
+            chosen = [c.as_smoke(limit) for c in chosen]
         if (update and not replay) or (source or {}).get("baseline"):
             # A baseline is made with the profile's baseline samples per item; a resumed or
             # replayed run asks for what that run sent (a baseline run's samples, if it was one).
@@ -128,7 +146,7 @@ def _select(config) -> Selection:
 
     cases, run_cases = adjust(cases), adjust(run_cases)
     cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
-    if update and limit is not None and not config.getoption("replace_baselines"):
+    if update and limit is not None and not replace:
         _refuse_shrinking(cases, limit)
     remote = {}
     for spec in config.getoption("vllm_url"):
@@ -141,14 +159,33 @@ def _select(config) -> Selection:
     policy = _policy(config, matrix, profile)
     drift_reference = _drift_reference(config, matrix, profile, run_cases, source)
     cases, run_cases = tuple(cases), tuple(run_cases)
+    folder = run_dir(config, resume, replay, profile)
+    if smoke and not replay:  # the smoke run's baselines, beside its results
+        os.environ["SUITE_SNAPSHOTS_DIR"] = str(folder / "smoke-baselines")
     tp = max((c.server.get("tensor_parallel_size", 1) for c in cases), default=1)
     worker = Worker(workers.worker_name(config), workers.worker_slot(config), workers.server_devices(config, tp)) \
         if workers.is_worker(config) else None
     return Selection(matrix, profile, cases, run_cases, limit, remote, resume, replay, replayed, policy, drift_reference,
-                     run_dir(config, resume, replay, profile), session_id(config), worker=worker,
+                     folder, session_id(config), worker=worker,
                      ready_timeout=config.getoption("server_timeout", engines.READY_TIMEOUT_S),
                      progress_interval=config.getoption("progress_interval", DEFAULT_INTERVAL_S),
-                     launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update)
+                     launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update,
+                     replace_baselines=replace, smoke=smoke)
+
+
+def _limit(config, source: dict | None, flag: str) -> int | None:
+    """--limit, or the limit of the run resumed or replayed (its kept samples are of those items)."""
+    given = config.getoption("limit")
+    if given is not None and (isinstance(given, bool) or not isinstance(given, int) or given < 1):
+        raise pytest.UsageError(f"--limit must be a positive number of items, got {given!r}")
+    if source is None:
+        return given
+    kept = source.get("limit")
+    if given is not None and given != kept:
+        was = f"--limit {kept}" if kept is not None else "no --limit"
+        raise pytest.UsageError(f"--limit {given}: {flag} of a run made with {was}; drop --limit"
+                                + (f" or give {kept}" if kept is not None else ""))
+    return kept
 
 
 def _seed(config, source: dict | None, flag: str) -> int:

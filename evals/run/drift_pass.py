@@ -30,6 +30,21 @@ def sampler_ranks(case: Case) -> float:
     return case.generation.get("top_k") or float("inf")
 
 
+# Sampling settings that re-rank the model's tokens before the sampler draws (presence,
+# frequency and repetition penalties): the drawn token's rank in the model's own
+# distribution is then not bounded by top_k.
+_RE_RANKING = {"presence_penalty": 0.0, "frequency_penalty": 0.0, "repetition_penalty": 1.0}
+
+
+def unsampleable(case: Case) -> float:
+    """Ranks beyond this, the case's sampler did not draw: twice what it draws from (at least
+    5), for the tokens at the edge that scoring a whole sequence at once (prefill) ranks a
+    little differently from decoding it token by token; no bound where penalties re-rank."""
+    if any(case.generation.get(k, neutral) != neutral for k, neutral in _RE_RANKING.items()):
+        return float("inf")
+    return max(2 * sampler_ranks(case), 5)
+
+
 class DriftPass:
     def __init__(self, selection: Selection, weights: Weights, stores: Stores, run_dir: Path):
         self.selection, self.weights, self.stores, self.run_dir = selection, weights, stores, run_dir
@@ -100,12 +115,19 @@ class DriftPass:
         puts tokens far down the ranks."""
         responses = self._score(REFERENCE_PRECISION, endpoint, self.stores.drift(REFERENCE_PRECISION))
         allowed = {c.id: sampler_ranks(c) for c in self.reference_cases}
+        bound = {c.id: unsampleable(c) for c in self.reference_cases}
         top = sampleable = total = 0
         for seq, response in zip(self.sequences, responses):
             ranks = token_ranks(response, seq.tokens)
             for i in range(seq.start, len(seq.tokens)):
                 if ranks[i] is None:
                     raise DriftError(f"{seq.case} item {seq.item}: no rank of the response's token at position {i}")
+                if ranks[i] > bound[seq.case]:
+                    raise DriftError(
+                        f"{seq.case} item {seq.item}: its token at response position {i - seq.start} ranks "
+                        f"{ranks[i]} in {REFERENCE_PRECISION}'s own logprobs, where its sampler draws from the top "
+                        f"{allowed[seq.case]:g}: the sequence scored is not the one generated (another chat template, "
+                        f"tokenizer or text than the server's): {self._around(seq, i)}")
                 top += ranks[i] == 1
                 sampleable += ranks[i] <= allowed[seq.case]
                 total += 1

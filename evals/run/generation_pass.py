@@ -33,6 +33,17 @@ class PassResult:
     failed: dict[str, str] = field(default_factory=dict)  # case -> its first request's error
     seconds: float = 0.0
     case_seconds: dict[str, float] = field(default_factory=dict)  # first request sent to the case's last response
+    output_tokens: int = 0  # of the responses sent for (completion tokens)
+    engine: dict[str, float] = field(default_factory=dict)  # the engine's counters over the pass (client.ENGINE_COUNTERS)
+
+    def measured(self) -> dict | None:
+        """What the pass measured of the engine, as the manifest keeps it: output tokens/s
+        over the pass and vLLM's preemptions; None when it sent nothing."""
+        if not self.sent or self.seconds <= 0:
+            return None
+        return {"requests": self.sent, "output_tokens": self.output_tokens, "seconds": round(self.seconds, 3),
+                "output_tokens_per_s": round(self.output_tokens / self.seconds, 2),
+                **{name: int(value) for name, value in self.engine.items()}}
 
 
 def expected_tokens(request: Request, case_tokens: float) -> float:
@@ -79,6 +90,7 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
     def arrived(request: Request) -> None:
         store.put(request.key, request.case_id, request.response)
         result.sent += 1
+        result.output_tokens += request.completion_tokens or 0
         result.case_seconds[request.case_id] = time.monotonic() - began
         if progress is not None:
             progress.update(request.completion_tokens)
@@ -89,6 +101,7 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         raise RequestError(f"{name}: {exc}") from exc
     finally:
         result.seconds = time.monotonic() - began
+        result.engine = client.counters
         if progress is not None:
             progress.finish()
     for request in missing:

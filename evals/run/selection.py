@@ -52,6 +52,8 @@ class Selection:
     progress_interval: float = DEFAULT_INTERVAL_S
     launch_ahead: bool = True  # CPU models: start every server at the session's start
     snapshot_update: bool = False
+    replace_baselines: bool = False  # --replace-baselines: a --limit'ed baseline run may shrink the committed ones
+    smoke: bool = False  # --smoke: a few items, one sample each, baselines of its own in the run folder
 
     def first_case(self, precision: str) -> Case:
         return next(c for c in self.cases if c.precision == precision)

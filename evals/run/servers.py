@@ -66,9 +66,10 @@ class Servers:
             yield remote
             return
         server = self.local(precision)
-        # The server's own GPUs (its CUDA_VISIBLE_DEVICES), not those this process sees first.
-        gpus = facts.server_gpus(server.env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES"))) \
-            if case.gpu else []
+        # The server's own GPUs (the first tensor-parallel-size of its CUDA_VISIBLE_DEVICES), not
+        # those this process sees first, nor every GPU of the host.
+        gpus = facts.server_gpus(server.env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")),
+                                 int(server.args.get("tensor_parallel_size", 1))) if case.gpu else []
         context = self._context(case, engine_version(), facts.architecture(gpus) if case.gpu else "cpu")
         self.artifacts.record_model(precision, path=server.model, context=context, gpus=gpus, **self._worker)
         store = self.stores.open(precision, context)

@@ -33,6 +33,7 @@ class MatrixRun:
     def __enter__(self) -> "MatrixRun":
         selection = self.selection
         facts = {"limit": selection.limit, "baseline": selection.baseline, "seed": selection.seed,
+                 "replace_baselines": selection.replace_baselines, "smoke": selection.smoke,
                  **({"replay_of": str(selection.replay)} if selection.replay else {}),
                  **({"drift_reference": str(selection.drift_reference.dir)} if selection.drift_reference else {})}
         self.artifacts = RunArtifacts(selection.run_dir, selection.matrix, selection.profile, list(selection.cases),
@@ -83,6 +84,9 @@ class MatrixRun:
             self._passes[precision] = generation_pass(
                 cases, endpoint, self.stores.generations(precision), expected,
                 lambda: pool_size(most, self.servers.kv_tokens.get(precision)), self.progress(label), label)
+            measured = self._passes[precision].measured()
+            if measured is not None:  # what the planner's cost model reads (evals/planning/throughput.py)
+                self.artifacts.record_model(precision, generation_pass=measured)
         return self._passes[precision]
 
     def progress(self, label: str) -> Progress:

@@ -1,9 +1,12 @@
-"""A baseline run (--snapshot-update: the profile's baseline_repeats samples per item, drawn
-apart from a run's), the run most likely to be interrupted, killed halfway, regenerates when
-resumed only what it had not kept and stays a baseline run; a resumed run with nothing left
-to generate starts no engine; a replay of the run's generations needs no engine and
-reproduces its metrics exactly. Requests are counted by the vLLM server's own access log,
-not by the suite. Baselines are written to a temporary folder."""
+"""A profile's first day, on the tiny profile with no baselines: a plain run stops before any
+engine starts and prints the way in; --smoke runs every mechanism on 2 items with baselines of
+its own; the baseline run (--snapshot-update: the profile's baseline_repeats samples per item,
+drawn apart from a run's), the run most likely to be interrupted, killed halfway, regenerates
+when resumed (without repeating the flag) only what it had not kept and stays a baseline run;
+a resumed run with nothing left to generate starts no engine; a run then passes against the
+new baselines; a replay of the baseline run's generations needs no engine and reproduces its
+metrics exactly. Requests are counted by the vLLM server's own access log, not by the suite.
+Baselines are written to a temporary folder."""
 
 import json
 import re
@@ -41,7 +44,30 @@ def verdicts(run: Path) -> dict:
             for case in CASES}
 
 
-def test_killed_baseline_run_resumes_without_regenerating_and_replays_exactly(tiny_run, tmp_path):
+def test_day_one_no_baselines_smoke_baseline_run_killed_resumed_then_a_run(tiny_run, tmp_path):
+    # No baselines: nothing starts; the way in, with each step's command.
+    code, _, left, output = run_evals(tmp_path, "", *SELECT)
+    assert code == 4 and not left, output[-3000:]
+    command = " ".join(SELECT)  # the command as given (the harness's own options come before it)
+    assert f"profile 'tiny' has no baseline for any of the {len(CASES)} case(s) this run would gate" in output
+    for step in (f"1. pytest evals ", f"{command} --smoke\n", f"2. pytest evals ", f"{command} --snapshot-update\n",
+                 f"{command} --resume last` continues it as a baseline run"):
+        assert step in output, output[-3000:]
+    assert not (tmp_path / "artifacts").exists() or not any((tmp_path / "artifacts").iterdir())
+
+    # --smoke: every mechanism on 2 items, one sample each, against baselines of its own.
+    smoke_root = tmp_path / "smoke"
+    code, outcomes, left, output = run_evals(smoke_root, "", *SELECT, "--smoke", env={"SUITE_SNAPSHOTS_DIR": str(tmp_path / "snapshots")})
+    assert code == 0 and not left, output[-3000:]
+    # Its cases pass against the baselines it wrote; its pools have none from before it (skipped).
+    assert {o for o, _ in outcomes.values()} <= {"passed", "skipped"} and all(outcomes[c][0] == "passed" for c in CASES), outcomes
+    smoke = the_run(smoke_root)
+    assert json.loads((smoke / "manifest.json").read_text())["smoke"] is True
+    for case in CASES:
+        made = json.loads((smoke / "smoke-baselines" / "tiny" / f"{case}.json").read_text())
+        assert made["k"] == 1 and len(made["items"]) == 2
+    assert not (tmp_path / "snapshots").exists()  # the profile's baselines are untouched
+
     code, _, left, output = run_evals(tmp_path, f"die-after:{KILLED_AFTER}", *SELECT, "--snapshot-update")
     assert code == -signal.SIGKILL, output[-3000:]
     assert not left, f"processes left after the kill: {left}"
@@ -53,8 +79,10 @@ def test_killed_baseline_run_resumes_without_regenerating_and_replays_exactly(ti
     log = run / "servers" / "fp8.log"
     assert requests_per_start(log)[0] >= KILLED_AFTER  # requests in flight at the kill were lost
 
-    code, outcomes, left, output = run_evals(tmp_path, "", *SELECT, "--resume", "last", "--snapshot-update")
+    # Resumed without repeating --snapshot-update: it stays a baseline run, and says so.
+    code, outcomes, left, output = run_evals(tmp_path, "", *SELECT, "--resume", "last")
     assert code == 0, output[-3000:]
+    assert "that run is a baseline run (--snapshot-update); it continues as one" in output
     assert all(outcomes[c][0] == "passed" for c in CASES), outcomes
     assert not left
     total = len(CASES) * PER_CASE
@@ -82,6 +110,13 @@ def test_killed_baseline_run_resumes_without_regenerating_and_replays_exactly(ti
     code, outcomes, _, output = run_evals(tmp_path, "", *SELECT, "--resume", "last")
     assert code == 0, output[-3000:]
     assert len(requests_per_start(log)) == 2, "everything was kept: no engine should start"
+
+    # A run against the new baselines (one case: a run's samples, its own seeds) passes.
+    runs = tmp_path / "runs"
+    code, outcomes, left, output = run_evals(runs, "", "--precision", "fp8", "--task", "aime24", "--mode", "int_only",
+                                             env={"SUITE_SNAPSHOTS_DIR": str(tmp_path / "snapshots")})
+    assert code == 0 and not left, output[-3000:]
+    assert outcomes[CASES[0]][0] == "passed" and json.loads((the_run(runs) / CASES[0] / "record.json").read_text())["k"] == RUN_K
 
     replay_root = tmp_path / "replay"
     replay_root.mkdir()
