@@ -32,7 +32,9 @@ _NUMBER = re.compile(
     r"(?![\w])"
 )
 _PHRASE = re.compile(ANSWER_WORD + r"(?:\s*(?i:is|was|will\s+be|should\s+be|would\s+be|equals|=|:))*[\s:]*")
-_NEGATED = re.compile(r"(?i)(?:\bnot|n't|\binstead\s+of|\brather\s+than|\bnor)\s*[$*({\\\w]*\s*$")
+# "not 5", "nor $5$", "not \\boxed{5}": the negating word whole ("Nora 5", "notably 5" state 5),
+# then only markup (symbols, LaTeX commands) before the number.
+_NEGATED = re.compile(r"(?i)(?:\bnot|n't|\binstead\s+of|\brather\s+than|\bnor)\b\s*(?:[$*({]|\\[A-Za-z]+)*\s*$")
 _CORRECTION = re.compile(r"(?i)\b(?:wait|actually|correction|oops|mistake|i\s+mean|no,)\b")
 _LEAD = re.compile(r"(?:\s|\$|\*|\\\(|\\\[|\\(?:text|textbf|mathbf|mathrm|boxed)\{|\{|\()*")
 _WRAPPERS = ("\\text", "\\textbf", "\\mathbf", "\\mathrm", "\\mbox", "\\displaystyle", "\\underline", "\\textit")

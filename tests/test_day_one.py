@@ -50,7 +50,7 @@ def test_day_one_no_baselines_smoke_baseline_run_killed_resumed_then_a_run(tiny_
     assert code == 4 and not left, output[-3000:]
     command = " ".join(SELECT)  # the command as given (the harness's own options come before it)
     assert f"profile 'tiny' has no baseline for any of the {len(CASES)} case(s) this run would gate" in output
-    for step in (f"1. pytest evals ", f"{command} --smoke\n", f"2. pytest evals ", f"{command} --snapshot-update\n",
+    for step in ("1. pytest evals ", f"{command} --smoke\n", "2. pytest evals ", f"{command} --snapshot-update\n",
                  f"{command} --resume last` continues it as a baseline run"):
         assert step in output, output[-3000:]
     assert not (tmp_path / "artifacts").exists() or not any((tmp_path / "artifacts").iterdir())

@@ -88,3 +88,25 @@ def test_a_session_that_runs_nothing_leaves_no_run_folder(tmp_path):
     proc = pytest_evals("-k", "no_such_case", "-q", "--artifacts", str(tmp_path))
     assert proc.returncode == 5, proc.stdout[-2000:]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_profile_with_no_baselines_is_shown_the_way_in_with_each_steps_cost(tmp_path, monkeypatch):
+    """What `pytest evals -m gpu` prints instead of starting 35 GPU-hours that could gate nothing."""
+    from evals.config.matrix import load_matrix
+    from evals.planning.estimate import estimate
+    from evals.plugin.day_one import way_in
+
+    monkeypatch.setenv("SUITE_SNAPSHOTS_DIR", str(tmp_path / "none"))
+    chosen = select(profile="full")
+    text = way_in(chosen, list(chosen.cases), "pytest evals -m gpu", tmp_path / "artifacts")
+    rows = estimate(load_matrix(), list(chosen.cases), tmp_path / "none")
+    run, baselines = sum(r.gpu_hours for r in rows), sum(r.baseline_gpu_hours for r in rows)
+    lines = text.splitlines()
+    assert lines[0].startswith("profile 'full' has no baseline for any of the 30 case(s) this run would gate")
+    assert f"after the whole run (about {run:.1f} GPU-hours" in lines[0] and baselines > 3 * run > 90
+    assert lines[1] == "  1. pytest evals -m gpu --smoke" and lines[3] == "  2. pytest evals -m gpu --snapshot-update"
+    smoke = float(lines[2].split("about ")[1].split(" GPU-hours")[0])
+    assert 0 < smoke < 1 and "2 items per task, one sample each of at most 4,096 tokens" in lines[2]
+    assert f"about {baselines:.1f} GPU-hours" in lines[4] and "aime24: 54 samples per item" in lines[4]
+    assert "`pytest evals -m gpu --resume last` continues it as a baseline run" in lines[4]
+    assert lines[5].endswith("then: pytest evals -m gpu") and f"about {run:.1f} GPU-hours" in lines[6]

@@ -43,6 +43,8 @@ def stated(wrapper: str, n: int, other: int) -> str:
 
 
 @given(n=AIME_INT, other=AIME_INT, wrapper=st.sampled_from(INTEGER_WRAPPERS), prose=PROSE, policy=st.sampled_from(POLICIES))
+@example(n=0, other=0, wrapper="{n}", prose="NORA", policy="raw")  # a word that starts like "nor" negates nothing
+@example(n=12, other=0, wrapper="{n}", prose="notably", policy="raw")
 def test_any_integer_under_any_wrapper_is_extracted(n, other, wrapper, prose, policy):
     # "... nor 5" or "... not 5" says the answer is not 5: the scorer reads it so on purpose.
     assume(not re.search(r"(?i)\b(not|nor)\s*$", prose))

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from evals.artifacts.jsonio import DamagedFile
+from evals.config.matrix import SMOKE_ITEMS, SMOKE_MAX_TOKENS
 from evals.config.paths import snapshots_dir
 from evals.gate import baselines
-from evals.config.matrix import SMOKE_ITEMS, SMOKE_MAX_TOKENS
-from evals.plugin.selection import selection
 from evals.planning.estimate import estimate
+from evals.plugin.selection import selection
 from evals.run.selection import Selection
 
 
@@ -32,11 +32,10 @@ def pytest_collection_modifyitems(config, items):
     if chosen.replay or chosen.resume or chosen.snapshot_update or config.getoption("collectonly"):
         return
     running = {_case_of(i) for i in items if not i.get_closest_marker("skip")} - {None}
-    cases = [c for c in chosen.cases if c.id in running and c.precision not in chosen.remote]
-    remote = [c for c in chosen.cases if c.id in running and c.precision in chosen.remote]
-    if not (cases or remote) or any(_has_baseline(c) for c in cases + remote):
+    cases = [c for c in chosen.cases if c.id in running]
+    if not cases or any(_has_baseline(c) for c in cases):
         return
-    raise pytest.UsageError(way_in(chosen, cases + remote, shlex.join(["pytest", *config.invocation_params.args]),
+    raise pytest.UsageError(way_in(chosen, cases, shlex.join(["pytest", *config.invocation_params.args]),
                                    Path(config.getoption("artifacts"))))
 
 
@@ -58,11 +57,12 @@ def way_in(chosen: Selection, cases: list, command: str, artifacts: Path) -> str
     matrix, profile = chosen.matrix, chosen.profile
     snapshots = snapshots_dir()
 
-    def hours(selected: list) -> str:
+    def hours(selected: list) -> tuple[float | None, float | None]:
+        """GPU-hours of a run and of its baselines (None on the CPU)."""
+        if not any(c.gpu for c in selected):
+            return None, None
         rows = estimate(matrix, selected, snapshots, artifacts)
-        run = sum(r.gpu_hours for r in rows) if any(c.gpu for c in selected) else None
-        base = sum(r.baseline_gpu_hours for r in rows) if any(c.gpu for c in selected) else None
-        return run, base
+        return sum(r.gpu_hours for r in rows), sum(r.baseline_gpu_hours for r in rows)
 
     smoke = [c.as_smoke(chosen.limit) for c in cases]
     smoke_hours, _ = hours(smoke)
