@@ -80,8 +80,8 @@ def test_a_different_item_set_is_not_comparable():
 
 def test_item_counts_read_correct_over_k():
     assert record({"a": "3/4", "b": "0/4"}).counts == {"a": (3, 4), "b": (0, 4)}
-    with pytest.raises(DamagedFile, match="a test record: missing or malformed field"):
-        record({"a": "three/4"})
+    with pytest.raises(DamagedFile, match="a test record: item a: 'three/4' is not correct/k with 0 <= correct <= k"):
+        record({"a": "three/4"}).counts
 
 
 def test_pooled_cases_name_what_they_leave_out_and_where_items_moved():

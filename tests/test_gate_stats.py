@@ -95,6 +95,26 @@ def test_a_one_way_drop_is_a_regression_and_a_rise_an_improvement():
     assert rise.verdict == "improvement" and rise.failed()
 
 
+def test_a_greedy_pool_is_told_how_many_items_would_settle_it():
+    """240 items, one answer each (tiny_greedy's pool): the detectable drop shrinks as 1/sqrt(items),
+    so the items needed are this pool's 240 scaled up, whatever the rows (item sets) of the rates."""
+    from evals.gate.decision import _settle
+
+    rng = np.random.default_rng(1)
+    rates = noise.random_item_rates(rng, 0.5, 240)
+    strata = Strata.of([f"i{n:03d}" for n in range(240)], noise.draw(rng, rates, 1), 1, noise.draw(rng, rates, 1), 1)
+    decision = judge_change(strata, alpha=1.9e-4, margin=0.03, confidence=0.95, sampled=False)
+    assert decision.verdict == "inconclusive" and decision.detectable is not None
+    items = math.ceil(240 * (decision.detectable / 0.03) ** 2)
+    assert 10_000 < items < 15_000  # not the 51 of the rows' count
+    assert decision.settle == (f"greedy decoding gives one answer per item: about {items:,} items would be needed "
+                               "to detect a drop of 3 points with power 0.9")
+    design = sensitivity.Design.of(noise.item_rate_sets(0.5, 240, 8), 1, 1)  # (sets, items): planned from an accuracy
+    assert design.rates.shape == (8, 240)
+    detectable = sensitivity.detectable_drop(design, 1.9e-4)
+    assert f"about {math.ceil(240 * (detectable / 0.03) ** 2):,} items" in _settle(design, detectable, 0.03, 1.9e-4, False)
+
+
 def test_inconclusive_sampled_case_says_how_many_samples_would_settle_it():
     rng = np.random.default_rng(5)
     rates = noise.random_item_rates(rng, 0.75, 30)

@@ -5,7 +5,6 @@ answered from the store alone; a failed request is left to its case; the time a 
 waits in the engine's queue is not a timeout, an engine that makes no progress is."""
 
 import asyncio
-import threading
 import time
 
 import pytest
@@ -18,9 +17,10 @@ from evals.config.matrix import load_matrix
 from evals.run.generation_pass import expected_tokens, generation_pass
 from evals.artifacts.generations import GenerationStore
 from evals.lmeval.runner import run_case
+from tests.fake_server import ThreadServer
 
 
-class Scripted:
+class Scripted(ThreadServer):
     """An OpenAI-style chat server in a thread: answers after `delay(payload)` seconds
     (a 500 for `fail(payload)`), counts requests in flight, and serves /metrics."""
 
@@ -29,7 +29,6 @@ class Scripted:
         self.received: list[dict] = []
         self.in_flight = self.most_in_flight = 0
         self.tokens = 0
-        self._ready = threading.Event()
 
     async def _chat(self, request):
         payload = await request.json()
@@ -59,31 +58,13 @@ class Scripted:
             self.tokens += 1
         return web.Response(text=f"# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total {self.tokens}\n")
 
-    def __enter__(self):
-        def serve():
-            self.loop = asyncio.new_event_loop()
-            self.engine = asyncio.Lock()
-            app = web.Application()
-            app.router.add_post("/v1/chat/completions", self._chat)
-            app.router.add_get("/metrics", self._metrics)
-            app.router.add_get("/v1/models", self._models)
-            self.runner = web.AppRunner(app, shutdown_timeout=0.5)
-            self.loop.run_until_complete(self.runner.setup())
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            self.loop.run_until_complete(site.start())
-            self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
-            self._ready.set()
-            self.loop.run_forever()
+    def routes(self, app):
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/v1/models", self._models)
 
-        self.thread = threading.Thread(target=serve, daemon=True)
-        self.thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc):
-        asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+    def on_loop(self):
+        self.engine = asyncio.Lock()
 
 
 class Endpoint(RemoteEndpoint):

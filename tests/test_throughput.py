@@ -101,3 +101,14 @@ def test_the_pool_keeps_expected_tokens_within_the_kv_cache():
     assert pool_size(256, 317_000).token_budget == 317_000
     assert pool_size(256, None).token_budget is None
     assert throughput.DEFAULT_MAX_NUM_SEQS == 256
+
+
+def test_a_damaged_baseline_falls_back_to_the_planned_length(tmp_path):
+    """A run sizes its pool from baselines' lengths: a damaged one (its own test names it) must
+    not stop the generation pass."""
+    from evals.planning.power import output_tokens
+
+    case = FULL["bf16-aime24-think"]
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / f"{case.id}.json").write_text('{"case": ')
+    assert output_tokens(MATRIX, case, tmp_path) == (PLANNING.tokens(case), "planning")

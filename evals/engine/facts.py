@@ -17,6 +17,8 @@ import subprocess
 from importlib import metadata
 from typing import NamedTuple
 
+from evals.engine.auth import redact_env
+
 # vLLM's own lines: "Using MarlinNvFp4LinearKernel for NVFP4 GEMM", "Selected CutlassFP8ScaledMMLinearKernel for Fp8LinearMethod".
 _KERNEL = re.compile(r"\b(?:Using|Selected) (\w*Kernel\w*) for ([\w\-. ]+?)\s*$")
 
@@ -42,8 +44,9 @@ def kv_cache_tokens(log_text: str) -> int | None:
 
 
 def vllm_env(env: dict[str, str]) -> dict[str, str]:
-    """The VLLM_* variables a server starts with: the suite's and the caller's own."""
-    return {k: v for k, v in sorted({**os.environ, **env}.items()) if k.startswith("VLLM_")}
+    """The VLLM_* variables a server starts with: the suite's and the caller's own (a
+    secret's, such as VLLM_API_KEY, as set but not its value: evals/engine/auth.py)."""
+    return redact_env({k: v for k, v in sorted({**os.environ, **env}.items()) if k.startswith("VLLM_")})
 
 
 # nvidia-smi's columns, one row per GPU in PCI bus order (its index is the one servers use:

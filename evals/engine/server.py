@@ -26,6 +26,7 @@ import requests
 
 from evals.config.matrix import Case
 from evals.config.paths import PROJECT_ROOT
+from evals.engine.auth import redact_text
 
 # The API server's own module, run as `python -m ENTRYPOINT --model MODEL ...`: what
 # `python -m vllm.entrypoints.openai.api_server` runs in vLLM 0.32, which deprecates that
@@ -201,7 +202,7 @@ class VllmServer:
             text = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return f"(no log at {self.log_path})"
-        return f"--- last {min(lines, len(text))} lines of {self.log_path} ---\n" + "\n".join(text[-lines:])
+        return redact_text(f"--- last {min(lines, len(text))} lines of {self.log_path} ---\n" + "\n".join(text[-lines:]))
 
     def stop(self) -> None:
         """Kill the whole process group: SIGTERM, then SIGKILL after a grace period."""

@@ -31,9 +31,12 @@ def stored(profile: str, case_id: str) -> tuple[Path, str | None]:
 
 @functools.lru_cache(maxsize=256)
 def parse(text: str, where: Path) -> Record:
-    """A baseline file's text as a Record; DamagedFile naming the file. Cached: a session
-    reads each baseline for its case, its pools and syrupy's comparison."""
-    return Record.from_json(text, where, "baseline")
+    """A baseline file's text as a Record; DamagedFile naming the file (and the item and value
+    of a count that cannot be, e.g. a hand-edited "5/1"). Cached: a session reads each
+    baseline for its case, its pools and syrupy's comparison."""
+    record = Record.from_json(text, where, "baseline")
+    record.counts  # checked now: an unreadable baseline, which --snapshot-update replaces
+    return record
 
 
 def read(profile: str, case_id: str) -> Record | None:

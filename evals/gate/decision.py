@@ -168,8 +168,10 @@ def _settle(design: sensitivity.Design, detectable: float | None, margin: float,
     if not sampled:
         if detectable is None:
             return f"greedy decoding gives one answer per item: far more items would be needed {wanted}"
-        items = math.ceil(len(design.rates) * (detectable / margin) ** 2)
-        return f"greedy decoding gives one answer per item: about {items} items would be needed {wanted}"
+        # The detectable drop shrinks as 1/sqrt(items): scale this test's items (a row of
+        # `rates` is one item set; its length, not the number of rows, counts them).
+        items = math.ceil(design.rates.shape[-1] * (detectable / margin) ** 2)
+        return f"greedy decoding gives one answer per item: about {items:,} items would be needed {wanted}"
     k = sensitivity.run_k_for(design, margin, alpha)
     if k is not None:
         return f"runs of k={k} samples per item would be needed {wanted}"

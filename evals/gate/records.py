@@ -90,8 +90,9 @@ class GateResult:
 
     def lines(self, case: str) -> list[str]:
         if not self.comparable:
-            fields = "\n".join(f"  {k}: baseline {json.dumps(b)} != current {json.dumps(c)}" for k, (b, c) in self.differing.items())
-            return [f"{case}: the baseline was made under another configuration and is not comparable:", fields,
+            # One line per field: pytest shows a line break inside one line of an assertion's explanation as "\\n".
+            fields = [f"  {k}: baseline {json.dumps(b)} != current {json.dumps(c)}" for k, (b, c) in self.differing.items()]
+            return [f"{case}: the baseline was made under another configuration and is not comparable:", *fields,
                     "Accept the new configuration's numbers with --snapshot-update."]
         assert self.decision is not None
         return [f"{case}: {self.decision.describe()}", *advice(self.decision.verdict)]

@@ -39,7 +39,8 @@ from lm_eval.models.api_models import LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER
 from lm_eval.models.openai_completions import LocalChatCompletion
 
 from evals.config.matrix import REFERENCE_PRECISION, CaseId
-from evals.engine.client import Client, PoolSize, Request, RequestError
+from evals.engine.client import (Client, PoolSize, Request, RequestError, answer_problem, cut_message, cut_to_bound,
+                                 odd_answer, truncated)
 from evals.engine.endpoints import Endpoint, RemoteEndpoint
 from scorers.verdict import Verdict
 
@@ -88,7 +89,7 @@ class SuiteChatCompletions(LocalChatCompletion):
         # The reference precision's first sample of each item keeps its generated token ids:
         # drift scores exactly those (evals/drift/sequences.py), not a re-encoding of the text.
         self.keep_token_ids = bool(case_id) and CaseId.parse(case_id).precision == REFERENCE_PRECISION
-        self.client = Client(self.endpoint, PoolSize(self._concurrent), headers=self.header)
+        self.client = Client(self.endpoint, PoolSize(self._concurrent))  # the endpoint's key, not lm-eval's empty one
 
     def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs) -> dict:
         payload = super()._create_payload(messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs)
@@ -119,13 +120,16 @@ class SuiteChatCompletions(LocalChatCompletion):
         self.answer(wanted)
         texts = []
         for instance, request in zip(requests, wanted):
+            self.check(request)
             if split_reasoning(request.response):
                 raise RequestError(
                     f"{self.case_id}: the server at {self.endpoint.url} answered with the thinking apart from the text "
                     "(message.reasoning_content): it runs a reasoning parser (vLLM's --reasoning-parser), so the text "
                     "scored would lack the thinking and drift would score other tokens than were generated; serve the "
                     "model without one")
-            text = self.parse_generations(request.response)[0]
+            # lm-eval's own parsing of the first choice (its index ours: a choice without one
+            # would be parsed as "" with a warning).
+            text = self.parse_generations({"choices": [{**request.response["choices"][0], "index": 0}]})[0]
             if text is None:
                 texts.append(LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER)
                 continue
@@ -133,6 +137,22 @@ class SuiteChatCompletions(LocalChatCompletion):
             self.cache_hook.add_partial("generate_until", instance.args, text)  # lm-eval's --use_cache
             texts.append(text)
         return texts
+
+    def check(self, request: Request) -> None:
+        """A response as the pool checks a server's (evals/engine/client.py `checked_answer`),
+        whether the pool got it now or an earlier session kept it: no answer (no choices,
+        no message) raises naming the request and where the response came from, never an
+        IndexError; a text beyond its bound is cut (a response kept before the bound
+        existed). A null content stays lm-eval's: no answer, scored as its placeholder."""
+        problem = answer_problem(request, request.response, none_content=True)
+        if problem is None:
+            cut_to_bound(request, request.response)
+            return
+        if self.store is not None and self.store.get(request.key) is request.response:
+            source = f"the response kept for it in {self.store.path} holds"
+        else:
+            source = f"the response from {_url(self.endpoint)} holds"
+        raise odd_answer(request, source, problem, json.dumps(request.response, ensure_ascii=False))
 
     def answer(self, wanted: list[Request]) -> None:
         """Each request's `.response`: from the store, else from the server (kept on arrival)."""
@@ -147,13 +167,26 @@ class SuiteChatCompletions(LocalChatCompletion):
                 earlier = self.store.kept_earlier(request.key)
                 self.progress.update(None, reused=earlier, from_pass=not earlier)
 
+        cut = []
+
         def arrived(request: Request) -> None:
             if self.store is not None:
                 self.store.put(request.key, self.case_id, request.response)
+            if truncated(request.response):
+                cut.append(request)
             if self.progress is not None:
                 self.progress.update(request.completion_tokens)
 
-        self.client.send(missing, arrived)
+        self.client.send(missing, arrived, heartbeat=self.progress.heartbeat if self.progress is not None else None)
+        if cut and self.progress is not None:
+            self.progress.write(cut_message(self.case_id, len(cut)))
+
+
+def _url(endpoint) -> str:
+    try:
+        return endpoint.url
+    except Exception:  # noqa: BLE001  a replay's endpoint has none: it says why when asked
+        return "no server (a replay)"
 
 
 def _facts(response: dict) -> dict:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from evals import data
+from evals.artifacts.jsonio import DamagedFile
 from evals.artifacts.types import Record
 from evals.config.matrix import REFERENCE_PRECISION, Case, ConfigError, Matrix, pooled_cases
 from evals.gate import noise, sensitivity
@@ -80,8 +81,12 @@ def _baseline(case: Case, snapshots: Path) -> Record | None:
 
 def output_tokens(matrix: Matrix, case: Case, snapshots: Path) -> tuple[float, str]:
     """Expected output tokens per response of a case, and where the figure comes from:
-    its committed baseline's mean, else the config's `planning` assumption."""
-    baseline = _baseline(case, snapshots)
+    its committed baseline's mean, else the config's `planning` assumption (also for a
+    damaged baseline: its own test names it, and a run must not stop over a length)."""
+    try:
+        baseline = _baseline(case, snapshots)
+    except DamagedFile:
+        baseline = None
     measured = baseline.output_tokens if baseline is not None else None
     return (float(measured), "baseline") if measured else (float(matrix.planning.tokens(case)), "planning")
 

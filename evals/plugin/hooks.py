@@ -18,6 +18,7 @@ import pytest
 
 from evals.config.matrix import REFERENCE_PRECISION, cross_precision_pairs, pooled_cases
 from evals.engine import facts
+from evals.engine.client import STALL_TIMEOUT_S
 from evals.engine import server as engines
 from evals.plugin import day_one
 from evals.plugin.run_hooks import RunHooks
@@ -65,6 +66,9 @@ def pytest_addoption(parser):
                     "baselines of its own in the run folder; the first step of a profile with no baselines")
     group.addoption("--progress-interval", type=float, default=DEFAULT_INTERVAL_S,
                     help=f"seconds between progress lines of a case (default {DEFAULT_INTERVAL_S:g})")
+    group.addoption("--stall-timeout", type=float, default=STALL_TIMEOUT_S, metavar="SECONDS",
+                    help="fail a model's requests when its engine generates no token and answers no request for this "
+                    f"long (default {STALL_TIMEOUT_S:g}; waiting in its queue while others progress does not count)")
 
 
 def pytest_configure(config):

@@ -3,12 +3,17 @@ worker must share (the run folder, the session id, the resolved --resume/--repla
 run, a device slot per worker) and the suite's own scheduling (evals/plugin/workers.py);
 each case marked ended in this session when its test is over (cross-precision tests
 on other workers wait for that); at the end, the report (evals/report/), or, if no
-case started, no run folder left behind. Registered by evals/plugin/hooks.py."""
+case started, no run folder left behind. A file these hooks cannot write (a full disk)
+is named in the summary and makes the run's exit status non-zero, never an
+INTERNALERROR. Registered by evals/plugin/hooks.py."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
+from evals.artifacts.jsonio import reason
 from evals.artifacts.run_folder import mark_ended
 from evals.plugin import workers
 from evals.plugin.selection import schedule, selection
@@ -19,6 +24,7 @@ class RunHooks:
     def __init__(self, config):
         self.config = config
         self.report: dict | None = None
+        self.unwritten: list[str] = []  # what these hooks could not write, each naming its file
         self.slots = workers.DeviceSlots()
 
     @property
@@ -63,25 +69,45 @@ class RunHooks:
         test = workers.test_of(report.nodeid)
         ended = {"test_case": lambda case: case, "test_drift": drift_test}.get(test[0]) if test else None
         if ended and report.when in ("teardown", "???") and (self.run_dir / "manifest.json").exists():
-            mark_ended(self.run_dir, ended(test[1]), report.outcome, selection(self.config).session)
+            try:
+                mark_ended(self.run_dir, ended(test[1]), report.outcome, selection(self.config).session)
+            except OSError as exc:  # a full disk: said at the end, and the run fails; its tests go on
+                self.unwritten.append(f"{report.nodeid}: its end could not be marked: {reason(exc)}")
 
     def pytest_sessionfinish(self, session):
-        """The run's report, once every worker is done."""
+        """The run's report, once every worker is done. A file that could not be written
+        (here or when a test ended) fails the run: exit status 1 where it would be 0."""
+        try:
+            self._finish()
+        finally:
+            if self.unwritten and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _finish(self) -> None:
         if not self._controls_run:
             return
         if not (self.run_dir / "manifest.json").exists():  # no case started: no empty run folder
-            if self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
-                self.run_dir.rmdir()
+            with contextlib.suppress(OSError):  # an empty folder left is no lost result
+                if self.run_dir.is_dir() and not any(self.run_dir.iterdir()):
+                    self.run_dir.rmdir()
             return
         from evals.report.build import build_report, save_report
 
         try:
             report = build_report(self.run_dir)
             self.report = {"report": report, "paths": save_report(report, self.run_dir)}
+        except OSError as exc:  # a full disk: the run fails, the summary names the file
+            self.unwritten.append(f"the report could not be written in {self.run_dir}: {reason(exc)}")
         except Exception as exc:  # the run's verdict stands; the summary says the report failed
             self.report = {"error": f"{type(exc).__name__}: {exc}"}
 
     def pytest_terminal_summary(self, terminalreporter):
+        if self.unwritten:
+            terminalreporter.section("files not written", red=True)
+            for line in self.unwritten:
+                terminalreporter.write_line(line, red=True)
+            terminalreporter.write_line(f"the run fails (exit status 1): free space under {self.run_dir.parent}, "
+                                        "then resume it or run it again", red=True)
         if self.report is None:
             return
         terminalreporter.section("accuracy report")

@@ -1,22 +1,26 @@
 """Which cases a pytest session runs, and where its artifacts go: from the matrix config
 and the command line (--profile, --precision, --task, --mode, --limit, --vllm-url,
---resume, --replay, the gate's options). Every bad option is a usage error that names
-the flag, raised before anything runs or is written."""
+--resume, --replay, the gate's options, --stall-timeout). Every bad option is a usage
+error that names the flag, raised before anything runs or is written."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import socket
+import sys
 import uuid
 import warnings
 from pathlib import Path
 
 import pytest
 
+from evals.artifacts import locking
 from evals.artifacts.jsonio import DamagedFile
-from evals.artifacts.run_folder import latest_run, new_run_dir, read_manifest
+from evals.artifacts.run_folder import latest_run, new_run_dir, now, read_manifest
 from evals.config.matrix import SMOKE_ITEMS, ConfigError, load_matrix
-from evals.engine import facts
+from evals.engine import client, facts
 from evals.engine import server as engines
 from evals.gate import baselines
 from evals.gate.policy import Policy
@@ -30,6 +34,8 @@ _STASH = pytest.StashKey[Selection]()
 def selection(config) -> Selection:
     if _STASH not in config.stash:
         config.stash[_STASH] = _select(config)
+        # Every pool this process makes (the generation pass's, a case's own, drift's) takes the session's bound.
+        client.use_stall_timeout(config.stash[_STASH].stall_timeout)
     return config.stash[_STASH]
 
 
@@ -70,6 +76,7 @@ def _select(config) -> Selection:
         matrix = load_matrix()
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+    _check_artifacts(config)
     resume, resumed = _source_run(config, "resume")
     replay, replayed = _source_run(config, "replay")
     if resume and replay:
@@ -169,6 +176,7 @@ def _select(config) -> Selection:
                      folder, session_id(config), worker=worker,
                      ready_timeout=config.getoption("server_timeout", engines.READY_TIMEOUT_S),
                      progress_interval=config.getoption("progress_interval", DEFAULT_INTERVAL_S),
+                     stall_timeout=_stall_timeout(config),
                      launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update,
                      replace_baselines=replace, smoke=smoke)
 
@@ -186,6 +194,16 @@ def _limit(config, source: dict | None, flag: str) -> int | None:
         raise pytest.UsageError(f"--limit {given}: {flag} of a run made with {was}; drop --limit"
                                 + (f" or give {kept}" if kept is not None else ""))
     return kept
+
+
+def _stall_timeout(config) -> float:
+    """--stall-timeout: seconds the engine may go without a token generated or a request answered."""
+    given = config.getoption("stall_timeout", client.STALL_TIMEOUT_S)
+    if isinstance(given, bool) or not isinstance(given, (int, float)) or not (given > 0 and math.isfinite(given)):
+        shown = f"{given:g}" if isinstance(given, (int, float)) else repr(given)
+        raise pytest.UsageError(f"--stall-timeout {shown}: seconds the engine may go without generating a token or "
+                                f"answering a request must be more than 0 (and finite), e.g. {client.STALL_TIMEOUT_S:g}")
+    return float(given)
 
 
 def _seed(config, source: dict | None, flag: str) -> int:
@@ -286,17 +304,74 @@ def _policy(config, matrix, profile: str) -> Policy:
     return Policy(settings, matrix.test_counts(profile), bool(config.getoption("gate_strict")), margin)
 
 
+def _check_artifacts(config) -> None:
+    """--artifacts names a folder, or a path where one can be made (xdist workers take the
+    controller's run folder)."""
+    if workers.is_worker(config):
+        return
+    root = Path(config.getoption("artifacts"))
+    if root.exists() and not root.is_dir():
+        raise pytest.UsageError(f"--artifacts {root}: not a folder (a file of that name exists); name the folder "
+                                "that holds the run folders (default: artifacts)")
+
+
 def run_dir(config, resume: Path | None, replay: Path | None, profile: str) -> Path:
     """The run's artifacts folder: the resumed one, the one the xdist controller chose, or a
-    new one, created now so that no other run can take it (none for --collect-only)."""
+    new one, created now so that no other run can take it (none for --collect-only). A
+    session that writes it holds its lock (`_hold_run`) until it ends."""
     if workers.is_worker(config):
-        return Path(config.workerinput["suite_run_dir"])
+        return Path(config.workerinput["suite_run_dir"])  # the controller holds its lock
+    if config.getoption("collectonly"):  # writes nothing
+        return resume or Path(config.getoption("artifacts")) / "(not created: --collect-only)"
     if resume:
+        _hold_run(config, resume, f"--resume {resume}")
         return resume
     root, suffix = Path(config.getoption("artifacts")), "-replay" if replay else ""
-    if config.getoption("collectonly"):
-        return root / "(not created: --collect-only)"
-    return new_run_dir(root, profile, suffix)
+    try:
+        folder = new_run_dir(root, profile, suffix)
+    except OSError as exc:
+        raise pytest.UsageError(f"--artifacts {root}: cannot make a run folder there ({exc})") from None
+    _hold_run(config, folder, str(folder))
+    return folder
+
+
+_RUN_LOCK = pytest.StashKey["_RunLock"]()
+
+
+def _hold_run(config, folder: Path, named: str) -> None:
+    """One session writes a run folder at a time: this one holds `<run>/.session.lock` for
+    as long as it runs (its xdist workers share it); a usage error names the session that
+    already does (its pid, host, start and command)."""
+    args = getattr(getattr(config, "invocation_params", None), "args", None)
+    command = " ".join(["pytest", *args]) if args is not None else " ".join(sys.argv)
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": now(), "command": command}
+    try:
+        handle = locking.hold(folder / locking.SESSION_LOCK, holder)
+    except locking.Held as exc:
+        raise pytest.UsageError(
+            f"{named}: another session is writing that run folder: {locking.describe(exc.holder)}. Wait for it to "
+            f"end, or stop it (two would start servers on the same devices and write one server log; lock: {exc.path})") from None
+    except OSError as exc:
+        raise pytest.UsageError(f"{named}: cannot take the run folder's lock {folder / locking.SESSION_LOCK} ({exc})") from None
+    config.stash[_RUN_LOCK] = lock = _RunLock(folder / locking.SESSION_LOCK, handle)
+    manager = getattr(config, "pluginmanager", None)  # tests/options.py's configs run no session
+    if manager is not None:
+        manager.register(lock, "suite-run-lock")
+
+
+class _RunLock:
+    """The session's lock on its run folder: held until the process ends. A folder in which
+    no case started (no manifest) loses the lock file first, so that evals/plugin/run_hooks.py
+    removes the empty folder."""
+
+    def __init__(self, path: Path, handle):
+        self.path, self.handle = path, handle
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session):
+        if not (self.path.parent / "manifest.json").exists():
+            self.path.unlink(missing_ok=True)
+            self.handle.close()
 
 
 def _attr(case, dotted: str):

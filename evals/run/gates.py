@@ -17,6 +17,7 @@ class Gates:
     def __init__(self, selection: Selection, artifacts: RunArtifacts, records: Records):
         self.selection, self.artifacts, self.records = selection, artifacts, records
         self.policy = selection.policy
+        self._pooled: dict[str, dict] = {}  # "precision-pool" -> its entry in pooled.json, this process's
 
     def pool_cases(self, precision: str, pool: str) -> list[Case]:
         """The run's cases of a precision that a pool takes."""
@@ -34,10 +35,18 @@ class Gates:
             decision = judge_change(pooled.strata, self.policy.alpha_for("pooled"), margin, self.policy.settings.confidence,
                                     sampled=all(c.sampled for c in cases))
         entry = _entry(pooled, decision, self.policy.strict)
-        if self.selection.snapshot_update and not entry.get("passed", True):
-            entry["accepted"] = True  # evals/suite/test_precision.py rewrites the pooled cases' baselines
+        self._pooled[f"{precision}-{pool}"] = entry
         self.artifacts.write_pooled(f"{precision}-{pool}", entry)
         return pooled, decision
+
+    def accepted(self, precision: str, pool: str) -> None:
+        """The pool failed under --snapshot-update and evals/suite/test_precision.py has written
+        every pooled case's baseline file with this run's record: pooled.json says so now."""
+        entry = self._pooled.get(f"{precision}-{pool}")
+        if not self.selection.snapshot_update or entry is None or entry.get("passed", True):
+            return
+        entry["accepted"] = True
+        self.artifacts.write_pooled(f"{precision}-{pool}", entry)
 
     def recovery(self, test_id: str, pairs: list[tuple[Case, Case]], margin: float,
                  kind: str) -> tuple[pooling.Pooled, Decision | None, Recovery | None]:

@@ -8,8 +8,11 @@ The requests come from lm-eval itself: each case's own call, collected instead o
 (evals/lmeval/runner.py `case_requests`), so they are exactly the ones the case asks for.
 
 A request that fails for good is left to its case, which sends it again and fails with
-the error if it fails again: a bad request fails its own case, as it did before. A dead
-server or an engine that stopped making progress ends the pass with an error.
+the error if it fails again: a bad request (or an odd answer: no choices, not JSON) fails
+its own case, as it did before. A dead server or an engine that stopped making progress
+(for the session's --stall-timeout) ends the pass with an error. While requests are out
+and none answers, the pool's heartbeat keeps the pass's progress lines coming; answers
+cut to their bound (evals/engine/client.py `cut_to_bound`) are counted in a line at the end.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from evals.engine.client import Client, PoolSize, Request, RequestError
+from evals.engine.client import Client, PoolSize, Request, RequestError, cut_message, truncated
 from evals.config.matrix import Case
 from evals.artifacts.generations import GenerationStore
 from evals.run.progress import Progress
@@ -34,6 +37,7 @@ class PassResult:
     seconds: float = 0.0
     case_seconds: dict[str, float] = field(default_factory=dict)  # first request sent to the case's last response
     output_tokens: int = 0  # of the responses sent for (completion tokens)
+    cut: int = 0  # responses cut to their bound (evals/engine/client.py `cut_to_bound`)
     engine: dict[str, float] = field(default_factory=dict)  # the engine's counters over the pass (client.ENGINE_COUNTERS)
 
     def measured(self) -> dict | None:
@@ -91,12 +95,14 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         store.put(request.key, request.case_id, request.response)
         result.sent += 1
         result.output_tokens += request.completion_tokens or 0
+        result.cut += truncated(request.response)
         result.case_seconds[request.case_id] = time.monotonic() - began
         if progress is not None:
             progress.update(request.completion_tokens)
 
     try:
-        client.send(longest_first(missing), arrived, keep_going=True)
+        client.send(longest_first(missing), arrived, keep_going=True,
+                    heartbeat=progress.heartbeat if progress is not None else None)
     except RequestError as exc:
         raise RequestError(f"{name}: {exc}") from exc
     finally:
@@ -104,6 +110,8 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         result.engine = client.counters
         if progress is not None:
             progress.finish()
+    if progress is not None and result.cut:
+        progress.write(cut_message(name, result.cut))
     for request in missing:
         if request.error is not None:
             result.failed.setdefault(request.case_id, str(request.error))

@@ -1,7 +1,11 @@
 """Progress of a case during long runs: requests done of total, tokens/s, ETA.
 
 One line when the case (or a model's generation pass) starts, then at most one per
-interval, then one at the end, so a CI log of a many-hour run stays readable. Reused
+interval, then one at the end, so a CI log of a many-hour run stays readable. Lines come
+as answers arrive and, while requests are out and none answers, from the pool's
+heartbeat (evals/engine/client.py): a line after an interval with none, saying how many
+requests are out and how long since the last answer, so a hung server is seen long
+before the stall bound (--stall-timeout) ends the pool. Reused
 responses (kept by an earlier session: a resumed run) count as done but not toward
 the rate, which measures this engine now; so do the ones this session's generation
 pass made before the case read them (the pass's own lines give its rate).
@@ -49,6 +53,16 @@ class Progress:
         if self.done < self.total and now - self.last_line >= self.interval:
             self.last_line = now
             self.write(self.line())
+
+    def heartbeat(self, out: int, silent_s: float) -> None:
+        """The pool's heartbeat while `out` requests are out, the last answer `silent_s`
+        seconds ago: a line if none was written for an interval."""
+        if self.started is None:
+            return
+        now = self.clock()
+        if now - self.last_line >= self.interval:
+            self.last_line = now
+            self.write(f"{self.line()}, {out} out, no answer for {_duration(silent_s)}")
 
     def finish(self) -> None:
         if self.started is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from evals.artifacts.jsonio import write_json
 from evals.artifacts.run_folder import RunArtifacts
 from evals.artifacts.types import Record
 from evals.config.matrix import Case
@@ -22,20 +23,31 @@ class Records:
         self.selection, self.artifacts, self.terminal = selection, artifacts, terminal
         self.records: dict[str, Record] = {}  # case id -> baseline record of this run
         self.baselines: dict[str, Record | None] = {}  # case id -> the baseline it was compared with
+        self.gates: dict[str, dict] = {}  # case id -> its gate outcome (gate.json), this process's cases
         worker = selection.worker
         self._worker = {"worker": worker.name} if worker else {}
 
     def finish(self, case: Case, record: Record) -> dict:
         """Keep the case's record, its gate outcome for the report, and the baseline it was
-        compared with (what the pooled tests compare too, whoever runs them); the outcome."""
+        compared with (what the pooled tests compare too, whoever runs them); the outcome.
+        Under --snapshot-update a case that did not pass is accepted only once its baseline
+        file is written (`accepted`, after syrupy wrote it)."""
         self.records[case.id] = record
         gate, self.baselines[case.id] = baselines.outcome(case.profile, record)
-        if self.selection.snapshot_update and not gate.get("passed"):
-            gate["accepted"] = True  # --snapshot-update writes this run's record as the baseline
-            if gate["status"] == UNREADABLE:
-                self.terminal(f"{case.id}: {gate['error']}; --snapshot-update replaces it with this run's record")
+        self.gates[case.id] = gate
         self.artifacts.write_record(case.id, record, gate, self.baselines[case.id], **self._worker)
         return gate
+
+    def accepted(self, case_id: str) -> None:
+        """The case's baseline file now holds this run's record (--snapshot-update wrote it):
+        its gate.json says so. Nothing if the case passed, so that nothing was written."""
+        gate = self.gates.get(case_id)
+        if not self.selection.snapshot_update or gate is None or gate.get("passed"):
+            return
+        gate["accepted"] = True
+        write_json(self.artifacts.dir / case_id / "gate.json", gate)
+        if gate["status"] == UNREADABLE:
+            self.terminal(f"{case_id}: {gate['error']}; --snapshot-update replaces it with this run's record")
 
     def baseline(self, case_id: str) -> Record | None:
         """The baseline a case of this run was compared with (another xdist worker's: from its artifacts)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from evals.config.matrix import REFERENCE_PRECISION, Case, Matrix
 from evals.drift.reference import StoredReference
+from evals.engine.client import STALL_TIMEOUT_S
 from evals.engine.server import READY_TIMEOUT_S
 from evals.gate.policy import Policy
 from evals.run.progress import DEFAULT_INTERVAL_S
@@ -50,6 +51,7 @@ class Selection:
     worker: Worker | None = None  # None: no xdist
     ready_timeout: float = READY_TIMEOUT_S
     progress_interval: float = DEFAULT_INTERVAL_S
+    stall_timeout: float = STALL_TIMEOUT_S  # --stall-timeout: every pool of the session (evals/engine/client.py)
     launch_ahead: bool = True  # CPU models: start every server at the session's start
     snapshot_update: bool = False
     replace_baselines: bool = False  # --replace-baselines: a --limit'ed baseline run may shrink the committed ones

@@ -12,8 +12,9 @@ import os
 from evals.artifacts.run_folder import RunArtifacts, engine_version
 from evals.config.matrix import Case
 from evals.engine import facts, ports
+from evals.engine.auth import redact_env
 from evals.engine import server as engines
-from evals.engine.endpoints import LocalEndpoint, RemoteEndpoint, Unreachable
+from evals.engine.endpoints import Expected, LocalEndpoint, RemoteEndpoint, Unreachable
 from evals.engine.weights import Weights
 from evals.run.selection import Selection
 from evals.run.stores import Stores
@@ -58,10 +59,11 @@ class Servers:
                 "(the replayed run did not finish it, or the prompt or settings changed since)"))
             return
         if precision in selection.remote:
-            remote = RemoteEndpoint(selection.remote[precision])
+            remote = RemoteEndpoint(selection.remote[precision], precision=precision, expected=self.expected(case))
             # Its GPU cannot be seen from here: baselines of remote runs say so.
             context = self._context(case, engines.served_engine_version(remote.url), REMOTE_ARCHITECTURE)
-            self.artifacts.record_model(precision, url=remote.url, served_name=remote.served_name, context=context)
+            self.artifacts.record_model(precision, url=remote.url, served_name=remote.served_name, served=remote.served,
+                                        context=context)
             self.stores.open(precision, context)
             yield remote
             return
@@ -78,7 +80,7 @@ class Servers:
             log = engines.log_by_start(server.log_path)
             text = "\n".join(log[-1] if log else [])
             self.kv_tokens[precision] = facts.kv_cache_tokens(text)
-            self.artifacts.record_model(precision, command=server.command(), env=server.env, session=server.proc.pid,
+            self.artifacts.record_model(precision, command=server.command(), env=redact_env(server.env), session=server.proc.pid,
                                         vllm_env=facts.vllm_env(server.env), kernels=facts.kernels(text),
                                         kv_cache_tokens=self.kv_tokens[precision])
 
@@ -86,6 +88,13 @@ class Servers:
             if not len(store):
                 local.start()  # nothing kept: every case needs the engine, start it now
             yield local
+
+    def expected(self, case: Case) -> Expected:
+        """What a remote server of the case's precision must serve: the name the suite serves
+        it as, or its hub id (vLLM's default name); its weights at their revision."""
+        model = case.model
+        weights, revision = self.weights.path(model)
+        return Expected(tuple(dict.fromkeys(n for n in (model.name, model.model) if n)), str(weights), revision)
 
     def local(self, precision: str) -> engines.VllmServer:
         """The vLLM server this session runs for a precision (made once: it may be launched ahead)."""

@@ -36,3 +36,4 @@ def test_case(case, engine, run, baseline):
     record = build_record(case, result, terms, **run.stores.fingerprint_facts(case.precision))
     run.records.finish(case, record)
     assert baseline == record  # the statistical gate (evals/gate/baselines.py, through syrupy)
+    run.records.accepted(case.id)  # --snapshot-update: said only now, once syrupy wrote the baseline file

@@ -17,6 +17,7 @@ def test_precision(pool, run, accept_baselines):
     failed = decision.failed(run.policy.strict)
     if failed and run.selection.snapshot_update:  # accepted: every pooled case's baseline becomes this run's record
         accept_baselines(run.selection.profile, {case: run.records.record(case) for case in pooled.cases})
+        run.gates.accepted(precision, name)  # only now that every one of their baseline files is written
         return
     message = [f"{precision}, pool {name} ({len(pooled.cases)} cases): {decision.describe()}",
                *pooling.by_case(decision), *left_out, *advice(decision.verdict)]
