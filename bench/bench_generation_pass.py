@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evals.engine.client import Client, PoolSize, Request, parse_metrics, pool_size  # noqa: E402
-from evals.engine.endpoints import Unreachable  # noqa: E402
+from evals.engine.endpoints import LocalEndpoint, Unreachable  # noqa: E402
 from evals.config.matrix import load_matrix  # noqa: E402
 from evals.drift.sequences import prompt_ids  # noqa: E402
 from evals.engine.server import VllmServer, cpu_env  # noqa: E402
@@ -109,6 +109,13 @@ class Sampler:
         return (statistics.fmean(full) if full else float("nan")), (statistics.fmean(every) if every else float("nan"))
 
 
+def running(server) -> LocalEndpoint:
+    """The bench's server, already started, as the endpoint the pool sends to."""
+    endpoint = LocalEndpoint(server)
+    endpoint.started = True
+    return endpoint
+
+
 def sent(server, groups: list[list[Request]], size: PoolSize, arrived=lambda request: None) -> list[int]:
     """Send every group, one after another, each through its own pool; the prompt token counts."""
     prompts = []
@@ -120,7 +127,7 @@ def sent(server, groups: list[list[Request]], size: PoolSize, arrived=lambda req
             arrived(request)
             prompts.append(request.response["usage"]["prompt_tokens"])
 
-        Client(server, size).send(group, done)
+        Client(running(server), size).send(group, done)
     return prompts
 
 

@@ -10,8 +10,6 @@ from aiohttp import web
 
 
 class ThreadServer:
-    client_max_size = 2**20
-
     def routes(self, app: web.Application) -> None:
         raise NotImplementedError
 
@@ -25,7 +23,7 @@ class ThreadServer:
             self.loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self.loop)
             self.on_loop()
-            app = web.Application(client_max_size=self.client_max_size)
+            app = web.Application()
             self.routes(app)
             self.runner = web.AppRunner(app, shutdown_timeout=0.2)
             self.loop.run_until_complete(self.runner.setup())

@@ -103,6 +103,7 @@ def test_the_run_makes_the_call_the_plan_shows(profile, monkeypatch):
 
     class Server:
         served_name, url = "served", "http://127.0.0.1:9"
+        headers: dict = {}
 
     for case in load_matrix().cases(profile):
         seen.clear()

@@ -21,6 +21,7 @@ REPEATS = 3
 
 class Server:
     served_name, url = "served", "http://127.0.0.1:9"  # port 9: nothing listens, nothing is sent
+    headers: dict = {}
 
 
 def canned(text: str | None) -> dict:

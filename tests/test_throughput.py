@@ -11,7 +11,7 @@ from evals.config.matrix import ModelShape, load_matrix
 from evals.engine.client import pool_size
 from evals.planning import throughput
 from evals.planning.estimate import estimate
-from evals.planning.throughput import Checkpoint, Rates, checkpoint_of, measured, modeled
+from evals.planning.throughput import Checkpoint, Rates, checkpoint_of, measured, modeled, whole_runs
 
 MATRIX = load_matrix()
 PLANNING = MATRIX.planning
@@ -79,16 +79,16 @@ def manifest(root, name, profile="full", limit=None, **passes):
 
 
 def test_a_whole_run_that_measured_a_precision_gives_its_rate(tmp_path):
-    assert measured(tmp_path, "full", "bf16") is None
+    assert measured(whole_runs(tmp_path), "full", "bf16") is None
     manifest(tmp_path, "20261201-100000-full", bf16=(5600, 1234.5))
     manifest(tmp_path, "20261202-100000-full", limit=2, bf16=(60, 99.0))  # a --limit run: not representative
     manifest(tmp_path, "20261203-100000-full", bf16=(20, 50.0))  # too few requests to reach full batch
     manifest(tmp_path, "20261204-100000-tiny", profile="tiny", bf16=(3000, 40.0))  # another profile
-    found = measured(tmp_path, "full", "bf16")
+    found = measured(whole_runs(tmp_path), "full", "bf16")
     assert found.tokens_per_s == 1234.5 and found.source.endswith("20261201-100000-full")
-    assert measured(tmp_path, "full", "fp8") is None
+    assert measured(whole_runs(tmp_path), "full", "fp8") is None
     newer = manifest(tmp_path, "20261205-100000-full", bf16=(5600, 1500.0))
-    assert measured(tmp_path, "full", "bf16").source == f"measured in {newer}"
+    assert measured(whole_runs(tmp_path), "full", "bf16").source == f"measured in {newer}"
     # The estimate takes it for every BF16 case, and the model for the others.
     rows = {e.precision: e for e in estimate(MATRIX, list(FULL.values()), tmp_path / "no-baselines", tmp_path)}
     assert {c.rate.tokens_per_s for c in rows["bf16"].cases} == {1500.0}

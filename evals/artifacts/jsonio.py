@@ -26,7 +26,7 @@ class WriteFailed(OSError):
 
 def reason(exc: OSError) -> str:
     """An OSError as "[Errno 28] No space left on device" (its file, if any, named apart)."""
-    if isinstance(exc, WriteFailed) or exc.errno is None or not exc.strerror:
+    if exc.errno is None or not exc.strerror:  # a WriteFailed: its message says it all
         return str(exc)
     return f"[Errno {exc.errno}] {exc.strerror}" + (f" ({exc.filename})" if exc.filename else "")
 
@@ -44,8 +44,6 @@ def write_whole(path: Path, write: Callable[[TextIO], None]) -> None:
 
     try:
         write_atomic(path, synced)
-    except WriteFailed:
-        raise
     except OSError as exc:
         raise WriteFailed(f"{path}: could not be written ({reason(exc)}); "
                           "the file was left as it was", exc) from exc

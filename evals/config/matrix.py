@@ -559,7 +559,7 @@ def _planning(where: "_Where", spec: Any, tasks: dict, precisions: set[str]) -> 
     gpu = _record(where.at("gpu"), spec["gpu"], {"name", "memory_gib", "bandwidth_tb_s", "bandwidth_efficiency", "reserved_gib"})
     gpu_spec = GpuSpec(str(gpu["name"]), *(_positive(where.at("gpu", k), gpu[k]) for k in ("memory_gib", "bandwidth_tb_s")),
                        _share(where.at("gpu", "bandwidth_efficiency"), gpu["bandwidth_efficiency"], "a share of the bandwidth"),
-                       _nonnegative(where.at("gpu", "reserved_gib"), gpu["reserved_gib"]))
+                       _positive(where.at("gpu", "reserved_gib"), gpu["reserved_gib"], zero=True))
     shape = _record(where.at("model_shape"), spec["model_shape"], {"layers", "kv_heads", "head_dim"})
     for key, value in shape.items():
         if not _integer(value) or value < 1:
@@ -578,7 +578,7 @@ def _planning(where: "_Where", spec: Any, tasks: dict, precisions: set[str]) -> 
             if not isinstance(styles, dict) or set(styles) != {"thinking", "non_thinking"}:
                 raise where.at(key, kind).error(f"expected {{thinking: tokens, non_thinking: tokens}}, got {styles!r}")
             for style, value in styles.items():
-                (_positive if key == "output_tokens" else _nonnegative)(where.at(key, kind, style), value)
+                _positive(where.at(key, kind, style), value, zero=key == "output_spread")
         lengths[key] = table
     runs = _positive(where.at("runs_per_baseline"), spec["runs_per_baseline"])
     target = _share(where.at("target_power"), spec["target_power"], "a power", low=0.5)
@@ -609,15 +609,10 @@ def _drift(where: "_Where", spec: Any) -> DriftSettings:
     return DriftSettings(spec["items"], spec["max_tokens"], spec["top_k"], float(spec["margin"]), float(spec["floor"]), confidence)
 
 
-def _nonnegative(where: "_Where", value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise where.error(f"must be a number >= 0, got {value!r}")
-    return float(value)
-
-
-def _positive(where: "_Where", value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise where.error(f"must be a positive number, got {value!r}")
+def _positive(where: "_Where", value: Any, zero: bool = False) -> float:
+    """A number above 0 (with `zero`: at least 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or (value == 0 and not zero):
+        raise where.error(f"must be a number >= 0, got {value!r}" if zero else f"must be a positive number, got {value!r}")
     return float(value)
 
 

@@ -128,12 +128,13 @@ class Client:
     """Sends requests to an endpoint (evals/engine/endpoints.py), started when there is
     something to send; a dead local server fails at once, its log says why."""
 
-    def __init__(self, endpoint: Endpoint, size: PoolSize, headers: dict | None = None,
-                 stall_timeout: float | None = None):
+    def __init__(self, endpoint: Endpoint, size: PoolSize, stall_timeout: float | None = None,
+                 count_engine: bool = False):
         self.endpoint, self.size, self.stall_timeout = endpoint, size, stall_timeout
-        self.headers = {**getattr(endpoint, "headers", {}), **(headers or {})}  # the endpoint's API key first
+        self.headers = dict(endpoint.headers)  # its API key, if any
         self.first_sent: float | None = None
         self.last_received: float | None = None
+        self.count_engine = count_engine  # read ENGINE_COUNTERS before and after (the generation pass records them)
         self.counters: dict[str, float] = {}  # ENGINE_COUNTERS' change over the requests sent, where the engine says
         if self.stall_timeout is None:  # the session's --stall-timeout
             self.stall_timeout = _SESSION["stall_timeout"]
@@ -154,7 +155,7 @@ class Client:
         progress = {"at": time.monotonic(), "answered": time.monotonic(), "out": 0}
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
         async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
-            before = await engine_metrics(session, base_url) or {}
+            before = (await engine_metrics(session, base_url) or {}) if self.count_engine else {}
             watch = asyncio.create_task(self._watch(session, base_url, progress))
             beats = asyncio.create_task(_beat(heartbeat, progress)) if heartbeat is not None else None
             try:
@@ -163,9 +164,10 @@ class Client:
                 for task in filter(None, (watch, beats)):
                     task.cancel()
                 await asyncio.gather(*filter(None, (watch, beats)), return_exceptions=True)
-                after = await engine_metrics(session, base_url) or {}
-                self.counters = {name: after[metric] - before.get(metric, 0.0)
-                                 for name, metric in ENGINE_COUNTERS.items() if metric in after}
+                if self.count_engine:
+                    after = await engine_metrics(session, base_url) or {}
+                    self.counters = {name: after[metric] - before.get(metric, 0.0)
+                                     for name, metric in ENGINE_COUNTERS.items() if metric in after}
 
     async def _admit(self, session, base_url, requests, on_response, keep_going, progress, watch) -> None:
         room = asyncio.Condition()

@@ -5,7 +5,6 @@ what was kept). Reading `url` starts nothing; `start()` does, once, or says why 
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,7 @@ class LocalEndpoint:
     def __init__(self, server: VllmServer, on_start: Callable[[], None] | None = None):
         self.server, self.served_name, self.on_start = server, server.served_name, on_start
         # The server inherits this environment: with VLLM_API_KEY set it requires that key.
-        self.headers = auth.bearer(os.environ.get(auth.SHARED_KEY))
+        self.headers = auth.bearer(auth.api_key(None)[0])
         self.started = False
         self._failure: ServerError | None = None
 
@@ -150,8 +149,13 @@ class RemoteEndpoint:
         self.served_name = chosen["id"]
         self.served = {k: chosen.get(k) for k in ("id", "root", "parent", "max_model_len") if chosen.get(k) is not None}
 
+    @property
+    def flag(self) -> str:
+        """How the command named this server."""
+        return f"--vllm-url {self.precision}={self.url}" if self.precision else self.url
+
     def _models(self) -> list[dict]:
-        flag = f"--vllm-url {self.precision}={self.url}" if self.precision else self.url
+        flag = self.flag
         try:
             response = requests.get(f"{self.url}/v1/models", headers=self.headers, timeout=30)
         except requests.RequestException as exc:
@@ -171,7 +175,7 @@ class RemoteEndpoint:
         return models
 
     def _expected(self, models: list[dict], expected: Expected) -> dict:
-        flag = f"--vllm-url {self.precision}={self.url}"
+        flag = self.flag
         listed = [m["id"] for m in models]
         chosen = next((m for name in expected.names for m in models if m["id"] == name), None)
         if chosen is None:

@@ -177,7 +177,7 @@ def gpu_status(tensor_parallel_size: int) -> GpuStatus:
     return GpuStatus(False, f"{here}, but {problem}: {fix}", True)
 
 
-def _cuda_fix(driver: str | None, cuda: str | None = None) -> str:
+def _cuda_fix(driver: str | None) -> str:
     """What to install for this driver: the default CUDA 13 wheels need driver >= 580."""
     major = _major(driver)
     if major is not None and major >= _DRIVER_FOR_CUDA[13]:

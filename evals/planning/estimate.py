@@ -50,11 +50,13 @@ class Estimate:
         return tuple(sorted({c.source for c in self.cases}))
 
 
-def estimate(matrix: Matrix, cases: list[Case], snapshots: Path, artifacts: Path | None = None) -> list[Estimate]:
-    """Per precision of `cases` (a profile's, or a narrowed selection's: their limits and k count)."""
+def estimate(matrix: Matrix, cases: list[Case], snapshots: Path, artifacts: Path | None = None,
+             rates: Rates | None = None) -> list[Estimate]:
+    """Per precision of `cases` (a profile's, or a narrowed selection's: their limits and k
+    count); `rates` shares what one Rates has read between estimates."""
     drift = matrix.drift(cases[0].profile) if cases else None
     gpus = matrix.planning.gpus
-    rates = Rates(matrix.planning, artifacts)
+    rates = rates or Rates(matrix.planning, artifacts)
     out = []
     for precision in dict.fromkeys(c.precision for c in cases):
         costs, baseline = [], 0.0

@@ -113,37 +113,50 @@ def modeled(planning: Planning, case: Case, mean_tokens: float, checkpoint: Chec
     return Rate(in_flight / step_s, "model", in_flight, cache)
 
 
-def measured(artifacts: Path | None, profile: str, precision: str) -> Rate | None:
-    """The output tokens/s the newest whole run of `profile` under `artifacts` measured for
-    `precision` (its generation pass, MIN_MEASURED_REQUESTS requests or more), if any."""
+def whole_runs(artifacts: Path | None) -> list[tuple[Path, dict]]:
+    """(folder, manifest) of every readable run under `artifacts` that measured a whole
+    profile (no --limit, no --smoke), newest first (folders are named by start time)."""
     if artifacts is None or not artifacts.is_dir():
-        return None
-    for manifest_file in sorted(artifacts.glob("*/manifest.json"), reverse=True):  # folders are named by start time
+        return []
+    runs = []
+    for manifest_file in sorted(artifacts.glob("*/manifest.json"), reverse=True):
         try:
             manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if manifest.get("profile") != profile or manifest.get("limit") is not None or manifest.get("smoke"):
+        if manifest.get("limit") is None and not manifest.get("smoke"):
+            runs.append((manifest_file.parent, manifest))
+    return runs
+
+
+def measured(runs: list[tuple[Path, dict]], profile: str, precision: str) -> Rate | None:
+    """The output tokens/s the newest of `runs` (whole_runs) of `profile` measured for
+    `precision` (its generation pass, MIN_MEASURED_REQUESTS requests or more), if any."""
+    for folder, manifest in runs:
+        if manifest.get("profile") != profile:
             continue
         found = ((manifest.get("models") or {}).get(precision) or {}).get("generation_pass") or {}
         if found.get("requests", 0) >= MIN_MEASURED_REQUESTS and found.get("output_tokens_per_s", 0) > 0:
-            return Rate(float(found["output_tokens_per_s"]), f"measured in {manifest_file.parent}")
+            return Rate(float(found["output_tokens_per_s"]), f"measured in {folder}")
     return None
 
 
 class Rates:
     """Each case's rate, measured where a run measured its precision, else modeled; the
-    downloaded checkpoints are read once."""
+    manifests and the downloaded checkpoints are read once."""
 
     def __init__(self, planning: Planning, artifacts: Path | None = None):
         self.planning, self.artifacts = planning, artifacts
+        self._runs: list[tuple[Path, dict]] | None = None  # the manifests under `artifacts`, read once
         self._measured: dict[tuple[str, str], Rate | None] = {}
         self._checkpoints: dict[str, Checkpoint] = {}
 
     def of(self, case: Case, mean_tokens: float, requests: int | None = None) -> Rate:
         key = (case.profile, case.precision)
         if key not in self._measured:
-            self._measured[key] = measured(self.artifacts, *key)
+            if self._runs is None:
+                self._runs = whole_runs(self.artifacts)
+            self._measured[key] = measured(self._runs, *key)
         if self._measured[key] is not None:
             return self._measured[key]
         if case.model.name not in self._checkpoints:

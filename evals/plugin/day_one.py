@@ -21,7 +21,6 @@ from evals.artifacts.jsonio import DamagedFile
 from evals.config.matrix import SMOKE_ITEMS, SMOKE_MAX_TOKENS
 from evals.config.paths import snapshots_dir
 from evals.gate import baselines
-from evals.planning.estimate import estimate
 from evals.plugin.selection import selection
 from evals.run.selection import Selection
 
@@ -54,14 +53,17 @@ def _has_baseline(case) -> bool:
 
 def way_in(chosen: Selection, cases: list, command: str, artifacts: Path) -> str:
     """What to run first, with the cost of each step."""
+    from evals.planning.estimate import estimate  # only for a session it refuses: not at every start-up
+    from evals.planning.throughput import Rates
     matrix, profile = chosen.matrix, chosen.profile
     snapshots = snapshots_dir()
+    rates = Rates(matrix.planning, artifacts)  # the manifests under `artifacts` read once for both estimates
 
     def hours(selected: list) -> tuple[float | None, float | None]:
         """GPU-hours of a run and of its baselines (None on the CPU)."""
         if not any(c.gpu for c in selected):
             return None, None
-        rows = estimate(matrix, selected, snapshots, artifacts)
+        rows = estimate(matrix, selected, snapshots, rates=rates)
         return sum(r.gpu_hours for r in rows), sum(r.baseline_gpu_hours for r in rows)
 
     smoke = [c.as_smoke(chosen.limit) for c in cases]

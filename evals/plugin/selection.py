@@ -136,7 +136,7 @@ def _select(config) -> Selection:
         warnings.warn(f"--resume {resume}: that run is a baseline run (--snapshot-update); it continues as one and "
                       "writes its baselines when it ends", stacklevel=2)
     # A resumed baseline run keeps its --replace-baselines too.
-    replace = smoke or bool(config.getoption("replace_baselines")) or bool(resume and update and source.get("replace_baselines"))
+    replace = (smoke and not replay) or bool(config.getoption("replace_baselines")) or bool(resume and update and source.get("replace_baselines"))
     if replace and not update:
         raise pytest.UsageError("--replace-baselines only applies with --snapshot-update")
 

@@ -88,7 +88,7 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
             progress.finish()
         return result
     endpoint.start()  # a local server starts here, before the pool is sized from it
-    client = Client(endpoint, size())
+    client = Client(endpoint, size(), count_engine=True)
     began = time.monotonic()
 
     def arrived(request: Request) -> None:
