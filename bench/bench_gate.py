@@ -1,23 +1,32 @@
-"""The gate's false alarms and power, on simulated runs of the whole full profile
-(bench/gate_simulation.py, on the noise model of evals/gate/noise.py).
+"""The gate's false alarms, power and cost on simulated runs of the whole full profile,
+in the uniform and the planned design side by side (bench/planned_simulation.py, on the
+noise model of evals/gate/noise.py: item rates spread over 0..1, independent draws for
+baseline and run, changes that flip items both ways).
 
-    python bench/bench_gate.py                 # 2,000 runs per false-alarm cell; ~15 minutes on 2 cores
-    python bench/bench_gate.py --runs 300      # a quick look
+    python bench/bench_gate.py                 # 2,000 runs per false-alarm cell of the planned design
+    python bench/bench_gate.py --runs 200 --compare-runs 100 --power-runs 100   # a quick look
 
-One table. Each row is a task set (a pooled test, or one case) at a run k and a
-baseline k; the rest of the profile keeps its defaults. Columns: how often a whole
-run of the profile under no change fails any of its tests (suite-level false alarms,
-goal <= alpha = 0.01; with the 95% upper bound that many runs allow), and how often the row's test calls a regression when its cases'
-accuracy dropped by 3, 5 or 10 points (FP8's cases, one logit shift for all of them;
-goal at the defaults: power >= 0.9 against the pool's margin, 5 points for AIME
-thinking, 3 for MATH500). The noise
-model's concentration (c) sets how much of the noise is within items; the gate is
-planned at 2, and the last rows show the defaults at 1 and 4.
+Designs:
+  uniform, equal shares   every item the case's repeats, one look, the alpha split of
+                          before (case 0.25, pooled 0.45, recovery 0.1, pooled recovery 0.2;
+                          a test's drop and rise halves);
+  uniform                 the same samples, the config's alpha split (gate.alpha_shares,
+                          gate.directions);
+  planned                 samples per item from another precision's baseline, the config's
+                          looks and alpha split, baselines at the planner's share
+                          (python -m evals plan --estimate --json).
+
+Columns: whole-run false alarms under no change (goal <= alpha = 0.01; with the 95%
+Clopper-Pearson upper bound that many runs allow), the simulated GPU-hours of a run under
+no change over the uniform design's, and power of the named pooled test of fp8 against a
+drop of its margin (AIME thinking 5 points, MATH500 3) and against "easy items damaged"
+(only the items solved >= 90% of the time lose, 5 points over the AIME thinking cases).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -25,90 +34,110 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from bench.gate_simulation import Suite, false_alarms, power  # noqa: E402
-from evals.config.matrix import load_matrix  # noqa: E402
+from bench.planned_simulation import Change, Simulation  # noqa: E402
+from evals.config.matrix import load_matrix, pooled_cases  # noqa: E402
+from evals.config.paths import snapshots_dir  # noqa: E402
 from evals.gate import noise  # noqa: E402
+from evals.gate.policy import Policy  # noqa: E402
+from evals.planning.designs import compare  # noqa: E402
 
-PROFILE, PRECISION = "full", "fp8"
-DROPS = (0.03, 0.05, 0.10)
-
-
-def rows(matrix) -> list[tuple[str, str, tuple[str, ...], tuple[int, int] | None, float]]:
-    """(label, pool or case, tasks whose k the row sets, (run k, baseline k) or None for the defaults, c)."""
-    c = noise.CONCENTRATION
-    return [
-        ("AIME thinking pool (defaults)", "pool aime_thinking", ("aime24", "aime25"), None, c),
-        ("AIME thinking pool", "pool aime_thinking", ("aime24", "aime25"), (8, 8), c),
-        ("AIME thinking pool", "pool aime_thinking", ("aime24", "aime25"), (15, 15), c),
-        ("AIME24 think, one case (defaults)", "case aime24-think", ("aime24",), None, c),
-        ("MATH500 pool (defaults)", "pool math500", ("math500",), None, c),
-        ("MATH500 pool", "pool math500", ("math500",), (1, 1), c),
-        ("MATH500 think, one case (defaults)", "case math500-think", ("math500",), None, c),
-        ("all of a precision (defaults)", "pool all", (), None, c),
-        ("AIME thinking pool (defaults)", "pool aime_thinking", ("aime24", "aime25"), None, 1.0),
-        ("AIME thinking pool (defaults)", "pool aime_thinking", ("aime24", "aime25"), None, 4.0),
-        ("MATH500 pool (defaults)", "pool math500", ("math500",), None, 1.0),
-        ("MATH500 pool (defaults)", "pool math500", ("math500",), None, 4.0),
-    ]
+PROFILE = "full"
+BEFORE = {"alpha_shares": {"case": 0.25, "pooled": 0.45, "recovery": 0.1, "pooled_recovery": 0.2},
+          "directions": {"drop": 0.5, "rise": 0.5}}
+DESIGNS = ("uniform, equal shares", "uniform", "planned")
+CHUNK = 50
 
 
-def _suite(ks: tuple[tuple[str, int, int], ...], c: float) -> Suite:
-    return Suite(load_matrix(), PROFILE, {task: (run_k, base_k) for task, run_k, base_k in ks}, concentration=c)
+def _simulation(design: str, concentration: float, only: frozenset[str] | None, shares: tuple) -> Simulation:
+    matrix = load_matrix()
+    gate = dataclasses.replace(matrix.gate, **BEFORE) if design == "uniform, equal shares" else matrix.gate
+    policy = Policy(gate, matrix.test_counts(PROFILE))
+    return Simulation(matrix, PROFILE, planned=design == "planned", concentration=concentration, policy=policy,
+                      baseline_share=dict(shares), only=set(only) if only else None)
 
 
-def _false_alarms(ks, c, runs, seed):
-    outcome = false_alarms(_suite(ks, c), runs, seed)
-    return outcome.false_alarm_rate, outcome.fails
+def _chunk(design, concentration, only, shares, change, watch, runs, seed):
+    """(runs with a failed test, GPU-hours drawn, uniform GPU-hours) over `runs` simulated runs."""
+    sim = _simulation(design, concentration, only, shares)
+    rng = np.random.default_rng(seed)
+    failed = hours = uniform = 0.0
+    for _ in range(runs):
+        outcome = sim.run(rng, change)
+        failed += outcome.failed.get(watch, False) if watch else any(outcome.failed.values())
+        hours += sum(outcome.hours.values())
+        uniform += sum(outcome.uniform_hours.values())
+    return failed, hours, uniform
 
 
-def _test_cases(suite: Suite, test: str):
-    kind, name = test.split(" ", 1)
-    if kind == "pool":
-        return suite.pool_cases(PRECISION, name)
-    return [case for case in suite.cases if case.id == f"{PRECISION}-{name}"]
+def _cell(pool, runs, seed, design, concentration=noise.CONCENTRATION, only=None, shares=(), change=None, watch=None):
+    chunks = [pool.submit(_chunk, design, concentration, only, shares, change, watch, min(CHUNK, runs - start),
+                          seed * 100_003 + start) for start in range(0, runs, CHUNK)]
+    return runs, chunks
 
 
-def _power(ks, c, test, drop, runs, seed):
-    suite = _suite(ks, c)
-    return power(suite, _test_cases(suite, test), drop, runs, seed)
+def _result(cell) -> tuple[float, float, float]:
+    runs, chunks = cell
+    parts = [c.result() for c in chunks]
+    failed, hours, uniform = (sum(p[i] for p in parts) for i in range(3))
+    upper = stats.beta.ppf(0.975, failed + 1, runs - failed) if failed < runs else 1.0
+    return failed / runs, upper, hours / uniform
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=2000, help="simulated runs per false-alarm cell (default 2000)")
-    parser.add_argument("--power-runs", type=int, default=1000, help="simulated runs per power cell (default 1000)")
+    parser.add_argument("--runs", type=int, default=2000, help="simulated whole runs for the planned design's false alarms")
+    parser.add_argument("--compare-runs", type=int, default=1000, help="... for the other designs and concentrations")
+    parser.add_argument("--power-runs", type=int, default=1000, help="simulated runs per power cell")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     matrix = load_matrix()
-    defaults = {case.task.name: (case.repeats, case.baseline_repeats) for case in matrix.cases(PROFILE)}
     started = time.monotonic()
-    table = []
+    planner = {p: compare(matrix, PROFILE, p, snapshots_dir()) for p in ("bf16", "fp8", "nvfp4")}
+    shares = tuple((p, d["planned"].baseline_share) for p, d in planner.items())
+    planned_ratio = sum(d["planned"].gpu_hours_per_run for d in planner.values()) / sum(
+        d["uniform"].gpu_hours_per_run for d in planner.values())
+    pools = {name: frozenset(c.id for c in cases)
+             for (precision, name), cases in pooled_cases(matrix.pools, matrix.cases(PROFILE)).items() if precision == "fp8"}
+    c = noise.CONCENTRATION
     with ProcessPoolExecutor(args.workers) as pool:
-        alarms, _powers = {}, []
-        for label, test, tasks, k, c in rows(matrix):
-            ks = tuple(sorted((t, *(k or defaults[t])) for t in tasks))
-            if (ks, c) not in alarms:
-                alarms[(ks, c)] = pool.submit(_false_alarms, ks, c, args.runs, args.seed)
-            cells = [pool.submit(_power, ks, c, test, drop, args.power_runs, args.seed + i + 1) for i, drop in enumerate(DROPS)]
-            shown = k or (defaults[tasks[0]] if tasks else ("default", "default"))
-            suite = _suite(ks, c)
-            n = sum(suite.n[case.id] for case in _test_cases(suite, test))
-            table.append((label, n, shown, c, alarms[(ks, c)], cells))
-        print(f"Gate on simulated runs of profile {PROFILE!r} (alpha {matrix.gate.alpha:g}); drops applied to {PRECISION}'s cases.")
-        print(f"False alarms: {args.runs} runs per cell; power: {args.power_runs} runs per cell.\n")
-        header = f"{'task set':<36} {'n':>5} {'run k':>6} {'base k':>6} {'c':>4} {'false alarms':>13} {'(95% up to)':>11} " + " ".join(
-            f"{f'power {d * 100:g}':>9}" for d in DROPS)
+        alarms = {(design, c): _cell(pool, args.runs if design == "planned" else args.compare_runs, 1, design, c,
+                                     shares=shares) for design in DESIGNS}
+        for other in (1.0, 4.0):
+            alarms[("planned", other)] = _cell(pool, args.compare_runs, 2, "planned", other, shares=shares)
+        power = {}
+        goals = (("aime_thinking", 0.05, False), ("math500", 0.03, False), ("aime_thinking", 0.05, True))
+        for name, drop, easy in goals:
+            watch = f"pooled fp8-{name}"
+            for design in DESIGNS:
+                change = Change(pools[name], drop, easy)
+                power[(name, drop, easy, design)] = _cell(pool, args.power_runs, 3, design, c, frozenset({watch}), shares,
+                                                          change, watch)
+            if easy:  # the whole precision's pool sees it too
+                change = Change(pools[name], drop, easy)
+                for design in ("uniform", "planned"):
+                    power[("all", drop, easy, design)] = _cell(pool, args.power_runs, 4, design, c,
+                                                               frozenset({"pooled fp8-all"}), shares, change, "pooled fp8-all")
+        print(f"Gate on simulated runs of profile {PROFILE!r} (run alpha {matrix.gate.alpha:g}, {matrix.gate.looks} looks "
+              f"for the planned design, baselines at {dict(shares)} of the profile's ratio).\n")
+        header = f"{'design':<24} {'c':>4} {'runs':>6} {'false alarms':>13} {'(95% up to)':>11} {'GPU-hours vs uniform':>21}"
         print(header)
         print("-" * len(header))
-        for label, n, (run_k, base_k), c, alarm, cells in table:
-            rate, fails = alarm.result()
-            # Clopper-Pearson: how high the true rate may be, given this many failed runs.
-            upper = stats.beta.ppf(0.975, rate * args.runs + 1, args.runs - rate * args.runs)
-            print(f"{label:<36} {n:>5} {run_k:>6} {base_k:>6} {c:>4g} {rate:>13.4f} {upper:>11.4f} "
-                  + " ".join(f"{cell.result():>9.3f}" for cell in cells), flush=True)
+        for (design, conc), cell in alarms.items():
+            rate, upper, ratio = _result(cell)
+            print(f"{design:<24} {conc:>4g} {cell[0]:>6} {rate:>13.4f} {upper:>11.4f} {ratio:>21.3f}", flush=True)
+        print(f"\nThe planner's expected GPU-hours per run under no change, planned over uniform: {planned_ratio:.3f} "
+              "(python -m evals plan --profile full --estimate --json)\n")
+        header = f"{'pooled test of fp8':<22} {'change':<28} {'design':<24} {'runs':>6} {'power':>7} {'GPU-hours vs uniform':>21}"
+        print(header)
+        print("-" * len(header))
+        for (name, drop, easy, design), cell in power.items():
+            rate, _, ratio = _result(cell)
+            what = f"{drop * 100:g} points" + (", easy items only" if easy else "")
+            print(f"{name:<22} {what:<28} {design:<24} {cell[0]:>6} {rate:>7.3f} {ratio:>21.3f}", flush=True)
     print(f"\n{time.monotonic() - started:.0f} s")
 
 

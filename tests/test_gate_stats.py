@@ -174,8 +174,11 @@ def test_alpha_is_split_over_every_test_of_the_profile():
     matrix = load_matrix()
     for profile in matrix.profiles:
         policy = Policy(matrix.gate, matrix.test_counts(profile))
-        total = sum(TEST_KINDS[kind] * policy.tests[kind] * policy.alpha_for(kind) for kind in TEST_KINDS if policy.tests[kind])
+        total = sum(policy.tests[kind] * (policy.alpha_for(kind) + (policy.alpha_for(kind, "rise") if TEST_KINDS[kind] == 2 else 0))
+                    for kind in TEST_KINDS if policy.tests[kind])
         assert total <= matrix.gate.alpha + 1e-12
+        # each test's drop gets the larger part where it is judged both ways
+        assert policy.alpha_for("pooled") == 4 * policy.alpha_for("pooled", "rise")
     full = matrix.test_counts("full")
     assert full == {"case": 30, "pooled": 12, "recovery": 20, "pooled_recovery": 8}
 

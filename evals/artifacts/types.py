@@ -42,12 +42,13 @@ class GateTerms:
     inconclusive test fails, and whether more samples per item could tell more (sampled
     decoding; greedy gives one answer per item)."""
 
-    alpha: float
+    alpha: float  # of the drop test
     run_alpha: float | None
     margin: float
     confidence: float
     strict: bool = False
     sampled: bool = True
+    rise_alpha: float | None = None  # of the rise test, where it differs (None: `alpha`)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Record:
                 case=str(data["case"]), profile=str(data["profile"]), created=str(data["created"]),
                 fingerprint=data["fingerprint"],
                 gate=GateTerms(gate["alpha"], gate.get("run_alpha"), gate["margin"], gate["confidence"],
-                               gate.get("strict", False), gate.get("sampled", True)),
+                               gate.get("strict", False), gate.get("sampled", True), gate.get("rise_alpha")),
                 primary=data["primary"], n=data["n"], k=data["k"], metrics=data["metrics"],
                 truncation_rate=data["truncation_rate"], output_tokens=data.get("output_tokens"), items=data["items"])
         object.__setattr__(record, "_source", where)  # not a field: named by `counts`, never written

@@ -37,10 +37,10 @@ _KEYS = {
     "profile": {"gpu", "precisions", "cases", "limits", "repeats", "baseline_repeats", "server", "server_by_precision",
                 "generation", "num_fewshot", "compare_published", "drift"},
     "drift": {"items", "max_tokens", "top_k", "margin", "floor", "confidence"},
-    "gate": {"alpha", "alpha_shares", "margin", "confidence"},
+    "gate": {"alpha", "alpha_shares", "directions", "margin", "confidence", "looks", "futility_confidence"},
     "pool": {"tasks", "modes", "margin"},
     "planning": {"gpus", "budget_gpu_hours", "runs_per_baseline", "target_power", "gpu", "model_shape", "weights_gb",
-                 "prompt_tokens", "output_tokens", "output_spread", "source"},
+                 "prompt_tokens", "output_tokens", "output_spread", "unsolved_length", "allocation", "source"},
     "generation": {"default", "thinking", "non_thinking", "by_task"},
     "sampling": {"temperature", "top_p", "top_k", "min_p", "presence_penalty", "repetition_penalty", "max_gen_toks", "seed"},
 }
@@ -81,7 +81,10 @@ TINY_SCHEMES = ("bf16", "fp8", "nvfp4", "noisy", "subtle")
 REFERENCE_PRECISION = "bf16"
 # Kinds of gate test, and how many one-sided tests each makes: a test against a
 # baseline fails on a drop or a rise, a recovery test only on a drop.
+# Kinds of gate test, and whether each is judged both ways against a baseline (a drop and a
+# rise) or one way (a quantized precision's drop beyond the margin against the reference).
 TEST_KINDS = {"case": 2, "pooled": 2, "recovery": 1, "pooled_recovery": 1}
+DIRECTIONS = ("drop", "rise")
 
 
 @dataclass(frozen=True)
@@ -139,12 +142,17 @@ class Mode:
 @dataclass(frozen=True)
 class GateSettings:
     """The gate's settings (evals/gate/decision.py): the run's alpha, its split over the
-    kinds of test, the default margin, the confidence of the bound that clears a test."""
+    kinds of test and, for a test judged both ways, over its two directions; the default
+    margin, the confidence of the bound that clears a test; the looks a run takes
+    (evals/gate/sequential.py) and the confidence of the bound that settles a test early."""
 
     alpha: float
     alpha_shares: dict[str, float]
+    directions: dict[str, float]
     margin: float
     confidence: float
+    looks: int = 1
+    futility_confidence: float = 0.99
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,8 @@ class Planning:
     prompt_tokens: float
     output_tokens: dict[str, dict[str, float]]
     output_spread: dict[str, dict[str, float]]
+    unsolved_length: float  # an item never solved over one always solved: expected output tokens
+    allocation: "AllocationSettings"
     source: str
 
     def tokens(self, case: "Case") -> float:
@@ -226,6 +236,19 @@ class Planning:
 
     def spread(self, case: "Case") -> float:
         return self.output_spread[case.task.kind][case.mode.style]
+
+
+@dataclass(frozen=True)
+class AllocationSettings:
+    """Samples per item where they inform (evals/planning/allocation.py): every item gets
+    at least `floor_share` of its case's repeats (rounded, at least 1) and at most `most`
+    in a run."""
+
+    floor_share: float
+    most: int
+
+    def floor(self, repeats: int) -> int:
+        return max(1, round(repeats * self.floor_share))
 
 
 class CaseId(NamedTuple):
@@ -266,10 +289,21 @@ class Case:
     baseline_repeats: int = 1  # samples per item when a baseline is made (--snapshot-update)
     baseline: bool = False  # this run makes baselines: baseline_repeats samples, drawn apart from runs'
     seed: int = 0  # the run's seed offset (--seed): other samples, the same fingerprint
+    # Samples per item as planned (evals/planning/item_plan.py), sorted by item; empty:
+    # every item `repeats`. A planned case asks lm-eval for the most of them (`repeats`).
+    item_k: tuple[tuple[str, int], ...] = ()
 
     @property
     def id(self) -> str:
         return str(CaseId(self.precision, self.task.name, self.mode.name))
+
+    def samples_of(self, item: str) -> int:
+        """The samples an item is planned to draw."""
+        return dict(self.item_k).get(item, self.repeats) if self.item_k else self.repeats
+
+    def planned(self, item_k: dict[str, int]) -> "Case":
+        """The case with samples per item as planned: lm-eval asks for the most of them."""
+        return dataclasses.replace(self, repeats=max(item_k.values()), item_k=tuple(sorted(item_k.items())))
 
     @property
     def sampled(self) -> bool:
@@ -547,9 +581,21 @@ def _gate(where: "_Where", spec: Any) -> GateSettings:
         _share(where.at("alpha_shares", kind), value, "a share of alpha", high=1.0 + 1e-9)
     if abs(sum(shares.values()) - 1) > 1e-9:
         raise where.at("alpha_shares").error(f"the shares must add up to 1; they add up to {sum(shares.values()):g}")
+    directions = spec["directions"]
+    if not isinstance(directions, dict) or set(directions) != set(DIRECTIONS):
+        raise where.at("directions").error(f"needs a share for each direction {list(DIRECTIONS)}; got {directions!r}")
+    for direction, value in directions.items():
+        _share(where.at("directions", direction), value, "a share of a test's alpha")
+    if abs(sum(directions.values()) - 1) > 1e-9:
+        raise where.at("directions").error(f"the shares must add up to 1; they add up to {sum(directions.values()):g}")
     margin = _margin(where, spec["margin"])
     confidence = _share(where.at("confidence"), spec["confidence"], "a confidence level", low=0.5)
-    return GateSettings(alpha, {k: float(v) for k, v in shares.items()}, margin, confidence)
+    looks = spec["looks"]
+    if not _integer(looks) or not 1 <= looks <= 10:
+        raise where.at("looks").error(f"must be an integer in 1..10 (1: judge once, at the end), got {looks!r}")
+    futility = _share(where.at("futility_confidence"), spec["futility_confidence"], "a confidence level", low=0.5)
+    return GateSettings(alpha, {k: float(v) for k, v in shares.items()}, {k: float(v) for k, v in directions.items()},
+                        margin, confidence, int(looks), futility)
 
 
 def _planning(where: "_Where", spec: Any, tasks: dict, precisions: set[str]) -> Planning:
@@ -582,9 +628,16 @@ def _planning(where: "_Where", spec: Any, tasks: dict, precisions: set[str]) -> 
         lengths[key] = table
     runs = _positive(where.at("runs_per_baseline"), spec["runs_per_baseline"])
     target = _share(where.at("target_power"), spec["target_power"], "a power", low=0.5)
+    unsolved = spec["unsolved_length"]
+    if not _number(unsolved) or unsolved < 1:
+        raise where.at("unsolved_length").error(f"must be a number >= 1 (1: every item the same length), got {unsolved!r}")
+    allocation = _record(where.at("allocation"), spec["allocation"], {"floor_share", "most"})
+    _share(where.at("allocation", "floor_share"), allocation["floor_share"], "a share of a case's repeats", high=1.0 + 1e-9)
+    if not _integer(allocation["most"]) or allocation["most"] < 1:
+        raise where.at("allocation", "most").error(f"must be a positive integer, got {allocation['most']!r}")
     return Planning(int(gpus), float(budget), runs, target, gpu_spec, ModelShape(**shape), weights,
                     _positive(where.at("prompt_tokens"), spec["prompt_tokens"]), lengths["output_tokens"],
-                    lengths["output_spread"], str(spec["source"]))
+                    lengths["output_spread"], float(unsolved), AllocationSettings(**allocation), str(spec["source"]))
 
 
 def _record(where: "_Where", spec: Any, keys: set[str]) -> dict:

@@ -94,6 +94,8 @@ class Request:
     payload: dict[str, Any]
     key: str | None = None  # in the generation store
     expected_tokens: float = 0.0  # output tokens, for the order and the token budget
+    item: str | None = None  # the item it samples (a case's request), and which of its samples
+    repeat: int = 0
     response: dict | None = field(default=None, repr=False)
     error: Exception | None = field(default=None, repr=False)
     path: str = "/v1/chat/completions"

@@ -60,6 +60,7 @@ class Decision:
     better: list[str] = field(default_factory=list)
     detectable: float | None = None  # drop detected with power 0.9 at these sizes
     settle: str | None = None  # inconclusive: what would settle it
+    rise_alpha: float | None = None  # of the test that decides an improvement, where it differs from `alpha`
 
     def failed(self, strict: bool = False) -> bool:
         return self.verdict in FAILING or (strict and self.verdict == "inconclusive")
@@ -73,7 +74,7 @@ class Decision:
         rule = "beyond the margin, one-sided" if self.kind == "recovery" else "one-sided"
         gate = f"p={self.p_value:.3g} for a drop ({rule}, {self.test}), fails at p<{self.alpha:.2g}"
         if self.p_rise is not None:
-            gate += f"; p={self.p_rise:.3g} for a rise"
+            gate += f"; p={self.p_rise:.3g} for a rise" + (f", fails at p<{self.rise_alpha:.2g}" if self.rise_alpha else "")
         seen = f"detectable drop at k={self.cur_k} (baseline k={self.ref_k}): " + (
             f"{self.detectable * 100:.1f} points" if self.detectable is not None else "none within reach")
         if self.kind == "recovery":
@@ -96,19 +97,19 @@ def _moved(worse: list[str], better: list[str], most: int = 12) -> str:
 
 
 def judge_change(strata: Strata, alpha: float, margin: float, confidence: float, sampled: bool = True,
-                 explain: bool = True) -> Decision:
+                 explain: bool = True, rise_alpha: float | None = None) -> Decision:
     """A run against its baseline: regression, improvement, no regression beyond the
     margin, or inconclusive. `sampled`: whether more samples per item are possible
     (greedy decoding gives one answer per item, so only more items would settle it).
     `explain`: also name the items that moved, work out the detectable drop and what
     would settle an inconclusive test (the verdict does not depend on them; simulated
-    runs skip them)."""
+    runs skip them). `alpha` is the drop test's, `rise_alpha` the rise test's (default: the same)."""
     test = drop_test(strata)
     size = drop_size(strata)
     upper = size.upper(confidence)
     if test.p_drop < alpha:
         verdict: Judgement = "regression"
-    elif test.p_rise < alpha:
+    elif test.p_rise < (alpha if rise_alpha is None else rise_alpha):
         verdict = "improvement"
     elif upper < margin:
         verdict = "no regression beyond the margin"
@@ -126,7 +127,7 @@ def judge_change(strata: Strata, alpha: float, margin: float, confidence: float,
         "baseline", verdict, len(strata), float(strata.ref_rates.mean()) if len(strata) else math.nan,
         float(strata.cur_rates.mean()) if len(strata) else math.nan, size.drop, upper, test.p_drop, test.p_rise,
         "exact stratified CMH", alpha, margin, confidence, _most(strata.ref_k), _most(strata.cur_k), worse, better,
-        detectable, settle,
+        detectable, settle, rise_alpha,
     )
 
 

@@ -122,5 +122,6 @@ def judge(current: Record, baseline: Record) -> GateResult:
     mismatch = differing(current, baseline)
     if mismatch:
         return GateResult(mismatch, None, terms.strict)
-    decision = judge_change(strata(current, baseline), terms.alpha, terms.margin, terms.confidence, sampled=terms.sampled)
+    decision = judge_change(strata(current, baseline), terms.alpha, terms.margin, terms.confidence, sampled=terms.sampled,
+                            rise_alpha=terms.rise_alpha)
     return GateResult({}, decision, terms.strict)

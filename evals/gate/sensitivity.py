@@ -30,13 +30,13 @@ class Design:
     power is the mean over item sets drawn from the noise model, as simulated runs see."""
 
     rates: np.ndarray  # (item sets, items)
-    ref_k: np.ndarray
+    ref_k: np.ndarray  # per item, or per item of each item set (a plan made from each set's rates)
     cur_k: np.ndarray
 
     @classmethod
     def of(cls, rates, ref_k, cur_k) -> "Design":
         rates = np.atleast_2d(np.asarray(rates, float))
-        as_k = lambda k: np.broadcast_to(np.asarray(k, float), rates.shape[-1:])  # noqa: E731
+        as_k = lambda k: np.broadcast_to(np.asarray(k, float), rates.shape if np.ndim(k) == 2 else rates.shape[-1:])  # noqa: E731
         return cls(rates, as_k(ref_k), as_k(cur_k))
 
     def with_k(self, ref_k=None, cur_k=None) -> "Design":
@@ -79,7 +79,8 @@ def power(design: Design, drop: float, alpha: float) -> float:
 def power_at_shift(design: Design, shift: np.ndarray, alpha: float) -> float:
     """`power`, for a change already given as each item set's logit shift."""
     pb, K, k = design.rates, design.ref_k, design.cur_k
-    pr, within_r, between_r = noise.changed_moments(pb, np.asarray(shift, float).reshape(-1, 1))
+    shift = np.ascontiguousarray(np.asarray(shift, float).reshape(-1, 1))
+    pr, within_r, between_r = _moments(pb.tobytes(), pb.shape, shift.tobytes(), shift.shape)
     N = K + k
     mean = np.sum(K * k * (pb - pr) / N, axis=-1)
     var_cur = k * within_r + k**2 * between_r  # of the run's correct count
@@ -90,6 +91,14 @@ def power_at_shift(design: Design, shift: np.ndarray, alpha: float) -> float:
     z = stats.norm.isf(alpha)
     # 0.5: the exact test is discrete, its statistic an integer.
     return float(np.mean(stats.norm.sf((z * np.sqrt(null_var) + 0.5 - mean) / np.sqrt(var))))
+
+
+@functools.lru_cache(maxsize=64)
+def _moments(rates_bytes: bytes, shape: tuple[int, int], shift_bytes: bytes, shift_shape: tuple[int, int]):
+    """noise.changed_moments, kept: a search over samples per item asks for the same
+    rates and shift many times."""
+    rates = np.frombuffer(rates_bytes).reshape(shape)
+    return noise.changed_moments(rates, np.frombuffer(shift_bytes).reshape(shift_shape))
 
 
 def detectable_drop(design: Design, alpha: float, target: float = POWER) -> float | None:

@@ -14,8 +14,8 @@ item than a run). Everything here is decided by those integer counts.
   Size of the drop: the mean per-stratum difference of solve rates, with a one-sided
     upper bound (Student's t) from the larger of two standard errors: that of the
     strata's paired differences, and the binomial one of each stratum's samples at
-    its shrunk solve rates, so that a few items that did not move cannot prove a
-    small drop impossible.
+    its solve rate over both sides (shrunk), so that a few items that did not move
+    cannot prove a small drop impossible.
   Recovery: the ratio of two runs' mean accuracies on the same items, with a
     log-ratio (delta method) interval that uses their paired covariance.
   Aggregates only (the seed report's table): unpaired, two-sided Fisher's exact test
@@ -194,9 +194,10 @@ def drop_size(strata: Strata) -> DropSize:
     if n < 2:
         return DropSize(float(diffs.mean()) if n else 0.0, math.inf, 0)
     paired = float(diffs.std(ddof=1) / math.sqrt(n))
-    ref = shrunk_rates(strata.ref_correct, strata.ref_k)
-    cur = shrunk_rates(strata.cur_correct, strata.cur_k)
-    binomial = math.sqrt(float(np.sum(ref * (1 - ref) / strata.ref_k + cur * (1 - cur) / strata.cur_k))) / n
+    # Each item's variance at its rate over both sides' samples (shrunk): a run's few
+    # samples of an item (one, at a first look) would say little of it on their own.
+    both = shrunk_rates(strata.ref_correct + strata.cur_correct, strata.ref_k + strata.cur_k)
+    binomial = math.sqrt(float(np.sum(both * (1 - both) * (1 / strata.ref_k + 1 / strata.cur_k)))) / n
     return DropSize(float(diffs.mean()), max(paired, binomial), n - 1)
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import types
 from collections import Counter
 
 from lm_eval.api.registry import register_model
@@ -69,6 +70,18 @@ class Generation(str):
         return obj
 
 
+class NotDrawn(str):
+    """The answer to a request the run's plan did not draw (evals/run/plans.py: an item's
+    samples beyond those planned, or beyond the look its case stopped at): never sent,
+    never scored, no sample of the case."""
+
+    def __new__(cls):
+        return super().__new__(cls, "")
+
+
+NOT_DRAWN = NotDrawn()
+
+
 class RequestsCollected(Exception):
     """Raised by a collecting model in place of answering: the case's requests, in lm-eval's order."""
 
@@ -80,9 +93,10 @@ class RequestsCollected(Exception):
 @register_model("suite-chat-completions")
 class SuiteChatCompletions(LocalChatCompletion):
     def __init__(self, *args, store=None, endpoint: Endpoint | None = None, case_id: str = "", progress=None, collect: bool = False,
-                 **kwargs):
+                 drawn: dict[str, int] | None = None, **kwargs):
+        """`drawn`: per item, the samples the run drew (None: all lm-eval asks for); the rest are NOT_DRAWN."""
         super().__init__(*args, **kwargs)
-        self.store, self.case_id, self.progress, self.collect = store, case_id, progress, collect
+        self.store, self.case_id, self.progress, self.collect, self.drawn = store, case_id, progress, collect, drawn
         # Made by lm-eval's CLI, with only its base_url: that server, as it is.
         self.endpoint = endpoint or RemoteEndpoint(self.base_url.removesuffix("/v1/chat/completions"), self.model)
         self._repeats: Counter[str] = Counter()
@@ -110,16 +124,21 @@ class SuiteChatCompletions(LocalChatCompletion):
             context, gen_kwargs = instance.args[:2]
             payload = self._create_payload(self.create_message([context]), generate=True,
                                            gen_kwargs=copy.deepcopy(gen_kwargs), seed=self._seed)
-            out.append(Request(self.case_id, payload, self.store.key(payload) if self.store is not None else None))
+            out.append(Request(self.case_id, payload, self.store.key(payload) if self.store is not None else None,
+                               item=_item(instance), repeat=int(payload["request_id"].rsplit("-", 1)[1])))
         return out
 
     def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
         wanted = self.requests_for(requests)
         if self.collect:
             raise RequestsCollected(wanted)
-        self.answer(wanted)
+        drawn = [r for r in wanted if self.drawn is None or r.repeat < self.drawn.get(r.item, 0)]
+        self.answer(drawn)
         texts = []
         for instance, request in zip(requests, wanted):
+            if request.response is None and self.drawn is not None and request.repeat >= self.drawn.get(request.item, 0):
+                texts.append(NOT_DRAWN)
+                continue
             self.check(request)
             if split_reasoning(request.response):
                 raise RequestError(
@@ -127,9 +146,7 @@ class SuiteChatCompletions(LocalChatCompletion):
                     "(message.reasoning_content): it runs a reasoning parser (vLLM's --reasoning-parser), so the text "
                     "scored would lack the thinking and drift would score other tokens than were generated; serve the "
                     "model without one")
-            # lm-eval's own parsing of the first choice (its index ours: a choice without one
-            # would be parsed as "" with a warning).
-            text = self.parse_generations({"choices": [{**request.response["choices"][0], "index": 0}]})[0]
+            text = response_text(request.response, self.think_end_token)
             if text is None:
                 texts.append(LMEVAL_MODEL_NONE_ANSWER_PLACEHOLDER)
                 continue
@@ -180,6 +197,20 @@ class SuiteChatCompletions(LocalChatCompletion):
         self.client.send(missing, arrived, heartbeat=self.progress.heartbeat if self.progress is not None else None)
         if cut and self.progress is not None:
             self.progress.write(cut_message(self.case_id, len(cut)))
+
+
+def _item(instance) -> str:
+    """The item an lm-eval instance samples: the suite's tasks' doc id, else lm-eval's doc index."""
+    doc = instance.doc if isinstance(instance.doc, dict) else {}
+    return str(doc["id"]) if "id" in doc else str(instance.doc_id)
+
+
+def response_text(response: dict, think_end_token: str | None = None) -> str | None:
+    """The text lm-eval scores of a checked response: lm-eval's own parsing of the first
+    choice (its index ours: a choice without one would be parsed as "" with a warning);
+    None for no content. Also what a run's looks score (evals/run/looks.py)."""
+    parser = types.SimpleNamespace(think_end_token=think_end_token)  # all lm-eval's parsing reads of its model
+    return LocalChatCompletion.parse_generations(parser, {"choices": [{**response["choices"][0], "index": 0}]})[0]
 
 
 def _url(endpoint) -> str:

@@ -9,7 +9,7 @@ import statistics
 from typing import Any
 from unittest import mock
 
-from evals.lmeval.model import RequestsCollected, SuiteChatCompletions, generation_seconds
+from evals.lmeval.model import NotDrawn, RequestsCollected, SuiteChatCompletions, generation_seconds
 from evals.engine.client import Request
 from evals.engine.endpoints import Endpoint
 from evals.config.paths import TASKS_DIR
@@ -32,11 +32,12 @@ def load_task(call: LmEvalCall):
     return task
 
 
-def make_model(call: LmEvalCall, case_id: str, endpoint: Endpoint, store=None, progress=None, collect: bool = False):
+def make_model(call: LmEvalCall, case_id: str, endpoint: Endpoint, store=None, progress=None, collect: bool = False,
+               drawn: dict[str, int] | None = None):
     """lm-eval's model for a case. The endpoint starts only when a request is really sent
-    (a stored one is answered from `store`)."""
+    (a stored one is answered from `store`); `drawn`: the samples per item the run drew."""
     return SuiteChatCompletions(endpoint=endpoint, model=endpoint.served_name, store=store, case_id=case_id,
-                                progress=progress, collect=collect, **call.model_args)
+                                progress=progress, collect=collect, drawn=drawn, **call.model_args)
 
 
 def evaluate(call: LmEvalCall, model):
@@ -77,10 +78,14 @@ def _environment_once(storage: dict[str, Any]) -> None:
     storage.update(_environment())
 
 
-def run_case(case: Case, endpoint: Endpoint, store=None, progress=None, generated_in: float | None = None) -> CaseResult:
-    """`generated_in`: seconds the generation pass took to finish this case's requests, if it made them."""
+def run_case(case: Case, endpoint: Endpoint, store=None, progress=None, generated_in: float | None = None,
+             drawn: dict[str, int] | None = None) -> CaseResult:
+    """`generated_in`: seconds the generation pass took to finish this case's requests, if it
+    made them; `drawn`: the samples per item the run drew (None: the case's plan)."""
     call = lm_eval_call(case)
-    model = make_model(call, case.id, endpoint, store, progress)
+    if drawn is None and case.item_k:
+        drawn = dict(case.item_k)
+    model = make_model(call, case.id, endpoint, store, progress, drawn=drawn)
     out = evaluate(call, model)
     if progress is not None:
         progress.finish()
@@ -104,6 +109,8 @@ def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResu
         responses = doc_sample["resps"][0]
         gold = doc_sample["doc"]["answer"]
         for repeat, response in enumerate(responses):
+            if isinstance(response, NotDrawn):
+                continue
             verdicts = getattr(response, "verdicts", None)
             if verdicts is None:
                 verdicts = {metric: scorer(response, gold) for metric, scorer in scorers.items()}
@@ -137,7 +144,7 @@ def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResu
         metrics=metrics,
         primary=primary,
         n=n,
-        k=case.repeats,
+        k=case.repeats,  # the most samples of an item (a planned case's items may have fewer)
         truncation_rate=sum(s.finish_reason == "length" for s in samples) / max(1, len(samples)),
         output_tokens={"mean": statistics.fmean(tokens) if tokens else math.nan, "max": max(tokens, default=0)},
         generation_seconds=gen_seconds,

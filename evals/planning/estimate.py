@@ -11,10 +11,12 @@ as prefill runs far faster than decoding."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from evals.config.matrix import Case, Matrix
+from evals.planning.designs import DesignCost, compare
 from evals.planning.power import items, output_tokens
 from evals.planning.throughput import Rate, Rates
 
@@ -104,15 +106,47 @@ def render(matrix: Matrix, profile: str, rows: list[Estimate]) -> list[str]:
     return lines
 
 
+def render_designs(compared: dict[str, dict[str, DesignCost]]) -> list[str]:
+    """The uniform and the planned design side by side (evals/planning/designs.py)."""
+    lines = ["Two designs (evals/planning/designs.py): uniform k, judged once; planned: samples per item where they inform, "
+             "drawn in looks that stop what is settled. A planned run's GPU-hours are expected for a run under no change; "
+             "'at most' draws every look.", "",
+             "| precision | design | GPU-hours per run | at most | GPU-hours per baseline | vs uniform (run, baseline) "
+             "| drop detected with power 0.9 (points) |", "|---|---|---:|---:|---:|---|---|"]
+    for precision, designs_of in compared.items():
+        uniform = designs_of["uniform"]
+        for name, cost in designs_of.items():
+            detects = ", ".join(f"{pool} {'-' if d is None else f'{d * 100:.1f}'}"
+                                for pool, d in cost.detects.items())
+            lines.append(f"| {precision} | {name} | {cost.gpu_hours_per_run:.1f} | {cost.gpu_hours_per_run_at_most:.1f} | "
+                         f"{cost.gpu_hours_per_baseline:.1f} | {cost.gpu_hours_per_run / uniform.gpu_hours_per_run:.2f}x, "
+                         f"{cost.gpu_hours_per_baseline / uniform.gpu_hours_per_baseline:.2f}x | {detects} |")
+    total = {name: sum(d[name].gpu_hours_per_run for d in compared.values()) for name in ("uniform", "planned")}
+    base = {name: sum(d[name].gpu_hours_per_baseline for d in compared.values()) for name in ("uniform", "planned")}
+    lines += ["", f"All precisions: {total['uniform']:.1f} GPU-hours per run uniform, {total['planned']:.1f} planned "
+              f"({total['planned'] / total['uniform']:.2f}x); baselines {base['uniform']:.1f} and {base['planned']:.1f} "
+              f"({base['planned'] / base['uniform']:.2f}x)."]
+    return lines
+
+
 def add_arguments(parser) -> None:
     parser.add_argument("--artifacts", type=Path, default=Path("artifacts"),
                         help="where runs are: the newest whole run of the profile that measured a precision's output "
                              "tokens/s gives its rate (default: %(default)s)")
+    parser.add_argument("--json", action="store_true",
+                        help="per precision, GPU-hours per run and per baseline of the uniform and the planned design, as JSON")
 
 
 def command(args) -> int:
     from evals.config.paths import snapshots_dir
 
-    cases = args.matrix.cases(args.profile)
-    print("\n".join(render(args.matrix, args.profile, estimate(args.matrix, cases, snapshots_dir(), args.artifacts))))
+    matrix, snapshots = args.matrix, snapshots_dir()
+    cases = matrix.cases(args.profile)
+    precisions = list(dict.fromkeys(c.precision for c in cases))
+    compared = {p: compare(matrix, args.profile, p, snapshots, args.artifacts) for p in precisions}
+    if args.json:
+        print(json.dumps({p: {name: cost.as_data() for name, cost in d.items()} for p, d in compared.items()}, indent=2))
+        return 0
+    print("\n".join(render(matrix, args.profile, estimate(matrix, cases, snapshots, args.artifacts))))
+    print("\n" + "\n".join(render_designs(compared)))
     return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from evals.config.matrix import REFERENCE_PRECISION, Matrix, pooled_cases
+from evals.config.matrix import REFERENCE_PRECISION, TEST_KINDS, Matrix, pooled_cases
 from evals.engine.server import VllmServer, server_env
 from evals.gate.policy import Policy
 from evals.lmeval.call import in_flight, lm_eval_call
@@ -39,7 +39,7 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
             "env": server_env(args, case.gpu),
             # evals/run/generation_pass.py: all of the model's requests through one pool (evals/engine/client.py).
             "generation_pass": {"cases": len(mine), "requests": sum(items(c) * c.repeats for c in mine),
-                                "max_in_flight": in_flight(case), "token_budget": "2 x the KV cache tokens vLLM reports",
+                                "max_in_flight": in_flight(case), "token_budget": "the KV cache tokens vLLM reports",
                                 "order": "longest expected output first"},
         }
     policy = Policy(matrix.gate, matrix.test_counts(profile))
@@ -54,7 +54,11 @@ def render_plan(matrix: Matrix, profile: str) -> dict:
                   for case in cases},
         "drift": _drift_plan(matrix, profile, cases),
         "gate": {
-            "alpha_per_test": {kind: policy.alpha_for(kind) for kind in policy.tests},
+            "alpha_per_test": {kind: {"drop": policy.alpha_for(kind), **({"rise": policy.alpha_for(kind, "rise")}
+                                                                         if TEST_KINDS[kind] == 2 else {})}
+                               for kind in policy.tests},
+            # a sampled run draws in rounds and judges after each (evals/gate/sequential.py)
+            "looks": matrix.gate.looks, "futility_confidence": matrix.gate.futility_confidence,
             "margins": {case.id: policy.case_margin(case) for case in cases},
             "pools": pools,
         },
@@ -77,7 +81,10 @@ def _drift_plan(matrix, profile: str, cases) -> dict | None:
 
 
 def add_arguments(parser) -> None:
+    from evals.planning import estimate
+
     parser.add_argument("--estimate", action="store_true", help="the run's cost instead (the same as `estimate`)")
+    estimate.add_arguments(parser)
 
 
 def command(args) -> int:

@@ -41,12 +41,13 @@ class Planned:
     """One gate test as planned: its cases' item rates, samples and output tokens."""
 
     name: str
+    kind: str  # "case" or "pooled" (config.TEST_KINDS)
     cases: list[Case]
     rates: np.ndarray  # (item sets, items)
-    tokens: np.ndarray  # expected output tokens per response, per item
+    tokens: np.ndarray  # expected output tokens per response, per item: (item sets, items)
     hours: np.ndarray  # GPU-hours per response, per item (its tokens at its case's rate: evals/planning/throughput.py)
     source: str  # "baseline" or "published"
-    alpha: float
+    alpha: float  # of its drop test
     margin: float
 
     def design(self, run_k: int | np.ndarray, baseline_k: int | np.ndarray) -> sensitivity.Design:
@@ -57,10 +58,11 @@ class Planned:
         return np.concatenate([np.full(items(c), getattr(c, attribute)) for c in self.cases])
 
     def tokens_at(self, k: np.ndarray | int) -> float:
-        return float(np.sum(self.tokens * k))
+        """Output tokens of a run at `k` samples per item (the mean over item sets)."""
+        return float(np.mean(np.sum(self.tokens * k, axis=-1)))
 
     def hours_at(self, k: np.ndarray | int) -> float:
-        return float(np.sum(self.hours * k))
+        return float(np.mean(np.sum(self.hours * k, axis=-1)))
 
 
 def items(case: Case) -> int:
@@ -92,17 +94,24 @@ def output_tokens(matrix: Matrix, case: Case, snapshots: Path) -> tuple[float, s
 
 
 def _case_inputs(matrix: Matrix, case: Case, snapshots: Path) -> tuple[np.ndarray, np.ndarray, str]:
-    """(item rates as (item sets, items), output tokens per item, their source)."""
+    """(item rates, output tokens per item, their source); rates and tokens as (item sets, items)."""
     record = _baseline(case, snapshots)
-    tokens = np.full(items(case) if record is None else len(record.counts), output_tokens(matrix, case, snapshots)[0])
+    mean = output_tokens(matrix, case, snapshots)[0]
     if record is not None:
         counts = record.counts
         correct = np.array([c for c, _ in counts.values()])
         k = np.array([k for _, k in counts.values()])
-        return noise.shrunk_rates(correct, k)[None, :], tokens, "baseline"
+        return noise.shrunk_rates(correct, k)[None, :], np.full((1, len(counts)), mean), "baseline"
     seed = int(hashlib.sha256(f"{case.task.name}-{case.mode.name}".encode()).hexdigest()[:8], 16)  # modes differ
     rates = noise.item_rate_sets(prior_accuracy(case), items(case), ITEM_SETS, seed=seed)
-    return rates, tokens, "published"
+    return rates, item_lengths(rates, mean, matrix.planning.unsolved_length), "published"
+
+
+def item_lengths(rates: np.ndarray, mean: float, unsolved: float) -> np.ndarray:
+    """Expected output tokens per item: linear in its solve rate, an item never solved
+    `unsolved` times as long as one always solved, the item set's mean `mean`."""
+    shape = 1 + (unsolved - 1) * (1 - rates)
+    return mean * shape / shape.mean(axis=-1, keepdims=True)
 
 
 def planned_tests(matrix: Matrix, profile: str, precision: str, snapshots: Path, artifacts: Path | None = None) -> list[Planned]:
@@ -112,15 +121,17 @@ def planned_tests(matrix: Matrix, profile: str, precision: str, snapshots: Path,
         raise ConfigError(f"profile {profile!r} has no cases of precision {precision!r}")
     inputs = {c.id: _case_inputs(matrix, c, snapshots) for c in cases}
     rates = Rates(matrix.planning, artifacts)
-    per_response = {c.id: rates.of(c, float(inputs[c.id][1][0])).gpu_hours(1.0, matrix.planning.gpus) for c in cases}
+    # GPU-hours per output token of each case, at its mean length
+    per_token = {c.id: rates.of(c, float(inputs[c.id][1].mean())).gpu_hours(1.0, matrix.planning.gpus) for c in cases}
 
     def planned(name: str, chosen: list[Case], kind: str, margin: float) -> Planned:
         sets = max(inputs[c.id][0].shape[0] for c in chosen)
-        rates = np.concatenate([np.broadcast_to(inputs[c.id][0], (sets, inputs[c.id][0].shape[1])) for c in chosen], axis=1)
-        tokens = np.concatenate([inputs[c.id][1] for c in chosen])
-        hours = np.concatenate([inputs[c.id][1] * per_response[c.id] for c in chosen])
+        stack = lambda part: np.concatenate(  # noqa: E731
+            [np.broadcast_to(part(c), (sets, inputs[c.id][0].shape[1])) for c in chosen], axis=1)
         sources = {inputs[c.id][2] for c in chosen}
-        return Planned(name, chosen, rates, tokens, hours, "+".join(sorted(sources)), policy.alpha_for(kind), margin)
+        return Planned(name, kind, chosen, stack(lambda c: inputs[c.id][0]), stack(lambda c: inputs[c.id][1]),
+                       stack(lambda c: inputs[c.id][1] * per_token[c.id]), "+".join(sorted(sources)),
+                       policy.alpha_for(kind), margin)
 
     tests = [planned(f"{c.task.name}-{c.mode.name}", [c], "case", policy.case_margin(c)) for c in cases]
     for (_, name), chosen in pooled_cases(matrix.pools, cases).items():
@@ -160,7 +171,7 @@ def render_table(matrix: Matrix, profile: str, precision: str, tests: list[Plann
                      + " ".join(cells) + f" {run_k:>6} {at_run:>10}")
     lines += ["", f"GPU cost ({planning.gpus} GPUs per server; each case's output tokens/s from `python -m evals estimate`: "
               "measured by a run of the profile, else the KV-bound model of evals/planning/throughput.py):"]
-    singles = [t for t in tests if len(t.cases) == 1]
+    singles = [t for t in tests if t.kind == "case"]
     for k in RUN_KS:
         tokens, hours = sum(t.tokens_at(k) for t in singles), sum(t.hours_at(k) for t in singles)
         lines.append(f"  every case at k={k:<3} {tokens / 1e6:8.1f} M tokens, {hours:7.1f} GPU-hours per run")
@@ -201,7 +212,7 @@ def recommended(tests: list[Planned], matrix: Matrix, precision: str) -> dict[st
     planning = matrix.planning
     out: dict[str, tuple[int, int]] = {}
     for test in tests:
-        if len(test.cases) == 1 or not (options := frontier(test, planning.target_power)):
+        if test.kind == "case" or not (options := frontier(test, planning.target_power)):
             continue
         cost = lambda point: test.hours_at(point[0]) + test.hours_at(point[1]) / planning.runs_per_baseline  # noqa: E731
         run_k, baseline_k = min(options, key=cost)
@@ -231,7 +242,7 @@ def command(args) -> int:
         print(f"\nSamples per item at which each pool detects a drop of its margin with power {matrix.planning.target_power:g} "
               f"(baseline k <= {sensitivity.MAX_K}); the first line is the least cost per run:")
         for test in tests:
-            if len(test.cases) == 1:
+            if test.kind == "case":
                 continue
             options = frontier(test, matrix.planning.target_power)
             if not options:

@@ -20,11 +20,13 @@ from evals.artifacts import locking
 from evals.artifacts.jsonio import DamagedFile
 from evals.artifacts.run_folder import latest_run, new_run_dir, now, read_manifest
 from evals.config.matrix import SMOKE_ITEMS, ConfigError, load_matrix
+from evals.config.paths import snapshots_dir
 from evals.engine import client, facts
 from evals.engine import server as engines
 from evals.gate import baselines
 from evals.gate.policy import Policy
 from evals.plugin import workers
+from evals.run.plans import planned_cases
 from evals.run.progress import DEFAULT_INTERVAL_S
 from evals.run.selection import Selection, Worker
 
@@ -152,6 +154,11 @@ def _select(config) -> Selection:
         return [dataclasses.replace(c, seed=seed) for c in chosen]
 
     cases, run_cases = adjust(cases), adjust(run_cases)
+    # samples per item: planned now from other precisions' baselines, or as the run resumed or replayed was
+    kept = None if source is None else source.get("plans", {})
+    run_cases, plans = planned_cases(matrix, profile, run_cases, snapshots_dir(), None, kept,
+                                     "a smoke run: one sample per item" if smoke else None)
+    cases, _ = planned_cases(matrix, profile, cases, snapshots_dir(), None, plans)
     cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
     if update and limit is not None and not replace:
         _refuse_shrinking(cases, limit)
@@ -177,7 +184,7 @@ def _select(config) -> Selection:
                      ready_timeout=config.getoption("server_timeout", engines.READY_TIMEOUT_S),
                      progress_interval=config.getoption("progress_interval", DEFAULT_INTERVAL_S),
                      stall_timeout=_stall_timeout(config),
-                     launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update,
+                     launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update, plans=plans,
                      replace_baselines=replace, smoke=smoke)
 
 

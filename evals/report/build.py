@@ -115,7 +115,7 @@ def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
             continue
         terms = current.gate
         decision = judge_change(records.strata(current, reference), terms.alpha, terms.margin, terms.confidence,
-                                terms.sampled)
+                                terms.sampled, rise_alpha=terms.rise_alpha)
         out["cases"][case_id] = {"status": decision.verdict, **decision.as_data()}
     return out
 

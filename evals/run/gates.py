@@ -9,13 +9,16 @@ from evals.config.matrix import Case, pooled_cases
 from evals.gate import pooling
 from evals.gate.decision import NO_COMPARABLE_CASE, Decision, judge_change, judge_recovery
 from evals.gate.stats import Recovery, recovery
+from evals.run.looks import LookAlphas, looks_of
 from evals.run.records import Records
 from evals.run.selection import Selection
 
 
 class Gates:
-    def __init__(self, selection: Selection, artifacts: RunArtifacts, records: Records):
+    def __init__(self, selection: Selection, artifacts: RunArtifacts, records: Records, look_alphas: LookAlphas | None = None):
+        """`look_alphas`: the alpha of each test at the look its samples ended (default: from the run folder's looks files)."""
         self.selection, self.artifacts, self.records = selection, artifacts, records
+        self.look_alphas = look_alphas or LookAlphas(looks_of(selection), None, [artifacts.dir])
         self.policy = selection.policy
         self._pooled: dict[str, dict] = {}  # "precision-pool" -> its entry in pooled.json, this process's
 
@@ -32,8 +35,10 @@ class Gates:
         decision = None
         if pooled.cases:
             margin = self.policy.pool_margin(self.selection.matrix.pools[pool])
-            decision = judge_change(pooled.strata, self.policy.alpha_for("pooled"), margin, self.policy.settings.confidence,
-                                    sampled=all(c.sampled for c in cases))
+            at_look = lambda alpha: self.look_alphas.alpha(alpha, pooled.cases)  # noqa: E731  the alpha of its last look
+            decision = judge_change(pooled.strata, at_look(self.policy.alpha_for("pooled")), margin,
+                                    self.policy.settings.confidence, sampled=all(c.sampled for c in cases),
+                                    rise_alpha=at_look(self.policy.alpha_for("pooled", "rise")))
         entry = _entry(pooled, decision, self.policy.strict)
         self._pooled[f"{precision}-{pool}"] = entry
         self.artifacts.write_pooled(f"{precision}-{pool}", entry)
@@ -57,7 +62,8 @@ class Gates:
         if not pooled.cases:
             return pooled, None, None
         confidence = self.policy.settings.confidence
-        decision = judge_recovery(pooled.strata, self.policy.alpha_for(kind), margin, confidence)
+        read = [i for pair in ids if pair[1] in pooled.cases for i in pair]  # both sides' samples
+        decision = judge_recovery(pooled.strata, self.look_alphas.alpha(self.policy.alpha_for(kind), read), margin, confidence)
         ratio = recovery(pooled.strata, confidence)
         self.artifacts.write_recovery(test_id, _entry(
             pooled, decision, strict=False, references=[r for r, q in ids if q in pooled.cases],

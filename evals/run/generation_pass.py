@@ -18,6 +18,7 @@ cut to their bound (evals/engine/client.py `cut_to_bound`) are counted in a line
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -25,12 +26,15 @@ from evals.engine.client import Client, PoolSize, Request, RequestError, cut_mes
 from evals.config.matrix import Case
 from evals.artifacts.generations import GenerationStore
 from evals.run.progress import Progress
+from evals.gate.sequential import Looks
 from evals.lmeval.runner import case_requests
+from evals.run.looks import Judge
 
 
 @dataclass
 class PassResult:
-    requests: int = 0
+    planned: int = 0  # requests the plan draws if no look stops a case
+    requests: int = 0  # drawn (kept or sent)
     kept: int = 0  # answered by an earlier session
     sent: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # case -> its first request's error
@@ -39,6 +43,7 @@ class PassResult:
     output_tokens: int = 0  # of the responses sent for (completion tokens)
     cut: int = 0  # responses cut to their bound (evals/engine/client.py `cut_to_bound`)
     engine: dict[str, float] = field(default_factory=dict)  # the engine's counters over the pass (client.ENGINE_COUNTERS)
+    drawn: dict[str, dict[str, int]] = field(default_factory=dict)  # case -> item -> samples drawn
 
     def measured(self) -> dict | None:
         """What the pass measured of the engine, as the manifest keeps it: output tokens/s
@@ -64,33 +69,76 @@ def longest_first(requests: list[Request]) -> list[Request]:
 
 def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expected: dict[str, float],
                     size: Callable[[], PoolSize], progress: Progress | None = None,
-                    name: str = "generation pass") -> PassResult:
-    """Generates what `cases` will ask `endpoint` for and `store` lacks. `expected`: output
-    tokens per response of each case; `size()` is read once the server is up (it knows
-    its KV cache then). `name` heads the pass's errors and lines, which are the pass's,
-    not those of the case that happened to start it."""
+                    name: str = "generation pass", judge: Judge | None = None) -> PassResult:
+    """Generates what `cases` will ask `endpoint` for and `store` lacks: each item's samples
+    as its case plans them (evals/run/plans.py), in the rounds of the run's looks when a
+    `judge` judges them (evals/run/looks.py: after each round, only the cases a test still
+    needs draw on). `expected`: output tokens per response of each case; `size()` is read
+    once the server is up (it knows its KV cache then). `name` heads the pass's errors and
+    lines, which are the pass's, not those of the case that happened to start it."""
     result = PassResult()
-    missing = []
+    planned: dict[str, list[Request]] = {}
     for case in cases:
-        for request in case_requests(case, endpoint, store):
-            result.requests += 1
-            if request.key in store:
-                result.kept += store.kept_earlier(request.key)
-                continue
+        requests = [r for r in case_requests(case, endpoint, store) if r.repeat < case.samples_of(r.item)]
+        for request in requests:
             request.expected_tokens = expected_tokens(request, expected[case.id])
-            missing.append(request)
+        planned[case.id] = requests
+        result.planned += len(requests)
+        if judge is not None:
+            judge.start(case, requests)
+    looks = judge.looks if judge is not None else Looks(1, 0.99)
+    by_id = {c.id: c for c in cases}
     if progress is not None:
-        progress.start(result.requests)
-        for _ in range(result.kept):
-            progress.update(None, reused=True)
-    if not missing:
+        progress.start(result.planned)
+    client = None
+    drawing = set(planned)
+    began = time.monotonic()
+    try:
+        for look in range(1, looks.count + 1):
+            round_of = {}
+            for case_id in drawing:
+                case = by_id[case_id]
+                round_of[case_id] = [r for r in planned[case_id]
+                                     if looks.samples(case.samples_of(r.item), look - 1) <= r.repeat
+                                     < looks.samples(case.samples_of(r.item), look)]
+            missing = []
+            for requests in round_of.values():
+                for request in requests:
+                    result.requests += 1
+                    if request.key in store:
+                        result.kept += store.kept_earlier(request.key)
+                        if progress is not None:
+                            progress.update(None, reused=True)
+                    else:
+                        missing.append(request)
+            if missing:
+                if client is None:
+                    endpoint.start()  # a local server starts here, before the pool is sized from it
+                    client = Client(endpoint, size(), count_engine=True)
+                _send(client, missing, store, result, progress, began, name)
+            if judge is not None:
+                for case_id, requests in round_of.items():
+                    judge.score(by_id[case_id], look, requests, store)
+                drawing = judge.after(cases[0].precision, look) if cases else set()
+            if not drawing:
+                break
+    finally:
+        result.seconds = time.monotonic() - began
         if progress is not None:
             progress.finish()
-        return result
-    endpoint.start()  # a local server starts here, before the pool is sized from it
-    client = Client(endpoint, size(), count_engine=True)
-    began = time.monotonic()
+    result.drawn = {case_id: judge.drawn[case_id] for case_id in planned} if judge is not None else {
+        case_id: dict(Counter(r.item for r in requests)) for case_id, requests in planned.items()}
+    if progress is not None and result.cut:
+        progress.write(cut_message(name, result.cut))
+    if progress is not None and result.failed:  # each such case sends its requests again, and fails if they fail
+        progress.write(f"{name}: {len(result.failed)} case(s) left to send their own failed requests; "
+                       "first errors: " + "; ".join(result.failed.values())[:2000])
+    return result
 
+
+def _send(client: Client, missing: list[Request], store: GenerationStore, result: PassResult, progress: Progress | None,
+          began: float, name: str) -> None:
+    """One round's requests through the pool, each kept in the store as it arrives."""
     def arrived(request: Request) -> None:
         store.put(request.key, request.case_id, request.response)
         result.sent += 1
@@ -106,16 +154,8 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
     except RequestError as exc:
         raise RequestError(f"{name}: {exc}") from exc
     finally:
-        result.seconds = time.monotonic() - began
-        result.engine = client.counters
-        if progress is not None:
-            progress.finish()
-    if progress is not None and result.cut:
-        progress.write(cut_message(name, result.cut))
-    for request in missing:
-        if request.error is not None:
-            result.failed.setdefault(request.case_id, str(request.error))
-    if progress is not None and result.failed:  # each such case sends its requests again, and fails if they fail
-        progress.write(f"{name}: {len(result.failed)} case(s) left to send their own failed requests; "
-                       "first errors: " + "; ".join(result.failed.values())[:2000])
-    return result
+        for counter, value in client.counters.items():  # the engine's counters, over every round
+            result.engine[counter] = result.engine.get(counter, 0.0) + value
+        for request in missing:
+            if request.error is not None:
+                result.failed.setdefault(request.case_id, str(request.error))

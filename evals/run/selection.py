@@ -56,6 +56,7 @@ class Selection:
     snapshot_update: bool = False
     replace_baselines: bool = False  # --replace-baselines: a --limit'ed baseline run may shrink the committed ones
     smoke: bool = False  # --smoke: a few items, one sample each, baselines of its own in the run folder
+    plans: Mapping[str, dict] = field(default_factory=dict)  # precision -> its samples per item (evals/run/plans.py)
 
     def first_case(self, precision: str) -> Case:
         return next(c for c in self.cases if c.precision == precision)

@@ -4,6 +4,7 @@ generation pass, its cases' records and its gates; checks before any engine star
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from evals.artifacts.run_folder import RunArtifacts
@@ -15,7 +16,11 @@ from evals.lmeval.call import in_flight
 from evals.lmeval.preflight import check_cases
 from evals.planning.power import output_tokens
 from evals.run.errors import RunError
+from evals.artifacts.types import GateTerms
+from evals.config.matrix import Case
+from evals.planning.item_plan import case_items, uniform_k
 from evals.run.gates import Gates
+from evals.run.looks import Judge, LookAlphas, looks_of
 from evals.run.generation_pass import PassResult, generation_pass
 from evals.run.progress import Progress, ProgressLog
 from evals.run.records import Records
@@ -33,7 +38,7 @@ class MatrixRun:
     def __enter__(self) -> "MatrixRun":
         selection = self.selection
         facts = {"limit": selection.limit, "baseline": selection.baseline, "seed": selection.seed,
-                 "replace_baselines": selection.replace_baselines, "smoke": selection.smoke,
+                 "replace_baselines": selection.replace_baselines, "smoke": selection.smoke, "plans": dict(selection.plans),
                  **({"replay_of": str(selection.replay)} if selection.replay else {}),
                  **({"drift_reference": str(selection.drift_reference.dir)} if selection.drift_reference else {})}
         self.artifacts = RunArtifacts(selection.run_dir, selection.matrix, selection.profile, list(selection.cases),
@@ -42,7 +47,10 @@ class MatrixRun:
         self.stores = Stores(self.artifacts, selection.replay, selection.replayed)
         self.servers = Servers(selection, self.artifacts, self.weights, self.stores)
         self.records = Records(selection, self.artifacts, self.terminal)
-        self.gates = Gates(selection, self.artifacts, self.records)
+        looks = looks_of(selection)
+        self.judge = Judge(selection, self.artifacts.dir) if looks.count > 1 and not selection.replay else None
+        self.look_alphas = LookAlphas(looks, self.judge, [self.artifacts.dir, *([selection.replay] if selection.replay else [])])
+        self.gates = Gates(selection, self.artifacts, self.records, self.look_alphas)
         self.progress_log = ProgressLog(self.artifacts.dir / "progress.log", self.terminal, selection.progress_interval)
         if not selection.replay:  # a replay sends no prompt, and needs no tokenizer
             self._preflight()
@@ -81,13 +89,28 @@ class MatrixRun:
             expected = {c.id: output_tokens(self.selection.matrix, c, snapshots_dir())[0] for c in cases}
             most = in_flight(cases[0]) if cases else 0
             label = f"{precision} generation pass ({len(cases)} cases)"
-            self._passes[precision] = generation_pass(
+            made = self._passes[precision] = generation_pass(
                 cases, endpoint, self.stores.generations(precision), expected,
-                lambda: pool_size(most, self.servers.kv_tokens.get(precision)), self.progress(label), label)
-            measured = self._passes[precision].measured()
+                lambda: pool_size(most, self.servers.kv_tokens.get(precision)), self.progress(label), label, self.judge)
+            measured = made.measured()
             if measured is not None:  # what the planner's cost model reads (evals/planning/throughput.py)
                 self.artifacts.record_model(precision, generation_pass=measured)
+            # what the plan and the looks drew, beside what the profile's uniform k would have
+            self.artifacts.record_model(precision, draws={
+                "uniform": sum(len(case_items(c)) * uniform_k(self.selection.matrix, c) for c in cases),
+                "planned": made.planned, "drawn": made.requests})
         return self._passes[precision]
+
+    def drawn(self, case: Case) -> dict[str, int] | None:
+        """Per item, the samples the run drew of a case (None: what its plan says)."""
+        return self.look_alphas.drawn(case.id)
+
+    def terms(self, case: Case) -> GateTerms:
+        """How the case's record is judged: at the alpha of the last look it drew in."""
+        policy = self.policy
+        terms = policy.terms("case", policy.case_margin(case), case.sampled)
+        return dataclasses.replace(terms, alpha=self.look_alphas.alpha(terms.alpha, [case.id]),
+                                   rise_alpha=self.look_alphas.alpha(terms.rise_alpha, [case.id]))
 
     def progress(self, label: str) -> Progress:
         return self.progress_log.progress(label)

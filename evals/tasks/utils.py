@@ -6,6 +6,7 @@ from __future__ import annotations
 import datasets
 
 from evals import data
+from evals.lmeval.model import NotDrawn
 from scorers.registry import load_task_metrics
 
 
@@ -27,6 +28,8 @@ def _scores(kind: str, doc: dict, results: list) -> dict[str, float]:
     hands this hook the model's own response objects, and logs the same ones in its
     samples."""
     responses = results[0] if results and isinstance(results[0], list) else results
+    # a sample the run's plan did not draw (evals/lmeval/model.py `NotDrawn`) is no sample
+    responses = [r for r in responses if not isinstance(r, NotDrawn)]
     scorers = load_task_metrics()[kind].scorers()
     judged = []
     for response in responses:
@@ -34,7 +37,7 @@ def _scores(kind: str, doc: dict, results: list) -> dict[str, float]:
         if hasattr(response, "verdicts"):  # a plain str (lm-eval's placeholder for no answer) cannot keep them
             response.verdicts = verdicts
         judged.append(verdicts)
-    return {name: sum(v[name].correct for v in judged) / len(judged) for name in scorers}
+    return {name: sum(v[name].correct for v in judged) / max(1, len(judged)) for name in scorers}
 
 
 def process_aime(doc: dict, results: list) -> dict[str, float]:
