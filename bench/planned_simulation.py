@@ -109,11 +109,14 @@ class Simulation:
                     mask[spans[case_id]] = True
                 goals.append(Goal(test.id, mask, test.margin, self.policy.alpha_for("pooled")))
         plan, _ = allocate(est, np.concatenate(tokens)[None, :], np.concatenate(ratio), goals,
-                           self.matrix.planning.target_power, np.concatenate(floor), self.matrix.planning.allocation.most)
+                           self.matrix.planning.target_power, np.concatenate(floor), self.matrix.planning.allocation.most,
+                           self.matrix.planning.allocation.surest)
         return ({case_id: (plan.run_k[0, span], plan.baseline_k[0, span]) for case_id, span in spans.items()},
                 {case_id: est[0, span] for case_id, span in spans.items()})
 
-    def run(self, rng, change: Change | None = None) -> RunOutcome:
+    def counts(self, rng, change: Change | None = None):
+        """One simulated run's start: the true rates, the rates after the change, each case's
+        planned (run k, baseline k) per item, the rates each plan saw, and the baselines' counts."""
         rates = self._rates(rng)
         plans = {p: self._plan(rng, rates, p) for p in self.precisions}
         current = dict(rates)
@@ -121,10 +124,14 @@ class Simulation:
             current.update(self._changed(rng, rates, change))
         drawn = {c.id for c in self.cases}
         planned_k = {cid: k for p in self.precisions for cid, k in plans[p][0].items() if cid in drawn}
+        seen = {cid: r for p in self.precisions for cid, r in plans[p][1].items()}
         baseline = {cid: noise.draw(rng, rates[cid], planned_k[cid][1]) for cid in planned_k}
+        return rates, current, planned_k, seen, baseline
+
+    def run(self, rng, change: Change | None = None) -> RunOutcome:
+        rates, current, planned_k, seen, baseline = self.counts(rng, change)
         drawn_k = {cid: np.zeros(self.n[cid], np.int64) for cid in planned_k}
         correct = {cid: np.zeros(self.n[cid], np.int64) for cid in planned_k}
-        seen = {cid: r for p in self.precisions for cid, r in plans[p][1].items()}
         bounds = {t.id: self._bound(t, seen, planned_k) for t in self.tests}
         ended: dict[str, str] = {}
         failed, looked = {}, {}

@@ -246,6 +246,7 @@ class AllocationSettings:
 
     floor_share: float
     most: int
+    surest: float  # no item is planned as surer than this (or its complement)
 
     def floor(self, repeats: int) -> int:
         return max(1, round(repeats * self.floor_share))
@@ -631,8 +632,9 @@ def _planning(where: "_Where", spec: Any, tasks: dict, precisions: set[str]) -> 
     unsolved = spec["unsolved_length"]
     if not _number(unsolved) or unsolved < 1:
         raise where.at("unsolved_length").error(f"must be a number >= 1 (1: every item the same length), got {unsolved!r}")
-    allocation = _record(where.at("allocation"), spec["allocation"], {"floor_share", "most"})
+    allocation = _record(where.at("allocation"), spec["allocation"], {"floor_share", "most", "surest"})
     _share(where.at("allocation", "floor_share"), allocation["floor_share"], "a share of a case's repeats", high=1.0 + 1e-9)
+    _share(where.at("allocation", "surest"), allocation["surest"], "a solve rate", low=0.5, high=1.0 + 1e-9)
     if not _integer(allocation["most"]) or allocation["most"] < 1:
         raise where.at("allocation", "most").error(f"must be a positive integer, got {allocation['most']!r}")
     return Planning(int(gpus), float(budget), runs, target, gpu_spec, ModelShape(**shape), weights,

@@ -38,10 +38,11 @@ class Allocation:
     baseline_k: np.ndarray
 
 
-def weights(rates: np.ndarray, tokens: np.ndarray) -> np.ndarray:
-    """Neyman weights sqrt(p(1-p)/t), scaled to a mean of 1 in each item set (row)."""
+def weights(rates: np.ndarray, tokens: np.ndarray, surest: float = 1.0) -> np.ndarray:
+    """Neyman weights sqrt(p(1-p)/t), scaled to a mean of 1 in each item set (row); no
+    item taken as surer than `surest` (or its complement)."""
     rates, tokens = np.atleast_2d(rates), np.broadcast_to(np.atleast_2d(tokens), np.atleast_2d(rates).shape)
-    raw = np.sqrt(rates * (1 - rates) / tokens)
+    raw = np.sqrt(np.maximum(rates * (1 - rates), surest * (1 - surest)) / tokens)
     return raw / raw.mean(axis=-1, keepdims=True)
 
 
@@ -84,7 +85,7 @@ class Goal:
 
 
 def allocate(rates: np.ndarray, tokens: np.ndarray, ratio: np.ndarray, goals: list[Goal], power: float,
-             floor: np.ndarray, most: int) -> tuple[Allocation, dict[str, float | None]]:
+             floor: np.ndarray, most: int, surest: float = 1.0) -> tuple[Allocation, dict[str, float | None]]:
     """Per item the most samples any goal asks for (each goal at its least scale over its own
     items, Neyman-weighted among them); and per goal the scale it needed (None: out of reach
     within `most` samples per item, then its items get `most`)."""
@@ -96,7 +97,7 @@ def allocate(rates: np.ndarray, tokens: np.ndarray, ratio: np.ndarray, goals: li
     scales: dict[str, float | None] = {}
     for goal in goals:
         mask = goal.items
-        weight = weights(rates[:, mask], tokens[:, mask])
+        weight = weights(rates[:, mask], tokens[:, mask], surest)
         scale = least_scale(weight, ratio[mask], rates[:, mask], goal.drop, goal.alpha, power, floor[mask], most)
         scales[goal.name] = scale
         plan = at_scale(weight, scale if scale is not None else math.inf, ratio[mask], floor[mask], most)

@@ -177,7 +177,7 @@ def choose(matrix: Matrix, profile: str, precision: str, items: Items, seen: np.
 
     def planned_at(share: float) -> tuple[Allocation, np.ndarray]:
         plan, _ = allocate(seen, items.tokens, items.ratio * share, pool_goals, planning.target_power, floor,
-                           planning.allocation.most)
+                           planning.allocation.most, planning.allocation.surest)
         return plan, expected_run_k(items, plan, watching, policy, looks)
 
     # A smaller baseline needs more run samples for the same power: the least cost of a run
