@@ -33,14 +33,33 @@ def kernels(log_text: str) -> dict[str, str]:
     return found
 
 
-# "GPU KV cache size: 1,234,567 tokens" (the CPU build says "CPU KV cache size").
-_KV_TOKENS = re.compile(r"KV cache size: ([\d,]+) tokens")
+# "(EngineCore_DP1 pid=7) INFO ... GPU KV cache size: 1,234,567 tokens" (the CPU build says
+# "CPU KV cache size"): one line per engine core as it starts, each data-parallel rank its own
+# (EngineCore_DP0, EngineCore_DP1, ...; a server without data parallel has one, EngineCore).
+_KV_TOKENS = re.compile(r"^(?:\((?P<engine>[^ )]+)[^)]*\))?.*KV cache size: (?P<tokens>[\d,]+) tokens", re.MULTILINE)
 
 
 def kv_cache_tokens(log_text: str) -> int | None:
-    """The tokens the server's KV cache holds, as vLLM reports at start (None if it did not say)."""
-    found = _KV_TOKENS.findall(log_text)  # one line per engine start
-    return int(found[-1].replace(",", "")) if found else None
+    """The tokens the server's KV cache holds, as vLLM reports at start: the sum over its
+    engine cores (data-parallel ranks), each as it last said (None if none did)."""
+    by_engine = {m["engine"]: int(m["tokens"].replace(",", "")) for m in _KV_TOKENS.finditer(log_text)}
+    return sum(by_engine.values()) if by_engine else None
+
+
+def served_kv_cache_tokens(metrics_text: str) -> int | None:
+    """The tokens a running server's KV cache holds, from its /metrics: vLLM's
+    `vllm:cache_config_info` labels, num_gpu_blocks x block_size. Its API server sums the
+    blocks over its data-parallel ranks (vllm/v1/engine/core_client.py; its
+    `kv_cache_size_tokens` label is one rank's). None if it does not say."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        samples = [s for family in text_string_to_metric_families(metrics_text) for s in family.samples
+                   if s.name == "vllm:cache_config_info"]
+        found = [int(s.labels["num_gpu_blocks"]) * int(s.labels["block_size"]) for s in samples]
+    except (ValueError, KeyError):  # not Prometheus text, or no such labels
+        return None
+    return max(found, default=None) or None
 
 
 def vllm_env(env: dict[str, str]) -> dict[str, str]:

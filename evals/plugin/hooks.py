@@ -37,7 +37,8 @@ def pytest_addoption(parser):
     group.addoption("--mode", action="append", default=[], help="only these modes")
     group.addoption("--limit", type=int, help="items per task, replacing the profile's limits")
     group.addoption("--vllm-url", action="append", default=[], metavar="PRECISION=URL",
-                    help="test a server that is already running for this precision")
+                    help="test a server that is already running for this precision (repeat the precision for "
+                    "replicas of one model: its requests are spread over them)")
     group.addoption("--artifacts", default="artifacts", help="root folder of run artifacts (default: artifacts)")
     group.addoption("--require-gpu", action="store_true", help="fail, instead of skip, when GPU cases cannot run")
     group.addoption("--gate-alpha", type=float, default=None,

@@ -22,6 +22,7 @@ from evals.artifacts.run_folder import latest_run, new_run_dir, now, read_manife
 from evals.config.matrix import SMOKE_ITEMS, ConfigError, load_matrix
 from evals.engine import client, facts
 from evals.engine import server as engines
+from evals.engine.endpoints import base_url
 from evals.gate import baselines
 from evals.gate.policy import Policy
 from evals.plugin import workers
@@ -155,14 +156,7 @@ def _select(config) -> Selection:
     cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
     if update and limit is not None and not replace:
         _refuse_shrinking(cases, limit)
-    remote = {}
-    for spec in config.getoption("vllm_url"):
-        precision, sep, url = spec.partition("=")
-        if not sep or not url.startswith(("http://", "https://")):
-            raise pytest.UsageError(f"--vllm-url expects PRECISION=http://HOST:PORT, got {spec!r}")
-        if precision not in {c.precision for c in matrix.cases(profile)}:
-            raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
-        remote[precision] = url
+    remote = _remote(config, matrix, profile)
     policy = _policy(config, matrix, profile)
     drift_reference = _drift_reference(config, matrix, profile, run_cases, source)
     cases, run_cases = tuple(cases), tuple(run_cases)
@@ -179,6 +173,22 @@ def _select(config) -> Selection:
                      stall_timeout=_stall_timeout(config),
                      launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update,
                      replace_baselines=replace, smoke=smoke)
+
+
+def _remote(config, matrix, profile: str) -> dict[str, tuple[str, ...]]:
+    """--vllm-url PRECISION=URL, repeatable: precision -> the URLs of its servers, in the
+    order given (several: replicas of one model, evals/engine/replicas.py)."""
+    remote: dict[str, tuple[str, ...]] = {}
+    for spec in config.getoption("vllm_url"):
+        precision, sep, url = spec.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"--vllm-url expects PRECISION=http://HOST:PORT, got {spec!r}")
+        if precision not in {c.precision for c in matrix.cases(profile)}:
+            raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
+        if base_url(url) in map(base_url, remote.get(precision, ())):
+            raise pytest.UsageError(f"--vllm-url {spec!r}: given twice for {precision} (each replica once)")
+        remote[precision] = (*remote.get(precision, ()), url)
+    return remote
 
 
 def _limit(config, source: dict | None, flag: str) -> int | None:

@@ -1,6 +1,7 @@
 """One generation pass per model: every request of its cases in this session goes through
-one pool (evals/engine/client.py), longest expected first, into the generation store; each case
-then runs lm-eval as before and is answered from the store, as a resumed case is.
+one pool (evals/engine/client.py; spread over its servers when replicas serve it), longest
+expected first, into the generation store; each case then runs lm-eval as before and is
+answered from the store, as a resumed case is.
 
 Cases run one lm-eval call at a time, so without the pass each case would end in a drain
 at low batch while its longest requests finish (on GPUs, minutes per AIME thinking case).
@@ -9,8 +10,9 @@ The requests come from lm-eval itself: each case's own call, collected instead o
 
 A request that fails for good is left to its case, which sends it again and fails with
 the error if it fails again: a bad request (or an odd answer: no choices, not JSON) fails
-its own case, as it did before. A dead server or an engine that stopped making progress
-(for the session's --stall-timeout) ends the pass with an error. While requests are out
+its own case, as it did before. A dead server (the last of its replicas: one that dies
+leaves its requests to the others, and the pass says so) or an engine that stopped making
+progress (for the session's --stall-timeout) ends the pass with an error. While requests are out
 and none answers, the pool's heartbeat keeps the pass's progress lines coming; answers
 cut to their bound (evals/engine/client.py `cut_to_bound`) are counted in a line at the end.
 """
@@ -19,9 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
-
-from evals.engine.client import Client, PoolSize, Request, RequestError, cut_message, truncated
+from evals.engine.client import Client, Request, RequestError, Sizing, cut_message, truncated
 from evals.config.matrix import Case
 from evals.artifacts.generations import GenerationStore
 from evals.run.progress import Progress
@@ -39,15 +39,19 @@ class PassResult:
     output_tokens: int = 0  # of the responses sent for (completion tokens)
     cut: int = 0  # responses cut to their bound (evals/engine/client.py `cut_to_bound`)
     engine: dict[str, float] = field(default_factory=dict)  # the engine's counters over the pass (client.ENGINE_COUNTERS)
+    answered: dict[str, int] = field(default_factory=dict)  # replicas only: requests each answered, by URL
 
     def measured(self) -> dict | None:
         """What the pass measured of the engine, as the manifest keeps it: output tokens/s
-        over the pass and vLLM's preemptions; None when it sent nothing."""
+        over the pass, per server (the planner's figure for one: with replicas, their mean,
+        and the requests each answered) and vLLM's preemptions; None when it sent nothing."""
         if not self.sent or self.seconds <= 0:
             return None
+        servers = max(1, len(self.answered))
         return {"requests": self.sent, "output_tokens": self.output_tokens, "seconds": round(self.seconds, 3),
-                "output_tokens_per_s": round(self.output_tokens / self.seconds, 2),
-                **{name: int(value) for name, value in self.engine.items()}}
+                "output_tokens_per_s": round(self.output_tokens / self.seconds / servers, 2),
+                **{name: int(value) for name, value in self.engine.items()},
+                **({"answered_by": self.answered} if self.answered else {})}
 
 
 def expected_tokens(request: Request, case_tokens: float) -> float:
@@ -63,12 +67,12 @@ def longest_first(requests: list[Request]) -> list[Request]:
 
 
 def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expected: dict[str, float],
-                    size: Callable[[], PoolSize], progress: Progress | None = None,
-                    name: str = "generation pass") -> PassResult:
+                    size: Sizing, progress: Progress | None = None, name: str = "generation pass") -> PassResult:
     """Generates what `cases` will ask `endpoint` for and `store` lacks. `expected`: output
-    tokens per response of each case; `size()` is read once the server is up (it knows
-    its KV cache then). `name` heads the pass's errors and lines, which are the pass's,
-    not those of the case that happened to start it."""
+    tokens per response of each case; `size`: each server's share of the pool (a function
+    of the server is read once it is up: it knows its KV cache then). `name` heads the
+    pass's errors and lines, which are the pass's, not those of the case that happened to
+    start it."""
     result = PassResult()
     missing = []
     for case in cases:
@@ -88,7 +92,7 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
             progress.finish()
         return result
     endpoint.start()  # a local server starts here, before the pool is sized from it
-    client = Client(endpoint, size(), count_engine=True)
+    client = Client(endpoint, size, count_engine=True)
     began = time.monotonic()
 
     def arrived(request: Request) -> None:
@@ -108,8 +112,11 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
     finally:
         result.seconds = time.monotonic() - began
         result.engine = client.counters
+        result.answered = client.answered if len(client.answered) > 1 else {}
         if progress is not None:
             progress.finish()
+            for url, why in client.gone.items():  # its requests went to the other replicas
+                progress.write(f"{name}: the replica at {url} is gone, its requests went to the others: {why}"[:2000])
     if progress is not None and result.cut:
         progress.write(cut_message(name, result.cut))
     for request in missing:
