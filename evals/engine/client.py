@@ -244,8 +244,8 @@ class Client:
                 waiting.appendleft(request)
             share.out.clear()
             if all(s.gone is not None for s in shares):
-                stop(error if len(shares) == 1 else ServerGone(
-                    "every server of the pool is gone: " + "; ".join(f"{url}: {why}" for url, why in self.gone.items())))
+                every = "; ".join(f"{url}: {why}" for url, why in self.gone.items())
+                stop(error if len(shares) == 1 else ServerGone(f"every server of the pool is gone: {every}"))
             asyncio.ensure_future(_notify(room))
 
         def out() -> int:
@@ -336,11 +336,10 @@ class Client:
                 if now_tokens is not None and now_tokens != share.generated:
                     share.generated, share.progress_at = now_tokens, time.monotonic()
                 if share.in_flight and time.monotonic() - share.progress_at > self.stall_timeout:
-                    out = share.in_flight
+                    out = f"{share.in_flight} request{'' if share.in_flight == 1 else 's'}"
                     raise RequestError(f"the engine at {share.url} generated no token and answered no request for "
-                                       f"{self.stall_timeout:g} s, with {out} request{'' if out == 1 else 's'} out (the "
-                                       "bound is --stall-timeout; time waiting in its queue while others progress does "
-                                       "not count toward it)")
+                                       f"{self.stall_timeout:g} s, with {out} out (the bound is --stall-timeout; time "
+                                       "waiting in its queue while others progress does not count toward it)")
 
     async def post(self, session, base_url: str, request: Request, server: Endpoint | None = None) -> dict:
         """One request's response from the server at `base_url` (`server`: its endpoint,

@@ -1,9 +1,9 @@
 """Whether this machine can serve a model on its GPUs (gpu_status), and what a local server
-really runs on and with, read from the server's side: its own GPUs (the first tensor-parallel-size
-of the devices its CUDA_VISIBLE_DEVICES names, by index or UUID, not GPU 0 of the pytest
+really runs on and with, read from the server's side: its own GPUs (the first tensor x data
+parallel size of the devices its CUDA_VISIBLE_DEVICES names, by index or UUID, not GPU 0 of the pytest
 process nor every GPU of the host), the kernels vLLM chose for
 quantized layers (its log: e.g. NVFP4 as weight-only Marlin on Hopper, CUTLASS W4A4 on
-Blackwell), and the VLLM_* environment it started with."""
+Blackwell), its KV cache, and the VLLM_* environment it started with."""
 
 from __future__ import annotations
 
@@ -118,12 +118,13 @@ def _unique(token: str, uuids) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def server_gpus(devices: str | None, tensor_parallel_size: int) -> list[dict[str, str]]:
-    """Index, UUID, name and compute capability of each GPU a server uses: the first
-    `tensor_parallel_size` of its visible devices (CUDA_VISIBLE_DEVICES `devices`: indices in
-    PCI bus order, GPU or MIG UUIDs, or unique prefixes of them; None: every GPU of the host).
-    As CUDA does, the list ends at the first device that names no GPU here, so an unknown or
-    ambiguous one is never taken for another; [] when nvidia-smi cannot tell."""
+def server_gpus(devices: str | None, count: int) -> list[dict[str, str]]:
+    """Index, UUID, name and compute capability of each GPU a server uses: the first `count`
+    (its tensor x data parallel size: evals/config/matrix.py `gpus_per_server`) of its visible
+    devices (CUDA_VISIBLE_DEVICES `devices`: indices in PCI bus order, GPU or MIG UUIDs, or
+    unique prefixes of them; None: every GPU of the host). As CUDA does, the list ends at the
+    first device that names no GPU here, so an unknown or ambiguous one is never taken for
+    another; [] when nvidia-smi cannot tell."""
     rows, _ = nvidia_smi_gpus()
     if not rows:
         return []
@@ -133,7 +134,7 @@ def server_gpus(devices: str | None, tensor_parallel_size: int) -> list[dict[str
     parents = _mig_parents() if any(t.upper().startswith("MIG-") for t in tokens) else {}
     used: list[dict[str, str]] = []
     for token in tokens:
-        if len(used) == tensor_parallel_size:
+        if len(used) == count:
             break
         row, mig = None, None
         if token.isdigit():
@@ -174,9 +175,9 @@ class GpuStatus(NamedTuple):
 
 
 @functools.lru_cache(maxsize=None)
-def gpu_status(tensor_parallel_size: int) -> GpuStatus:
-    """Whether this machine can serve a model on `tensor_parallel_size` GPUs, and why not:
-    no NVIDIA GPU at all, or GPUs that torch or vLLM here cannot use (then the reason names
+def gpu_status(needed: int) -> GpuStatus:
+    """Whether this machine can serve a model on `needed` GPUs (a server's tensor x data
+    parallel size), and why not: no NVIDIA GPU at all, or GPUs that torch or vLLM here cannot use (then the reason names
     what nvidia-smi sees, the driver, torch and its CUDA, and what to do). torch is
     imported only where there are NVIDIA GPUs (it costs a session 2-3 s)."""
     gpus, why = nvidia_smi_gpus()
@@ -190,7 +191,7 @@ def gpu_status(tensor_parallel_size: int) -> GpuStatus:
         here = f"nvidia-smi sees {len(gpus)} GPU(s) ({names}; driver {driver})"
     else:
         here = f"{len(devices)} NVIDIA device(s) in /dev ({why})"
-    problem, fix = _torch_problem(tensor_parallel_size, driver)
+    problem, fix = _torch_problem(needed, driver)
     if problem is None:
         return GpuStatus(True, fix, True)
     return GpuStatus(False, f"{here}, but {problem}: {fix}", True)
@@ -216,7 +217,7 @@ def _major(version: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _torch_problem(tensor_parallel_size: int, driver: str | None) -> tuple[str | None, str]:
+def _torch_problem(needed: int, driver: str | None) -> tuple[str | None, str]:
     """(what keeps torch or vLLM from these GPUs, what to do), or (None, what torch sees)."""
     try:
         import torch
@@ -248,11 +249,11 @@ def _torch_problem(tensor_parallel_size: int, driver: str | None) -> tuple[str |
         return problem, ("check that this process may open /dev/nvidia* (a container needs the GPUs passed in) and "
                          "what `python -c 'import torch; torch.cuda.init()'` says")
     count = torch.cuda.device_count()
-    if count < tensor_parallel_size:
+    if count < needed:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         shown = f" with CUDA_VISIBLE_DEVICES={visible!r}" if visible is not None else ""
-        return (f"torch {version} (CUDA {cuda}) sees {count} CUDA device(s){shown}, tensor parallel needs "
-                f"{tensor_parallel_size}", f"make {tensor_parallel_size} GPUs visible, or run on a machine with more")
+        return (f"torch {version} (CUDA {cuda}) sees {count} CUDA device(s){shown}, a server needs {needed} "
+                "(tensor x data parallel)", f"make {needed} GPUs visible, or run on a machine with more")
     return None, f"{count} CUDA device(s), torch {version} (CUDA {cuda})"
 
 

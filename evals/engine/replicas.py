@@ -88,5 +88,5 @@ def _same(first: RemoteEndpoint, other: RemoteEndpoint) -> None:
         if value(first) != value(other):
             raise ServerError(
                 f"{first.flag} and {other.flag}: replicas of {first.precision} must serve the same model the same way, "
-                f"but {what} differs: {value(first)!r} at {first.url}, {value(other)!r} at {other.url}; "
+                f"but they differ in {what}: {value(first)!r} at {first.url}, {value(other)!r} at {other.url}; "
                 "nothing was sent to either")

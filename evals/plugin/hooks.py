@@ -16,7 +16,7 @@ import signal
 
 import pytest
 
-from evals.config.matrix import REFERENCE_PRECISION, cross_precision_pairs, pooled_cases
+from evals.config.matrix import REFERENCE_PRECISION, cross_precision_pairs, gpus_per_server, pooled_cases
 from evals.engine import facts
 from evals.engine.client import STALL_TIMEOUT_S
 from evals.engine import server as engines
@@ -157,8 +157,7 @@ def pytest_collection_modifyitems(config, items):
     gpu_items = [i for i in items if i.get_closest_marker("gpu") and not _precisions(i) <= set(chosen.remote)]
     if not gpu_items:
         return
-    tp = max(c.server.get("tensor_parallel_size", 1) for c in chosen.cases)
-    status = facts.gpu_status(tp)
+    status = facts.gpu_status(max(gpus_per_server(c.server) for c in chosen.cases))
     if status.usable:
         return
     if status.gpus_present:  # GPUs that this install cannot use: a failure, never a run that skips them all

@@ -19,7 +19,7 @@ import pytest
 from evals.artifacts import locking
 from evals.artifacts.jsonio import DamagedFile
 from evals.artifacts.run_folder import latest_run, new_run_dir, now, read_manifest
-from evals.config.matrix import SMOKE_ITEMS, ConfigError, load_matrix
+from evals.config.matrix import SMOKE_ITEMS, ConfigError, gpus_per_server, load_matrix
 from evals.engine import client, facts
 from evals.engine import server as engines
 from evals.engine.endpoints import base_url
@@ -163,8 +163,8 @@ def _select(config) -> Selection:
     folder = run_dir(config, resume, replay, profile)
     if smoke and not replay:  # the smoke run's baselines, beside its results
         os.environ["SUITE_SNAPSHOTS_DIR"] = str(folder / "smoke-baselines")
-    tp = max((c.server.get("tensor_parallel_size", 1) for c in cases), default=1)
-    worker = Worker(workers.worker_name(config), workers.worker_slot(config), workers.server_devices(config, tp)) \
+    gpus = max((gpus_per_server(c.server) for c in cases), default=1)
+    worker = Worker(workers.worker_name(config), workers.worker_slot(config), workers.server_devices(config, gpus)) \
         if workers.is_worker(config) else None
     return Selection(matrix, profile, cases, run_cases, limit, remote, resume, replay, replayed, policy, drift_reference,
                      folder, session_id(config), worker=worker,

@@ -10,7 +10,7 @@ import contextlib
 import os
 
 from evals.artifacts.run_folder import RunArtifacts, engine_version
-from evals.config.matrix import Case
+from evals.config.matrix import Case, gpus_per_server
 from evals.engine import facts, ports, replicas
 from evals.engine.auth import redact_env
 from evals.engine import server as engines
@@ -68,10 +68,10 @@ class Servers:
             yield remote
             return
         server = self.local(precision)
-        # The server's own GPUs (the first tensor-parallel-size of its CUDA_VISIBLE_DEVICES), not
-        # those this process sees first, nor every GPU of the host.
+        # The server's own GPUs (the first tensor x data parallel size of its CUDA_VISIBLE_DEVICES),
+        # not those this process sees first, nor every GPU of the host.
         gpus = facts.server_gpus(server.env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")),
-                                 int(server.args.get("tensor_parallel_size", 1))) if case.gpu else []
+                                 gpus_per_server(server.args)) if case.gpu else []
         context = self._context(case, engine_version(), facts.architecture(gpus) if case.gpu else "cpu")
         self.artifacts.record_model(precision, path=server.model, context=context, gpus=gpus, **self._worker)
         store = self.stores.open(precision, context)
