@@ -373,3 +373,66 @@ def test_vllm_takes_a_planned_server_with_data_parallel(tmp_path):
     assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
     assert json.loads((tmp_path / "result.json").read_text()) == {
         "data_parallel_size": 2, "tensor_parallel_size": 2, "world_size": 2, "world_size_across_dp": 4}
+
+
+# ---------------------------------------------------------------- on the engine
+
+REPLICA_RUN = ("--precision", "fp8", "--task", "aime24", "--mode", "int_only", "--limit", "4", "--snapshot-update")
+CHAT_ANSWERED = b'"POST /v1/chat/completions HTTP/1.1" 200'  # uvicorn's access log line of an answered request
+
+
+@pytest.mark.engine
+def test_two_tiny_vllm_servers_serve_fp8_as_one_would(tmp_path):
+    """Two tiny vLLM CPU servers of FP8, started side by side: a run against one of them
+    (`--vllm-url fp8=A`), then a run against both (`--vllm-url fp8=A --vllm-url fp8=B`). Each
+    server's own access log shows both answered the second run's requests, each request once;
+    the second run asked the same requests (the generation store's keys) and got the same
+    generations as the first (each request's seed; the same engine and weights on both)."""
+    import uuid
+
+    from evals.engine import ports
+    from evals.engine.server import VllmServer, cpu_env, server_args
+    from evals.engine.tiny.build import ensure_built
+    from tests.evals_run import run_evals, the_run
+
+    matrix = load_matrix()
+    args = server_args(next(c for c in matrix.cases("tiny") if c.precision == "fp8"))
+    weights, session_id = str(ensure_built("fp8", matrix)), uuid.uuid4().hex
+    servers = [VllmServer(weights, "tiny-fp8", args, tmp_path / f"replica-{name}.log", env=cpu_env(args),
+                          ports=ports.block(session_id, None)) for name in "ab"]
+    try:
+        for server in servers:  # both at once: a CPU start is mostly one core importing vLLM
+            server.launch()
+        for server in servers:
+            server.start()
+        a, b = servers
+        alone = run_evals(tmp_path / "alone", "", *REPLICA_RUN, "--vllm-url", f"fp8={a.url}")
+        before = [server.log_path.read_bytes().count(CHAT_ANSWERED) for server in servers]
+        both = run_evals(tmp_path / "both", "", *REPLICA_RUN, "--vllm-url", f"fp8={a.url}", "--vllm-url", f"fp8={b.url}")
+        after = [server.log_path.read_bytes().count(CHAT_ANSWERED) for server in servers]
+    finally:
+        for server in servers:
+            server.stop()
+    for code, outcomes, left, output in (alone, both):
+        assert code == 0 and not left, output[-3000:]
+        assert outcomes["fp8-aime24-int_only"] == ("passed", ""), outcomes
+    requests = 4 * 12  # 4 items, a baseline's 12 samples each
+    assert before == [requests, 0]  # the first run: A alone
+    answered = [now - then for now, then in zip(after, before)]
+    assert all(answered) and sum(answered) == requests, answered  # the second: both, each request once
+
+    runs = [the_run(tmp_path / "alone"), the_run(tmp_path / "both")]
+    manifests = [json.loads((run / "manifest.json").read_text()) for run in runs]
+    assert manifests[0]["models"]["fp8"]["url"] == a.url
+    replica_set = manifests[1]["models"]["fp8"]["replicas"]
+    assert [r["url"] for r in replica_set] == [a.url, b.url] and all(r["kv_cache_tokens"] for r in replica_set)
+    assert manifests[1]["models"]["fp8"]["generation_pass"]["answered_by"] == {a.url: answered[0], b.url: answered[1]}
+    assert manifests[0]["models"]["fp8"]["context"] == manifests[1]["models"]["fp8"]["context"]
+    kept = [{json.loads(line)["key"]: json.loads(line)["response"] for line in
+             (run / "generations" / "fp8.jsonl").read_text().splitlines()} for run in runs]
+    assert len(kept[0]) == requests and kept[0].keys() == kept[1].keys()
+    texts = [{key: response["choices"][0]["message"]["content"] for key, response in run.items()} for run in kept]
+    assert texts[0] == texts[1]
+    samples = [[json.loads(line)["response"] for line in (run / "fp8-aime24-int_only" / "samples.jsonl").read_text()
+                .splitlines()] for run in runs]
+    assert len(samples[0]) == requests and samples[0] == samples[1]
