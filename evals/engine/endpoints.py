@@ -1,7 +1,8 @@
 """Where a model's requests go: one interface for a server this session runs (started
-when a request first needs it), a server someone else runs (`--vllm-url`), and no
-server at all (a replay, or a server that is gone: every request must be answered from
-what was kept). Reading `url` starts nothing; `start()` does, once, or says why not."""
+when a request first needs it), a server someone else runs (`--vllm-url`; several
+replicas of one: evals/engine/replicas.py), and no server at all (a replay, or a server
+that is gone: every request must be answered from what was kept). Reading `url` starts
+nothing; `start()` does, once, or says why not."""
 
 from __future__ import annotations
 
