@@ -1,6 +1,6 @@
-"""Requests to one server, through one pool: requests in flight sized from the server,
-retries of what a retry can mend, and a bound on how long the engine may make no
-progress. The generation pass sends chat requests through it, the drift pass its
+"""Requests to one server, or to replicas of one model (evals/engine/replicas.py), through
+one pool: requests in flight sized from each server, retries of what a retry can mend, and
+a bound on how long an engine may make no progress. The generation pass sends chat requests through it, the drift pass its
 teacher-forced scoring (each request names its own API path).
 
 The pool admits requests in the order given (the generation pass gives them longest
@@ -8,7 +8,8 @@ expected first) while fewer than `max_in_flight` are out and the expected tokens
 those out fit `token_budget` (twice the KV cache vLLM reports: one batch running, one
 waiting in its queue, so a finished sequence's slot is refilled at once instead of
 after an HTTP round trip). Long requests therefore go few at a time and short ones
-many, as the KV cache allows.
+many, as the KV cache allows. Replicas each have such a share of the pool, sized from
+their own KV cache, and each request goes to the least full (`Client`).
 
 There is no wall-clock timeout per request: a request may wait in vLLM's queue for as
 long as the requests ahead of it take. What is bounded is the engine's progress: the
@@ -36,7 +37,7 @@ import collections
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Union
+from typing import Any, Callable
 
 import aiohttp
 
@@ -128,7 +129,7 @@ def pool_size(max_in_flight: int, kv_cache_tokens: int | None = None) -> PoolSiz
 
 # A pool's size per server: one for each of its servers, or a function of the server, read
 # once it is up (its KV cache: evals/run/session.py).
-Sizing = Union[PoolSize, Callable[[Endpoint], PoolSize]]
+Sizing = PoolSize | Callable[[Endpoint], PoolSize]
 
 
 @dataclass(eq=False)

@@ -1,9 +1,9 @@
 """Whether this machine can serve a model on its GPUs (gpu_status), and what a local server
 really runs on and with, read from the server's side: its own GPUs (the first tensor x data
-parallel size of the devices its CUDA_VISIBLE_DEVICES names, by index or UUID, not GPU 0 of the pytest
-process nor every GPU of the host), the kernels vLLM chose for
-quantized layers (its log: e.g. NVFP4 as weight-only Marlin on Hopper, CUTLASS W4A4 on
-Blackwell), its KV cache, and the VLLM_* environment it started with."""
+parallel size of the devices its CUDA_VISIBLE_DEVICES names, by index or UUID, not GPU 0 of
+the pytest process nor every GPU of the host), the kernels vLLM chose for quantized layers
+(its log: e.g. NVFP4 as weight-only Marlin on Hopper, CUTLASS W4A4 on Blackwell), its KV
+cache (a running server's too, from its /metrics), and the VLLM_* environment it started with."""
 
 from __future__ import annotations
 
@@ -177,9 +177,9 @@ class GpuStatus(NamedTuple):
 @functools.lru_cache(maxsize=None)
 def gpu_status(needed: int) -> GpuStatus:
     """Whether this machine can serve a model on `needed` GPUs (a server's tensor x data
-    parallel size), and why not: no NVIDIA GPU at all, or GPUs that torch or vLLM here cannot use (then the reason names
-    what nvidia-smi sees, the driver, torch and its CUDA, and what to do). torch is
-    imported only where there are NVIDIA GPUs (it costs a session 2-3 s)."""
+    parallel size), and why not: no NVIDIA GPU at all, or GPUs that torch or vLLM here cannot
+    use (then the reason names what nvidia-smi sees, the driver, torch and its CUDA, and what
+    to do). torch is imported only where there are NVIDIA GPUs (it costs a session 2-3 s)."""
     gpus, why = nvidia_smi_gpus()
     devices = sorted(glob.glob("/dev/nvidia[0-9]*"))
     if not gpus and not devices:

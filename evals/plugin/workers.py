@@ -5,10 +5,10 @@ each model's cases are one unit of work, so one worker runs them all against one
 server, the reference precision first; the cross-precision tests are one more unit,
 handed out last, when no model is left to hand out. Its tests wait for records from
 cases still running on other workers; those workers were told to finish, so they
-never wait for anything in turn. Each worker owns a slot of a server's GPUs, tensor x data parallel (slot 0 -> GPUs 0,1;
-slot 1 -> 2,3 at TP=2) out of the devices the whole run may use (CUDA_VISIBLE_DEVICES
-of the pytest command, else all); a worker that replaces a crashed one takes over the
-free slot.
+never wait for anything in turn. Each worker owns a slot of a server's GPUs, tensor x data
+parallel (slot 0 -> GPUs 0,1; slot 1 -> 2,3 at TP=2) out of the devices the whole run may
+use (CUDA_VISIBLE_DEVICES of the pytest command, else all); a worker that replaces a
+crashed one takes over the free slot.
 """
 
 from __future__ import annotations

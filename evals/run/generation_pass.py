@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+
 from evals.engine.client import Client, Request, RequestError, Sizing, cut_message, truncated
 from evals.config.matrix import Case
 from evals.artifacts.generations import GenerationStore
