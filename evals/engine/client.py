@@ -258,7 +258,7 @@ class Client:
 
         async def one(request: Request, share: _Share) -> None:
             try:
-                request.response = await self.post(session, share.url, request, share.server)
+                request.response = await self.post(session, share.url, request)
                 share.out.pop(id(request), None)  # answered: never sent again, whatever happens to its server
                 share.answered += 1
                 progress["answered"] = share.progress_at = self.last_received = time.monotonic()
@@ -310,6 +310,10 @@ class Client:
                 task.cancel()
             await asyncio.gather(watch, *tasks, return_exceptions=True)
 
+    def _server_at(self, base_url: str) -> Endpoint:
+        """The endpoint of the server at `base_url`: one of the client's replicas, or its endpoint."""
+        return next((server for server in members(self.endpoint) if server.url == base_url), self.endpoint)
+
     async def _alive(self, server: Endpoint) -> Exception | None:
         """Why a server is not alive (its `check_alive`), or None."""
         try:
@@ -342,12 +346,12 @@ class Client:
                                        f"{self.stall_timeout:g} s, with {out} out (the bound is --stall-timeout; time "
                                        "waiting in its queue while others progress does not count toward it)")
 
-    async def post(self, session, base_url: str, request: Request, server: Endpoint | None = None) -> dict:
-        """One request's response from the server at `base_url` (`server`: its endpoint,
-        by default the client's), checked (`checked_answer`: an odd 200 raises OddAnswer at
-        once, a text beyond its bound is cut). Connection errors and 5xx answers are retried,
-        at most RETRY_WAITS_S times, unless the server is gone (ServerGone); any other answer,
-        or the last failure, raises with every attempt's error."""
+    async def post(self, session, base_url: str, request: Request) -> dict:
+        """One request's response from the server at `base_url` (the endpoint's, or one of its
+        replicas'), checked (`checked_answer`: an odd 200 raises OddAnswer at once, a text
+        beyond its bound is cut). Connection errors and 5xx answers are retried, at most
+        RETRY_WAITS_S times, unless the server is gone (ServerGone); any other answer, or the
+        last failure, raises with every attempt's error."""
         errors = []
         for wait in (*RETRY_WAITS_S, None):
             try:
@@ -363,8 +367,8 @@ class Client:
                     errors.append(f"HTTP {response.status}: {text[:300]}")
             except aiohttp.ClientConnectionError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
-                dead = await self._alive(server or self.endpoint)  # a dead server: no retry (the case's test
-                # then names it, with its log; a replica's requests go to the others)
+                dead = await self._alive(self._server_at(base_url))  # a dead server: no retry (the case's
+                # test then names it, with its log; a replica's requests go to the others)
                 if dead is not None:
                     raise ServerGone(f"{request.case_id}: {errors[-1]}, and the server is not alive") from dead
             except (aiohttp.ClientPayloadError, aiohttp.ContentTypeError, ValueError) as exc:  # a broken answer
