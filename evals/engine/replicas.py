@@ -22,7 +22,7 @@ from evals.engine.endpoints import Endpoint, Expected, RemoteEndpoint, served_we
 from evals.engine.server import ServerError
 
 
-def remote(urls: Sequence[str], precision: str, expected: Expected) -> "RemoteEndpoint | Replicas":
+def remote(urls: Sequence[str], precision: str, expected: Expected) -> RemoteEndpoint | Replicas:
     """The endpoint of a precision's running servers: one, or replicas of it."""
     servers = [RemoteEndpoint(url, precision=precision, expected=expected) for url in urls]
     return servers[0] if len(servers) == 1 else Replicas(servers)
@@ -42,7 +42,6 @@ class Replicas:
         for other in self.members[1:]:
             _same(first, other)
         self.precision, self.served_name, self.headers = first.precision, first.served_name, first.headers
-        self.served = first.served
 
     @property
     def url(self) -> str:
