@@ -179,7 +179,7 @@ def test_a_response_the_disk_could_not_take_stops_the_pass_and_is_generated_agai
     with Scripted(delay=full_between(disk, 4, 5)) as server:  # response 4 cannot be written
         # An answer that cannot be kept stops the pass: no more GPU time for answers a full disk would lose.
         with pytest.raises(OSError) as stopped:
-            generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, lambda: PoolSize(1),
+            generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, PoolSize(1),
                             progress=progress)
         assert str(store.path) in str(stopped.value) and NO_SPACE in str(stopped.value), str(stopped.value)
         assert len(server.received) == 4 and len(disk.failed) >= 1
@@ -197,7 +197,7 @@ def test_a_response_the_disk_could_not_take_stops_the_pass_and_is_generated_agai
     assert len(on_disk) == total and set(on_disk) == set(store._responses)
     resumed = GenerationStore(store.path, store.context)
     again = generation_pass(cases, Endpoint("http://127.0.0.1:9"), resumed, {c.id: 40.0 for c in cases},
-                            lambda: PoolSize(1))
+                            PoolSize(1))
     assert (again.kept, again.sent) == (total, 0)  # a resume reads every kept line and sends nothing
 
 
@@ -207,7 +207,7 @@ def test_a_case_whose_response_cannot_be_kept_fails_naming_the_file(tmp_path, mo
     disk = FullDisk(tmp_path, free=10**9).install(monkeypatch.setattr)
     with Scripted(delay=full_between(disk, 4, None)) as server:  # from response 4 on, for good
         with pytest.raises(OSError):
-            generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, lambda: PoolSize(1))
+            generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, PoolSize(1))
         for case in cases:
             with pytest.raises(OSError) as failed:  # it must not pass with its responses only in memory
                 run_case(case, Endpoint(server.url), store)

@@ -83,7 +83,7 @@ def test_a_models_requests_go_once_longest_first_and_its_cases_then_send_nothing
     expected = {c.id: 90.0 if c.mode.enable_thinking else 40.0 for c in cases}
     store = GenerationStore(tmp_path / "fp8.jsonl", {"model": "fake"})
     with Scripted(delay=lambda p: 0.01) as server:
-        made = generation_pass(cases, Endpoint(server.url), store, expected, lambda: PoolSize(8))
+        made = generation_pass(cases, Endpoint(server.url), store, expected, PoolSize(8))
         total = sum(c.limit * c.repeats for c in cases)  # each item's k sampled repeats, lm-eval's `repeats`
         assert all(c.repeats > 1 for c in cases)
         assert (made.requests, made.sent, made.kept, made.failed) == (total, total, 0, {})
@@ -102,7 +102,7 @@ def test_a_models_requests_go_once_longest_first_and_its_cases_then_send_nothing
         assert len(server.received) == total
 
         again = generation_pass(cases, Endpoint(server.url), GenerationStore(store.path, store.context), expected,
-                                lambda: PoolSize(8))
+                                PoolSize(8))
         assert (again.kept, again.sent) == (total, 0)  # a resumed run sends nothing it kept
 
 
@@ -112,7 +112,7 @@ def test_a_request_that_fails_is_left_to_its_case(tmp_path, monkeypatch):
     bad = cases[1].mode.system
     store = GenerationStore(tmp_path / "fp8.jsonl", {"model": "fake"})
     with Scripted(fail=lambda p: p["messages"][0]["content"] == bad) as server:
-        made = generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, lambda: PoolSize(4))
+        made = generation_pass(cases, Endpoint(server.url), store, {c.id: 40.0 for c in cases}, PoolSize(4))
         assert list(made.failed) == [cases[1].id] and "HTTP 500" in made.failed[cases[1].id]
         per_case = [c.limit * c.repeats for c in cases]
         assert made.sent == per_case[0] and made.requests == sum(per_case)

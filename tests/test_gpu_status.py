@@ -121,7 +121,7 @@ def test_too_few_visible_gpus_for_tensor_parallel(tmp_path, monkeypatch, no_dev_
     assert not status.usable and status.gpus_present
     assert "nvidia-smi sees 8 GPU(s)" in status.reason
     assert ("torch 2.9.0+cu130 (CUDA 13.0) sees 1 CUDA device(s) with CUDA_VISIBLE_DEVICES='3', "
-            "tensor parallel needs 2") in status.reason
+            "a server needs 2 (tensor x data parallel)") in status.reason
     assert facts.gpu_status(1).usable
 
 

@@ -281,7 +281,7 @@ def test_the_generation_pass_takes_the_sessions_stall_bound_and_beats_while_it_h
             began = time.monotonic()
             with pytest.raises(RequestError, match=re.escape(label) + ": the engine at .* for 0.8 s, with 1 request out"):
                 generation_pass([case], Endpoint(server.url), GenerationStore(tmp_path / "g.jsonl", {"model": "m"}),
-                                {case.id: 10.0}, lambda: PoolSize(4), Progress(label, lines.append, interval=0.2), label)
+                                {case.id: 10.0}, PoolSize(4), Progress(label, lines.append, interval=0.2), label)
             assert time.monotonic() - began < 10
     finally:
         client.use_stall_timeout(client.STALL_TIMEOUT_S)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -68,10 +69,18 @@ _SAMPLING_VALUES = {
     "seed": (_integer, "an integer"),
 }
 _SERVER_KEYS = {
-    "tensor_parallel_size", "max_model_len", "max_num_seqs", "enforce_eager", "disable_custom_all_reduce",
-    "dtype", "gpu_memory_utilization", "quantization", "kv_cache_dtype", "seed", "max_num_batched_tokens",
-    "generation_config", "enable_chunked_prefill",
+    "tensor_parallel_size", "data_parallel_size", "max_model_len", "max_num_seqs", "enforce_eager",
+    "disable_custom_all_reduce", "dtype", "gpu_memory_utilization", "quantization", "kv_cache_dtype", "seed",
+    "max_num_batched_tokens", "generation_config", "enable_chunked_prefill",
 }
+# How many GPUs a server spreads over: each of its data-parallel ranks (an engine of its own,
+# with its own batch and KV cache) runs the model on tensor_parallel_size GPUs.
+_PARALLEL_SIZES = ("tensor_parallel_size", "data_parallel_size")
+
+
+def gpus_per_server(server: dict[str, Any]) -> int:
+    """The GPUs a server of these settings (a case's `server`) runs on: tensor x data parallel."""
+    return math.prod(int(server.get(key, 1)) for key in _PARALLEL_SIZES)
 
 
 # The tiny model's weight-rounding schemes (evals/engine/tiny/quantize.py), its "precisions".
@@ -714,6 +723,9 @@ def _server_keys(where: _Where, server: Any) -> None:
     unknown = set(server) - _SERVER_KEYS
     if unknown:
         raise where.error(f"unknown vLLM server argument(s) {sorted(unknown)}; known: {sorted(_SERVER_KEYS)}")
+    for key in _PARALLEL_SIZES:
+        if key in server and not (_integer(server[key]) and server[key] >= 1):
+            raise where.at(key).error(f"must be a positive integer, got {server[key]!r}")
 
 
 def _expand(matrix: Matrix, profile: str, spec: dict) -> list[Case]:

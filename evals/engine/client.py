@@ -1,6 +1,6 @@
-"""Requests to one server, through one pool: requests in flight sized from the server,
-retries of what a retry can mend, and a bound on how long the engine may make no
-progress. The generation pass sends chat requests through it, the drift pass its
+"""Requests to one server, or to replicas of one model (evals/engine/replicas.py), through
+one pool: requests in flight sized from each server, retries of what a retry can mend, and
+a bound on how long an engine may make no progress. The generation pass sends chat requests through it, the drift pass its
 teacher-forced scoring (each request names its own API path).
 
 The pool admits requests in the order given (the generation pass gives them longest
@@ -8,7 +8,8 @@ expected first) while fewer than `max_in_flight` are out and the expected tokens
 those out fit `token_budget` (twice the KV cache vLLM reports: one batch running, one
 waiting in its queue, so a finished sequence's slot is refilled at once instead of
 after an HTTP round trip). Long requests therefore go few at a time and short ones
-many, as the KV cache allows.
+many, as the KV cache allows. Replicas each have such a share of the pool, sized from
+their own KV cache, and each request goes to the least full (`Client`).
 
 There is no wall-clock timeout per request: a request may wait in vLLM's queue for as
 long as the requests ahead of it take. What is bounded is the engine's progress: the
@@ -32,6 +33,7 @@ megabytes are neither kept in the generations file nor scored.
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import time
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ from typing import Any, Callable
 import aiohttp
 
 from evals.engine.endpoints import Endpoint
+from evals.engine.replicas import members
 
 # Waits before each retry of a request that met a connection error or a 5xx answer.
 RETRY_WAITS_S = (1.0, 4.0, 10.0)
@@ -96,6 +99,7 @@ class Request:
     expected_tokens: float = 0.0  # output tokens, for the order and the token budget
     item: str | None = None  # the item it samples (a case's request), and which of its samples
     repeat: int = 0
+    dropped: bool = False  # no longer wanted: a pool that has not sent it yet never will
     response: dict | None = field(default=None, repr=False)
     error: Exception | None = field(default=None, repr=False)
     path: str = "/v1/chat/completions"
@@ -126,69 +130,150 @@ def pool_size(max_in_flight: int, kv_cache_tokens: int | None = None) -> PoolSiz
     return PoolSize(max_in_flight, None if kv_cache_tokens is None else float(kv_cache_tokens))
 
 
+# A pool's size per server: one for each of its servers, or a function of the server, read
+# once it is up (its KV cache: evals/run/session.py).
+Sizing = PoolSize | Callable[[Endpoint], PoolSize]
+
+
+@dataclass(eq=False)
+class _Share:
+    """One server's share of a pool (an endpoint's replica, or the endpoint itself): its size,
+    what it has out, its engine's progress, and why it is gone (None: it is not)."""
+
+    server: Endpoint
+    url: str
+    size: PoolSize
+    in_flight: int = 0
+    tokens: float = 0.0  # expected output tokens of its requests out
+    out: dict[int, tuple[Request, asyncio.Task]] = field(default_factory=dict)  # id(request) -> it, and its task
+    progress_at: float = field(default_factory=time.monotonic)  # its last answer or token generated
+    generated: float | None = None  # its engine's generated tokens, when last read
+    failed_checks: int = 0  # liveness checks failed in a row
+    before: dict[str, float] = field(default_factory=dict)  # its ENGINE_COUNTERS when the send began
+    answered: int = 0
+    gone: BaseException | None = None
+
+    def admits(self, request: Request) -> bool:
+        return self.gone is None and self.size.admits(self.in_flight, self.tokens, request)
+
+    def load(self) -> float:
+        """How full it is: the larger of its requests' and its expected tokens' share of its size."""
+        budget = self.size.token_budget
+        return max(self.in_flight / max(1, self.size.max_in_flight), self.tokens / budget if budget else 0.0)
+
+
 class Client:
     """Sends requests to an endpoint (evals/engine/endpoints.py), started when there is
-    something to send; a dead local server fails at once, its log says why."""
+    something to send; a dead local server fails at once, its log says why.
 
-    def __init__(self, endpoint: Endpoint, size: PoolSize, stall_timeout: float | None = None,
+    An endpoint of several servers (replicas of one model: evals/engine/replicas.py) gives
+    each its own share of the pool, sized by `size` from that server: each request goes
+    to the server least full (of its requests and of its KV cache) that admits it. A
+    replica found dead (a lost connection and a failed liveness check, or 3 failed checks
+    in a row) is left: its requests out go back to the head of the queue, for the others,
+    and `gone` says which and why; when none is left, the pool fails with ServerGone naming
+    each one."""
+
+    def __init__(self, endpoint: Endpoint, size: Sizing, stall_timeout: float | None = None,
                  count_engine: bool = False):
         self.endpoint, self.size, self.stall_timeout = endpoint, size, stall_timeout
-        self.headers = dict(endpoint.headers)  # its API key, if any
+        self.headers = dict(endpoint.headers)  # its API key, if any (its replicas': the precision's)
         self.first_sent: float | None = None
         self.last_received: float | None = None
         self.count_engine = count_engine  # read ENGINE_COUNTERS before and after (the generation pass records them)
         self.counters: dict[str, float] = {}  # ENGINE_COUNTERS' change over the requests sent, where the engine says
+        self.answered: dict[str, int] = {}  # requests each server answered in the last send, by URL
+        self.gone: dict[str, str] = {}  # URL of a replica left for dead -> why (its requests went to the others)
         if self.stall_timeout is None:  # the session's --stall-timeout
             self.stall_timeout = _SESSION["stall_timeout"]
 
     def send(self, requests: list[Request], on_response: Callable[[Request], None], *, keep_going: bool = False,
-             heartbeat: Callable[[int, float], None] | None = None) -> None:
+             heartbeat: Callable[[int, float], None] | None = None,
+             more: Callable[[], list[Request]] | None = None) -> None:
         """Sends `requests` in order; `on_response(request)` as each answer arrives. The
         first request that fails for good raises, unless `keep_going`: then it is left with
         its `.error` and the others go on (a dead server or a stalled engine always stops
         everything). `heartbeat(requests out, seconds since the last answer)` every second
-        while any is out (evals/run/progress.py `Progress.heartbeat`)."""
-        if requests:
+        while any is out (evals/run/progress.py `Progress.heartbeat`). `more()`, asked
+        whenever none is waiting, gives the next requests (none: not now; the pool ends
+        when none is waiting, none is out and it gives none); a request `dropped` before
+        its turn is never sent."""
+        if requests or more is not None:
             self.endpoint.start()
-            asyncio.run(self._send(self.endpoint.url, requests, on_response, keep_going, heartbeat))
+            shares = [_Share(server, server.url, self.size(server) if callable(self.size) else self.size)
+                      for server in members(self.endpoint)]
+            asyncio.run(self._send(shares, requests, on_response, keep_going, heartbeat, more))
 
-    async def _send(self, base_url: str, requests: list[Request], on_response, keep_going: bool, heartbeat=None) -> None:
-        # the engine's last progress (an answer, or a token generated), the last answer, requests out
-        progress = {"at": time.monotonic(), "answered": time.monotonic(), "out": 0}
+    async def _send(self, shares: list[_Share], requests: list[Request], on_response, keep_going: bool,
+                    heartbeat=None, more=None) -> None:
+        progress = {"answered": time.monotonic(), "out": 0}  # the last answer, requests out
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=60)
         async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
-            before = (await engine_metrics(session, base_url) or {}) if self.count_engine else {}
-            watch = asyncio.create_task(self._watch(session, base_url, progress))
+            if self.count_engine:
+                for share in shares:
+                    share.before = await engine_metrics(session, share.url) or {}
             beats = asyncio.create_task(_beat(heartbeat, progress)) if heartbeat is not None else None
             try:
-                await self._admit(session, base_url, requests, on_response, keep_going, progress, watch)
+                await self._admit(session, shares, requests, on_response, keep_going, progress, more)
             finally:
-                for task in filter(None, (watch, beats)):
-                    task.cancel()
-                await asyncio.gather(*filter(None, (watch, beats)), return_exceptions=True)
+                if beats is not None:
+                    beats.cancel()
+                    await asyncio.gather(beats, return_exceptions=True)
+                self.answered = {share.url: share.answered for share in shares}
                 if self.count_engine:
-                    after = await engine_metrics(session, base_url) or {}
-                    self.counters = {name: after[metric] - before.get(metric, 0.0)
-                                     for name, metric in ENGINE_COUNTERS.items() if metric in after}
+                    self.counters = {}
+                    for share in (s for s in shares if s.gone is None):
+                        after = await engine_metrics(session, share.url) or {}
+                        for name, metric in ENGINE_COUNTERS.items():
+                            if metric in after:
+                                self.counters[name] = (self.counters.get(name, 0.0) + after[metric]
+                                                       - share.before.get(metric, 0.0))
 
-    async def _admit(self, session, base_url, requests, on_response, keep_going, progress, watch) -> None:
+    async def _admit(self, session, shares: list[_Share], requests, on_response, keep_going, progress, more=None) -> None:
         room = asyncio.Condition()
-        state = {"in_flight": 0, "tokens": 0.0}
-        failures: list[BaseException] = []  # what stops the pool: a dead server, or any failure unless keep_going
+        waiting = collections.deque(requests)
+        failures: list[BaseException] = []  # what stops the pool: no server left, or any failure unless keep_going
         tasks: list[asyncio.Task] = []
 
         def stop(error: BaseException) -> None:
             failures.append(error)
             asyncio.ensure_future(_notify(room))
 
-        watch.add_done_callback(lambda w: w.cancelled() or w.exception() is None or stop(w.exception()))
+        def lose(share: _Share, error: BaseException) -> None:
+            """A server is gone: its requests out go back to the head of the queue for the
+            others (their tasks cancelled, but the one that found it gone, which ends itself)."""
+            if share.gone is not None:
+                return
+            share.gone = error
+            self.gone[share.url] = str(error)
+            for request, task in reversed(list(share.out.values())):
+                if task is not asyncio.current_task():
+                    task.cancel()
+                waiting.appendleft(request)
+            share.out.clear()
+            if all(s.gone is not None for s in shares):
+                every = "; ".join(f"{url}: {why}" for url, why in self.gone.items())
+                stop(error if len(shares) == 1 else ServerGone(f"every server of the pool is gone: {every}"))
+            asyncio.ensure_future(_notify(room))
 
-        async def one(request: Request) -> None:
+        def out() -> int:
+            return sum(s.in_flight for s in shares)
+
+        def chosen(request: Request) -> _Share | None:
+            """The server least full that admits `request` (the first of equals), or None."""
+            return min((s for s in shares if s.admits(request)), key=lambda s: (s.load(), s.in_flight), default=None)
+
+        async def one(request: Request, share: _Share) -> None:
             try:
-                request.response = await self.post(session, base_url, request)
-                progress["at"] = progress["answered"] = self.last_received = time.monotonic()
+                request.response = await self.post(session, share.url, request)
+                share.out.pop(id(request), None)  # answered: never sent again, whatever happens to its server
+                share.answered += 1
+                progress["answered"] = share.progress_at = self.last_received = time.monotonic()
+            except ServerGone as gone:
+                lose(share, gone)  # this request, and the server's others, go to the other servers (if any)
             except Exception as exc:  # noqa: BLE001  kept on the request, or it stops the pool
-                if keep_going and not isinstance(exc, ServerGone):
+                share.out.pop(id(request), None)
+                if keep_going:
                     request.error = exc
                 else:
                     stop(exc)
@@ -198,67 +283,89 @@ class Client:
                 except Exception as exc:  # noqa: BLE001  an answer that could not be kept (a full disk):
                     stop(exc)  # the next ones could not be either, so no more are asked for
             finally:
+                share.in_flight -= 1
+                share.tokens -= request.expected_tokens
+                progress["out"] = out()
                 async with room:
-                    state["in_flight"] -= 1
-                    state["tokens"] -= request.expected_tokens
-                    progress["out"] = state["in_flight"]
                     room.notify_all()
 
+        watch = asyncio.create_task(self._watch(session, shares, lose))
+        watch.add_done_callback(lambda w: w.cancelled() or w.exception() is None or stop(w.exception()))
         try:
-            for request in requests:
+            def ready() -> bool:
+                while waiting and waiting[0].dropped:
+                    waiting.popleft()
+                if not waiting and more is not None:
+                    waiting.extend(more())
+                return bool(failures) or (chosen(waiting[0]) is not None if waiting else out() == 0)
+
+            while True:
                 async with room:
-                    await room.wait_for(lambda: failures or self.size.admits(state["in_flight"], state["tokens"], request))
+                    await room.wait_for(ready)
                     if failures:
                         raise failures[0]
-                    state["in_flight"] += 1
-                    state["tokens"] += request.expected_tokens
-                    progress["out"] = state["in_flight"]
+                    if not waiting:
+                        break  # every request answered or failed, and no more to come
+                    request = waiting.popleft()
+                    share = chosen(request)
+                    if share.in_flight == 0:
+                        share.progress_at = time.monotonic()  # an idle server's stall clock starts now
+                    share.in_flight += 1
+                    share.tokens += request.expected_tokens
+                    progress["out"] = out()
                 if self.first_sent is None:
                     self.first_sent = time.monotonic()
-                tasks.append(asyncio.create_task(one(request)))
-            async with room:
-                await room.wait_for(lambda: failures or state["in_flight"] == 0)
-            if failures:
-                raise failures[0]
+                task = asyncio.create_task(one(request, share))
+                share.out[id(request)] = (request, task)
+                tasks.append(task)
         finally:
+            watch.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(watch, *tasks, return_exceptions=True)
 
-    async def _alive(self) -> Exception | None:
-        """Why the server is not alive (its `check_alive`), or None."""
+    def _server_at(self, base_url: str) -> Endpoint:
+        """The endpoint of the server at `base_url`: one of the client's replicas, or its endpoint."""
+        return next((server for server in members(self.endpoint) if server.url == base_url), self.endpoint)
+
+    async def _alive(self, server: Endpoint) -> Exception | None:
+        """Why a server is not alive (its `check_alive`), or None."""
         try:
-            await asyncio.to_thread(self.endpoint.check_alive)
+            await asyncio.to_thread(server.check_alive)
         except Exception as dead:  # noqa: BLE001  the caller says what it means
             return dead
         return None
 
-    async def _watch(self, session, base_url: str, progress: dict) -> None:
-        """Fails the pool when the engine made no progress for stall_timeout seconds, or the
-        server failed 3 liveness checks in a row while requests wait (one slow answer to a
-        health check over an hours-long pass is not a dead server)."""
-        tokens, failed_checks = None, 0
+    async def _watch(self, session, shares: list[_Share], lose: Callable[[_Share, BaseException], None]) -> None:
+        """Per server: leaves it for dead (`lose`) when it failed 3 liveness checks in a row
+        while requests wait (one slow answer to a health check over an hours-long pass is not
+        a dead server); fails the pool when, with requests out, its engine made no progress
+        (no answer, no token generated) for stall_timeout seconds."""
         while True:
             await asyncio.sleep(min(_WATCH_EVERY_S, self.stall_timeout / 4))
-            dead = await self._alive()
-            failed_checks = failed_checks + 1 if dead is not None else 0
-            if failed_checks >= 3:
-                raise ServerGone(f"the server is not alive: {dead}") from dead
-            now_tokens = await generated_tokens(session, base_url)
-            if now_tokens is not None and now_tokens != tokens:
-                tokens, progress["at"] = now_tokens, time.monotonic()
-            if time.monotonic() - progress["at"] > self.stall_timeout:
-                out = progress["out"]
-                raise RequestError(f"the engine at {base_url} generated no token and answered no request for "
-                                   f"{self.stall_timeout:g} s, with {out} request{'' if out == 1 else 's'} out (the "
-                                   "bound is --stall-timeout; time waiting in its queue while others progress does "
-                                   "not count toward it)")
+            for share in (s for s in shares if s.gone is None):
+                dead = await self._alive(share.server)
+                share.failed_checks = share.failed_checks + 1 if dead is not None else 0
+                if share.failed_checks >= 3:
+                    gone = ServerGone(f"the server is not alive: {dead}")
+                    gone.__cause__ = dead
+                    lose(share, gone)
+                    continue
+                now_tokens = await generated_tokens(session, share.url)
+                if now_tokens is not None and now_tokens != share.generated:
+                    share.generated, share.progress_at = now_tokens, time.monotonic()
+                if share.in_flight and time.monotonic() - share.progress_at > self.stall_timeout:
+                    out = f"{share.in_flight} request{'' if share.in_flight == 1 else 's'}"
+                    raise RequestError(f"the engine at {share.url} generated no token and answered no request for "
+                                       f"{self.stall_timeout:g} s, with {out} out (the bound is --stall-timeout; time "
+                                       "waiting in its queue while others progress does not count toward it)")
 
     async def post(self, session, base_url: str, request: Request) -> dict:
-        """One request's response, checked (`checked_answer`: an odd 200 raises OddAnswer at
-        once, a text beyond its bound is cut). Connection errors and 5xx answers are retried,
-        at most RETRY_WAITS_S times, unless the local server is gone; any other answer, or
-        the last failure, raises with every attempt's error."""
+        """One request's response from the server at `base_url` (the endpoint's, or one of its
+        replicas'), checked (`checked_answer`: an odd 200 raises OddAnswer at once, a text
+        beyond its bound is cut). Connection errors and 5xx answers are retried, at most
+        RETRY_WAITS_S times, unless the server is gone (ServerGone); any other answer, or the
+        last failure, raises with every attempt's error."""
         errors = []
         for wait in (*RETRY_WAITS_S, None):
             try:
@@ -274,7 +381,8 @@ class Client:
                     errors.append(f"HTTP {response.status}: {text[:300]}")
             except aiohttp.ClientConnectionError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
-                dead = await self._alive()  # a dead server: no retry (the case's test then names it, with its log)
+                dead = await self._alive(self._server_at(base_url))  # a dead server: no retry (the case's
+                # test then names it, with its log; a replica's requests go to the others)
                 if dead is not None:
                     raise ServerGone(f"{request.case_id}: {errors[-1]}, and the server is not alive") from dead
             except (aiohttp.ClientPayloadError, aiohttp.ContentTypeError, ValueError) as exc:  # a broken answer

@@ -1,10 +1,12 @@
 """Where a model's requests go: one interface for a server this session runs (started
-when a request first needs it), a server someone else runs (`--vllm-url`), and no
-server at all (a replay, or a server that is gone: every request must be answered from
-what was kept). Reading `url` starts nothing; `start()` does, once, or says why not."""
+when a request first needs it), a server someone else runs (`--vllm-url`; several
+replicas of one: evals/engine/replicas.py), and no server at all (a replay, or a server
+that is gone: every request must be answered from what was kept). Reading `url` starts
+nothing; `start()` does, once, or says why not."""
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,8 @@ from typing import Callable, Protocol
 import requests
 
 from evals.engine import auth
-from evals.engine.server import ServerError, VllmServer
+from evals.engine.facts import served_kv_cache_tokens
+from evals.engine.server import ServerError, VllmServer, served_engine_version
 
 
 class Endpoint(Protocol):
@@ -128,6 +131,19 @@ def weights_mismatch(root: str | None, expected: Expected) -> str | None:
     return None
 
 
+def served_weights(root: str | None) -> str | None:
+    """The weights a server reports (its /v1/models `root`) as one name: a Hugging Face cache
+    snapshot as its hub id at its commit ("Qwen/Qwen3-32B-FP8@aa55..."), anything else as it
+    is (a hub id, a folder); None if it does not say."""
+    snapshot = _HUB_SNAPSHOT.search(root or "")
+    return f"{snapshot['org']}/{snapshot['name']}@{snapshot['commit']}" if snapshot else (root or None)
+
+
+def base_url(url: str) -> str:
+    """A server's base URL as given (`--vllm-url`), without a trailing / or /v1."""
+    return url.rstrip("/").removesuffix("/v1")
+
+
 class RemoteEndpoint:
     """A server that is already running (`--vllm-url PRECISION=URL`, or lm-eval's own
     `base_url`), asked what it serves (/v1/models) before anything is sent: with `expected`,
@@ -137,7 +153,7 @@ class RemoteEndpoint:
 
     def __init__(self, url: str, served_name: str | None = None, precision: str | None = None,
                  expected: Expected | None = None):
-        self.url = url.rstrip("/").removesuffix("/v1")
+        self.url = base_url(url)
         self.precision = precision
         key, self.key_variable = auth.api_key(precision)
         self.headers = auth.bearer(key)
@@ -187,6 +203,26 @@ class RemoteEndpoint:
             raise ServerError(f"{flag}: {chosen['id']!r} {wrong}: these are not {self.precision}'s weights "
                               f"(evals/config/matrix.yaml); nothing was sent to it")
         return chosen
+
+    @functools.cached_property
+    def engine(self) -> str | None:
+        """The engine behind it ("vllm 0.32.0"), from its /version; None if it does not say."""
+        return served_engine_version(self.url)
+
+    @functools.cached_property
+    def kv_cache_tokens(self) -> int | None:
+        """The tokens its KV cache holds, from its /metrics (all its data-parallel ranks); None
+        if it does not say. Its share of a pool is sized from it (evals/engine/client.py)."""
+        try:
+            response = requests.get(f"{self.url}/metrics", headers=self.headers, timeout=30)
+        except requests.RequestException:
+            return None
+        return served_kv_cache_tokens(response.text) if response.ok else None
+
+    @property
+    def recorded(self) -> dict:
+        """What the manifest records of it: where it is and what it serves (never its key)."""
+        return {"url": self.url, "served": self.served, "kv_cache_tokens": self.kv_cache_tokens}
 
     def start(self) -> None:
         pass  # it runs already

@@ -1,9 +1,9 @@
 """Whether this machine can serve a model on its GPUs (gpu_status), and what a local server
-really runs on and with, read from the server's side: its own GPUs (the first tensor-parallel-size
-of the devices its CUDA_VISIBLE_DEVICES names, by index or UUID, not GPU 0 of the pytest
-process nor every GPU of the host), the kernels vLLM chose for
-quantized layers (its log: e.g. NVFP4 as weight-only Marlin on Hopper, CUTLASS W4A4 on
-Blackwell), and the VLLM_* environment it started with."""
+really runs on and with, read from the server's side: its own GPUs (the first tensor x data
+parallel size of the devices its CUDA_VISIBLE_DEVICES names, by index or UUID, not GPU 0 of
+the pytest process nor every GPU of the host), the kernels vLLM chose for quantized layers
+(its log: e.g. NVFP4 as weight-only Marlin on Hopper, CUTLASS W4A4 on Blackwell), its KV
+cache (a running server's too, from its /metrics), and the VLLM_* environment it started with."""
 
 from __future__ import annotations
 
@@ -33,14 +33,33 @@ def kernels(log_text: str) -> dict[str, str]:
     return found
 
 
-# "GPU KV cache size: 1,234,567 tokens" (the CPU build says "CPU KV cache size").
-_KV_TOKENS = re.compile(r"KV cache size: ([\d,]+) tokens")
+# "(EngineCore_DP1 pid=7) INFO ... GPU KV cache size: 1,234,567 tokens" (the CPU build says
+# "CPU KV cache size"): one line per engine core as it starts, each data-parallel rank its own
+# (EngineCore_DP0, EngineCore_DP1, ...; a server without data parallel has one, EngineCore).
+_KV_TOKENS = re.compile(r"^(?:\((?P<engine>[^ )]+)[^)]*\))?.*KV cache size: (?P<tokens>[\d,]+) tokens", re.MULTILINE)
 
 
 def kv_cache_tokens(log_text: str) -> int | None:
-    """The tokens the server's KV cache holds, as vLLM reports at start (None if it did not say)."""
-    found = _KV_TOKENS.findall(log_text)  # one line per engine start
-    return int(found[-1].replace(",", "")) if found else None
+    """The tokens the server's KV cache holds, as vLLM reports at start: the sum over its
+    engine cores (data-parallel ranks), each as it last said (None if none did)."""
+    by_engine = {m["engine"]: int(m["tokens"].replace(",", "")) for m in _KV_TOKENS.finditer(log_text)}
+    return sum(by_engine.values()) if by_engine else None
+
+
+def served_kv_cache_tokens(metrics_text: str) -> int | None:
+    """The tokens a running server's KV cache holds, from its /metrics: vLLM's
+    `vllm:cache_config_info` labels, num_gpu_blocks x block_size. Its API server sums the
+    blocks over its data-parallel ranks (vllm/v1/engine/core_client.py; its
+    `kv_cache_size_tokens` label is one rank's). None if it does not say."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        samples = [s for family in text_string_to_metric_families(metrics_text) for s in family.samples
+                   if s.name == "vllm:cache_config_info"]
+        found = [int(s.labels["num_gpu_blocks"]) * int(s.labels["block_size"]) for s in samples]
+    except (ValueError, KeyError):  # not Prometheus text, or no such labels
+        return None
+    return max(found, default=None) or None
 
 
 def vllm_env(env: dict[str, str]) -> dict[str, str]:
@@ -99,12 +118,13 @@ def _unique(token: str, uuids) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def server_gpus(devices: str | None, tensor_parallel_size: int) -> list[dict[str, str]]:
-    """Index, UUID, name and compute capability of each GPU a server uses: the first
-    `tensor_parallel_size` of its visible devices (CUDA_VISIBLE_DEVICES `devices`: indices in
-    PCI bus order, GPU or MIG UUIDs, or unique prefixes of them; None: every GPU of the host).
-    As CUDA does, the list ends at the first device that names no GPU here, so an unknown or
-    ambiguous one is never taken for another; [] when nvidia-smi cannot tell."""
+def server_gpus(devices: str | None, count: int) -> list[dict[str, str]]:
+    """Index, UUID, name and compute capability of each GPU a server uses: the first `count`
+    (its tensor x data parallel size: evals/config/matrix.py `gpus_per_server`) of its visible
+    devices (CUDA_VISIBLE_DEVICES `devices`: indices in PCI bus order, GPU or MIG UUIDs, or
+    unique prefixes of them; None: every GPU of the host). As CUDA does, the list ends at the
+    first device that names no GPU here, so an unknown or ambiguous one is never taken for
+    another; [] when nvidia-smi cannot tell."""
     rows, _ = nvidia_smi_gpus()
     if not rows:
         return []
@@ -114,7 +134,7 @@ def server_gpus(devices: str | None, tensor_parallel_size: int) -> list[dict[str
     parents = _mig_parents() if any(t.upper().startswith("MIG-") for t in tokens) else {}
     used: list[dict[str, str]] = []
     for token in tokens:
-        if len(used) == tensor_parallel_size:
+        if len(used) == count:
             break
         row, mig = None, None
         if token.isdigit():
@@ -155,11 +175,11 @@ class GpuStatus(NamedTuple):
 
 
 @functools.lru_cache(maxsize=None)
-def gpu_status(tensor_parallel_size: int) -> GpuStatus:
-    """Whether this machine can serve a model on `tensor_parallel_size` GPUs, and why not:
-    no NVIDIA GPU at all, or GPUs that torch or vLLM here cannot use (then the reason names
-    what nvidia-smi sees, the driver, torch and its CUDA, and what to do). torch is
-    imported only where there are NVIDIA GPUs (it costs a session 2-3 s)."""
+def gpu_status(needed: int) -> GpuStatus:
+    """Whether this machine can serve a model on `needed` GPUs (a server's tensor x data
+    parallel size), and why not: no NVIDIA GPU at all, or GPUs that torch or vLLM here cannot
+    use (then the reason names what nvidia-smi sees, the driver, torch and its CUDA, and what
+    to do). torch is imported only where there are NVIDIA GPUs (it costs a session 2-3 s)."""
     gpus, why = nvidia_smi_gpus()
     devices = sorted(glob.glob("/dev/nvidia[0-9]*"))
     if not gpus and not devices:
@@ -171,7 +191,7 @@ def gpu_status(tensor_parallel_size: int) -> GpuStatus:
         here = f"nvidia-smi sees {len(gpus)} GPU(s) ({names}; driver {driver})"
     else:
         here = f"{len(devices)} NVIDIA device(s) in /dev ({why})"
-    problem, fix = _torch_problem(tensor_parallel_size, driver)
+    problem, fix = _torch_problem(needed, driver)
     if problem is None:
         return GpuStatus(True, fix, True)
     return GpuStatus(False, f"{here}, but {problem}: {fix}", True)
@@ -197,7 +217,7 @@ def _major(version: str | None) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _torch_problem(tensor_parallel_size: int, driver: str | None) -> tuple[str | None, str]:
+def _torch_problem(needed: int, driver: str | None) -> tuple[str | None, str]:
     """(what keeps torch or vLLM from these GPUs, what to do), or (None, what torch sees)."""
     try:
         import torch
@@ -229,11 +249,11 @@ def _torch_problem(tensor_parallel_size: int, driver: str | None) -> tuple[str |
         return problem, ("check that this process may open /dev/nvidia* (a container needs the GPUs passed in) and "
                          "what `python -c 'import torch; torch.cuda.init()'` says")
     count = torch.cuda.device_count()
-    if count < tensor_parallel_size:
+    if count < needed:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         shown = f" with CUDA_VISIBLE_DEVICES={visible!r}" if visible is not None else ""
-        return (f"torch {version} (CUDA {cuda}) sees {count} CUDA device(s){shown}, tensor parallel needs "
-                f"{tensor_parallel_size}", f"make {tensor_parallel_size} GPUs visible, or run on a machine with more")
+        return (f"torch {version} (CUDA {cuda}) sees {count} CUDA device(s){shown}, a server needs {needed} "
+                "(tensor x data parallel)", f"make {needed} GPUs visible, or run on a machine with more")
     return None, f"{count} CUDA device(s), torch {version} (CUDA {cuda})"
 
 

@@ -39,8 +39,9 @@ class LmEvalCall:
 def in_flight(case: Case) -> int:
     """Requests out at once to a model's server: one batch running (its max_num_seqs) and one
     waiting in its queue, so a finished sequence's slot is refilled at once, not after an
-    HTTP round trip. The generation pass also bounds them by KV cache tokens (evals/engine/client.py)."""
-    return 2 * case.server.get("max_num_seqs", DEFAULT_MAX_NUM_SEQS)
+    HTTP round trip; each data-parallel rank runs a batch of its own. The generation pass also
+    bounds them by KV cache tokens (evals/engine/client.py)."""
+    return 2 * case.server.get("max_num_seqs", DEFAULT_MAX_NUM_SEQS) * case.server.get("data_parallel_size", 1)
 
 
 def lm_eval_call(case: Case) -> LmEvalCall:

@@ -16,7 +16,7 @@ import signal
 
 import pytest
 
-from evals.config.matrix import REFERENCE_PRECISION, cross_precision_pairs, pooled_cases
+from evals.config.matrix import REFERENCE_PRECISION, cross_precision_pairs, gpus_per_server, pooled_cases
 from evals.engine import facts
 from evals.engine.client import STALL_TIMEOUT_S
 from evals.engine import server as engines
@@ -37,7 +37,8 @@ def pytest_addoption(parser):
     group.addoption("--mode", action="append", default=[], help="only these modes")
     group.addoption("--limit", type=int, help="items per task, replacing the profile's limits")
     group.addoption("--vllm-url", action="append", default=[], metavar="PRECISION=URL",
-                    help="test a server that is already running for this precision")
+                    help="test a server that is already running for this precision (repeat the precision for "
+                    "replicas of one model: its requests are spread over them)")
     group.addoption("--artifacts", default="artifacts", help="root folder of run artifacts (default: artifacts)")
     group.addoption("--require-gpu", action="store_true", help="fail, instead of skip, when GPU cases cannot run")
     group.addoption("--gate-alpha", type=float, default=None,
@@ -156,8 +157,7 @@ def pytest_collection_modifyitems(config, items):
     gpu_items = [i for i in items if i.get_closest_marker("gpu") and not _precisions(i) <= set(chosen.remote)]
     if not gpu_items:
         return
-    tp = max(c.server.get("tensor_parallel_size", 1) for c in chosen.cases)
-    status = facts.gpu_status(tp)
+    status = facts.gpu_status(max(gpus_per_server(c.server) for c in chosen.cases))
     if status.usable:
         return
     if status.gpus_present:  # GPUs that this install cannot use: a failure, never a run that skips them all

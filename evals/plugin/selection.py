@@ -19,10 +19,11 @@ import pytest
 from evals.artifacts import locking
 from evals.artifacts.jsonio import DamagedFile
 from evals.artifacts.run_folder import latest_run, new_run_dir, now, read_manifest
-from evals.config.matrix import SMOKE_ITEMS, ConfigError, load_matrix
+from evals.config.matrix import SMOKE_ITEMS, ConfigError, gpus_per_server, load_matrix
 from evals.config.paths import snapshots_dir
 from evals.engine import client, facts
 from evals.engine import server as engines
+from evals.engine.endpoints import base_url
 from evals.gate import baselines
 from evals.gate.policy import Policy
 from evals.plugin import workers
@@ -162,22 +163,15 @@ def _select(config) -> Selection:
     cases, run_cases = (_pin_revisions(config, chosen, profile, source, replay) for chosen in (cases, run_cases))
     if update and limit is not None and not replace:
         _refuse_shrinking(cases, limit)
-    remote = {}
-    for spec in config.getoption("vllm_url"):
-        precision, sep, url = spec.partition("=")
-        if not sep or not url.startswith(("http://", "https://")):
-            raise pytest.UsageError(f"--vllm-url expects PRECISION=http://HOST:PORT, got {spec!r}")
-        if precision not in {c.precision for c in matrix.cases(profile)}:
-            raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
-        remote[precision] = url
+    remote = _remote(config, matrix, profile)
     policy = _policy(config, matrix, profile)
     drift_reference = _drift_reference(config, matrix, profile, run_cases, source)
     cases, run_cases = tuple(cases), tuple(run_cases)
     folder = run_dir(config, resume, replay, profile)
     if smoke and not replay:  # the smoke run's baselines, beside its results
         os.environ["SUITE_SNAPSHOTS_DIR"] = str(folder / "smoke-baselines")
-    tp = max((c.server.get("tensor_parallel_size", 1) for c in cases), default=1)
-    worker = Worker(workers.worker_name(config), workers.worker_slot(config), workers.server_devices(config, tp)) \
+    gpus = max((gpus_per_server(c.server) for c in cases), default=1)
+    worker = Worker(workers.worker_name(config), workers.worker_slot(config), workers.server_devices(config, gpus)) \
         if workers.is_worker(config) else None
     return Selection(matrix, profile, cases, run_cases, limit, remote, resume, replay, replayed, policy, drift_reference,
                      folder, session_id(config), worker=worker,
@@ -186,6 +180,22 @@ def _select(config) -> Selection:
                      stall_timeout=_stall_timeout(config),
                      launch_ahead=not config.getoption("no_launch_ahead", False), snapshot_update=update, plans=plans,
                      replace_baselines=replace, smoke=smoke)
+
+
+def _remote(config, matrix, profile: str) -> dict[str, tuple[str, ...]]:
+    """--vllm-url PRECISION=URL, repeatable: precision -> the URLs of its servers, in the
+    order given (several: replicas of one model, evals/engine/replicas.py)."""
+    remote: dict[str, tuple[str, ...]] = {}
+    for spec in config.getoption("vllm_url"):
+        precision, sep, url = spec.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise pytest.UsageError(f"--vllm-url expects PRECISION=http://HOST:PORT, got {spec!r}")
+        if precision not in {c.precision for c in matrix.cases(profile)}:
+            raise pytest.UsageError(f"--vllm-url {spec!r}: {precision!r} is not a precision of profile {profile!r}")
+        if base_url(url) in map(base_url, remote.get(precision, ())):
+            raise pytest.UsageError(f"--vllm-url {spec!r}: given twice for {precision} (each replica once)")
+        remote[precision] = (*remote.get(precision, ()), url)
+    return remote
 
 
 def _limit(config, source: dict | None, flag: str) -> int | None:

@@ -5,10 +5,10 @@ each model's cases are one unit of work, so one worker runs them all against one
 server, the reference precision first; the cross-precision tests are one more unit,
 handed out last, when no model is left to hand out. Its tests wait for records from
 cases still running on other workers; those workers were told to finish, so they
-never wait for anything in turn. Each worker owns a slot of tensor-parallel-sized GPUs (slot 0 -> GPUs 0,1;
-slot 1 -> 2,3 at TP=2) out of the devices the whole run may use (CUDA_VISIBLE_DEVICES
-of the pytest command, else all); a worker that replaces a crashed one takes over the
-free slot.
+never wait for anything in turn. Each worker owns a slot of a server's GPUs, tensor x data
+parallel (slot 0 -> GPUs 0,1; slot 1 -> 2,3 at TP=2) out of the devices the whole run may
+use (CUDA_VISIBLE_DEVICES of the pytest command, else all); a worker that replaces a
+crashed one takes over the free slot.
 """
 
 from __future__ import annotations
@@ -46,9 +46,8 @@ def worker_slot(config) -> int | None:
     return int(config.workerinput["suite_device_slot"]) if is_worker(config) else None
 
 
-def worker_devices(slot: int, tensor_parallel_size: int, visible: str | None = None,
-                   device_count: int | None = None) -> str:
-    """CUDA_VISIBLE_DEVICES for a slot: its own `tensor_parallel_size` devices.
+def worker_devices(slot: int, gpus: int, visible: str | None = None, device_count: int | None = None) -> str:
+    """CUDA_VISIBLE_DEVICES for a slot: its own `gpus` devices (a server's tensor x data parallel size).
 
     `visible` is the run's CUDA_VISIBLE_DEVICES (None: devices 0..device_count-1);
     `device_count` bounds the devices when it is known."""
@@ -56,18 +55,18 @@ def worker_devices(slot: int, tensor_parallel_size: int, visible: str | None = N
         pool = [d.strip() for d in visible.split(",") if d.strip()]
     else:
         pool = [str(i) for i in range(device_count)] if device_count is not None else None
-    first, last = slot * tensor_parallel_size, (slot + 1) * tensor_parallel_size
+    first, last = slot * gpus, (slot + 1) * gpus
     if pool is None:
         return ",".join(str(i) for i in range(first, last))
     if last > len(pool):
         raise DeviceError(
-            f"xdist worker slot {slot} needs devices {first}-{last - 1} of {pool} (tensor parallel "
-            f"{tensor_parallel_size}): run at most {len(pool) // tensor_parallel_size} worker(s) (-n)"
+            f"xdist worker slot {slot} needs devices {first}-{last - 1} of {pool} ({gpus} a server: tensor x "
+            f"data parallel): run at most {len(pool) // gpus} worker(s) (-n)"
         )
     return ",".join(pool[first:last])
 
 
-def server_devices(config, tensor_parallel_size: int) -> dict[str, str]:
+def server_devices(config, gpus: int) -> dict[str, str]:
     """The environment that pins this worker's servers to its GPUs ({} without xdist)."""
     slot = worker_slot(config)
     if slot is None:
@@ -80,7 +79,7 @@ def server_devices(config, tensor_parallel_size: int) -> dict[str, str]:
             count = torch.cuda.device_count()
     except Exception:  # no usable torch: the pool is what CUDA_VISIBLE_DEVICES says
         pass
-    return {"CUDA_VISIBLE_DEVICES": worker_devices(slot, tensor_parallel_size, os.environ.get("CUDA_VISIBLE_DEVICES"), count)}
+    return {"CUDA_VISIBLE_DEVICES": worker_devices(slot, gpus, os.environ.get("CUDA_VISIBLE_DEVICES"), count)}
 
 
 class DeviceSlots:

@@ -1,6 +1,7 @@
 """One generation pass per model: every request of its cases in this session goes through
-one pool (evals/engine/client.py), longest expected first, into the generation store; each case
-then runs lm-eval as before and is answered from the store, as a resumed case is.
+one pool (evals/engine/client.py; spread over its servers when replicas serve it), longest
+expected first, into the generation store; each case then runs lm-eval as before and is
+answered from the store, as a resumed case is.
 
 Cases run one lm-eval call at a time, so without the pass each case would end in a drain
 at low batch while its longest requests finish (on GPUs, minutes per AIME thinking case).
@@ -9,8 +10,9 @@ The requests come from lm-eval itself: each case's own call, collected instead o
 
 A request that fails for good is left to its case, which sends it again and fails with
 the error if it fails again: a bad request (or an odd answer: no choices, not JSON) fails
-its own case, as it did before. A dead server or an engine that stopped making progress
-(for the session's --stall-timeout) ends the pass with an error. While requests are out
+its own case, as it did before. A dead server (the last of its replicas: one that dies
+leaves its requests to the others, and the pass says so) or an engine that stopped making
+progress (for the session's --stall-timeout) ends the pass with an error. While requests are out
 and none answers, the pool's heartbeat keeps the pass's progress lines coming; answers
 cut to their bound (evals/engine/client.py `cut_to_bound`) are counted in a line at the end.
 """
@@ -20,13 +22,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
 
-from evals.engine.client import Client, PoolSize, Request, RequestError, cut_message, truncated
+from evals.engine.client import Client, Request, RequestError, Sizing, cut_message, truncated
 from evals.config.matrix import Case
 from evals.artifacts.generations import GenerationStore
 from evals.run.progress import Progress
 from evals.gate.sequential import Looks
+from evals.lmeval.call import in_flight
 from evals.lmeval.runner import case_requests
 from evals.run.looks import Judge
 
@@ -44,15 +46,19 @@ class PassResult:
     cut: int = 0  # responses cut to their bound (evals/engine/client.py `cut_to_bound`)
     engine: dict[str, float] = field(default_factory=dict)  # the engine's counters over the pass (client.ENGINE_COUNTERS)
     drawn: dict[str, dict[str, int]] = field(default_factory=dict)  # case -> item -> samples drawn
+    answered: dict[str, int] = field(default_factory=dict)  # replicas only: requests each answered, by URL
 
     def measured(self) -> dict | None:
         """What the pass measured of the engine, as the manifest keeps it: output tokens/s
-        over the pass and vLLM's preemptions; None when it sent nothing."""
+        over the pass, per server (the planner's figure for one: with replicas, their mean,
+        and the requests each answered) and vLLM's preemptions; None when it sent nothing."""
         if not self.sent or self.seconds <= 0:
             return None
+        servers = max(1, len(self.answered))
         return {"requests": self.sent, "output_tokens": self.output_tokens, "seconds": round(self.seconds, 3),
-                "output_tokens_per_s": round(self.output_tokens / self.seconds, 2),
-                **{name: int(value) for name, value in self.engine.items()}}
+                "output_tokens_per_s": round(self.output_tokens / self.seconds / servers, 2),
+                **{name: int(value) for name, value in self.engine.items()},
+                **({"answered_by": self.answered} if self.answered else {})}
 
 
 def expected_tokens(request: Request, case_tokens: float) -> float:
@@ -68,15 +74,18 @@ def longest_first(requests: list[Request]) -> list[Request]:
 
 
 def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expected: dict[str, float],
-                    size: Callable[[], PoolSize], progress: Progress | None = None,
+                    size: Sizing, progress: Progress | None = None,
                     name: str = "generation pass", judge: Judge | None = None) -> PassResult:
     """Generates what `cases` will ask `endpoint` for and `store` lacks: each item's samples
     as its case plans them (evals/run/plans.py), in the rounds of the run's looks when a
     `judge` judges them (evals/run/looks.py: after each round, only the cases a test still
-    needs draw on). `expected`: output tokens per response of each case; `size()` is read
-    once the server is up (it knows its KV cache then). `name` heads the pass's errors and
-    lines, which are the pass's, not those of the case that happened to start it."""
+    needs draw on). `expected`: output tokens per response of each case; `size`: each
+    server's share of the pool (a function of the server is read once it is up: it knows
+    its KV cache then). `name` heads the pass's errors and lines, which are the pass's, not
+    those of the case that happened to start it."""
     result = PassResult()
+    if judge is not None and not judge.watches(cases):
+        judge = None  # nothing to stop for: no look
     planned: dict[str, list[Request]] = {}
     for case in cases:
         requests = [r for r in case_requests(case, endpoint, store) if r.repeat < case.samples_of(r.item)]
@@ -86,47 +95,22 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
         result.planned += len(requests)
         if judge is not None:
             judge.start(case, requests)
-    looks = judge.looks if judge is not None else Looks(1, 0.99)
-    by_id = {c.id: c for c in cases}
     if progress is not None:
         progress.start(result.planned)
+    rounds = Rounds(cases, planned, judge, store, result, progress, spare=max(1, in_flight(cases[0]) // 2) if cases else 1)
     client = None
-    drawing = set(planned)
     began = time.monotonic()
     try:
-        for look in range(1, looks.count + 1):
-            round_of = {}
-            for case_id in drawing:
-                case = by_id[case_id]
-                round_of[case_id] = [r for r in planned[case_id]
-                                     if looks.samples(case.samples_of(r.item), look - 1) <= r.repeat
-                                     < looks.samples(case.samples_of(r.item), look)]
-            missing = []
-            for requests in round_of.values():
-                for request in requests:
-                    result.requests += 1
-                    if request.key in store:
-                        result.kept += store.kept_earlier(request.key)
-                        if progress is not None:
-                            progress.update(None, reused=True)
-                    else:
-                        missing.append(request)
-            if missing:
-                if client is None:
-                    endpoint.start()  # a local server starts here, before the pool is sized from it
-                    client = Client(endpoint, size(), count_engine=True)
-                _send(client, missing, store, result, progress, began, name)
-            if judge is not None:
-                for case_id, requests in round_of.items():
-                    judge.score(by_id[case_id], look, requests, store)
-                drawing = judge.after(cases[0].precision, look) if cases else set()
-            if not drawing:
-                break
+        first = rounds.more()
+        if first:
+            endpoint.start()  # a local server starts here, before the pool is sized from it
+            client = Client(endpoint, size, count_engine=True)
+            _send(client, first, store, result, progress, began, name, rounds)
     finally:
         result.seconds = time.monotonic() - began
         if progress is not None:
             progress.finish()
-    result.drawn = {case_id: judge.drawn[case_id] for case_id in planned} if judge is not None else {
+    result.drawn = {case_id: dict(judge.drawn[case_id]) for case_id in planned} if judge is not None else {
         case_id: dict(Counter(r.item for r in requests)) for case_id, requests in planned.items()}
     if progress is not None and result.cut:
         progress.write(cut_message(name, result.cut))
@@ -136,9 +120,115 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
     return result
 
 
+class Rounds:
+    """What the pool sends next. Without looks: every request the plan draws. With them,
+    round by round: round j's requests, then, while round j is finishing, up to `spare`
+    of round j+1's for the cases still drawing, so the engine stays full; when round j is
+    done the judge judges it (evals/run/looks.py), the cases it stops draw no more (their
+    requests not yet sent are dropped) and round j+1 goes on."""
+
+    def __init__(self, cases: list[Case], planned: dict[str, list[Request]], judge: Judge | None,
+                 store: GenerationStore, result: PassResult, progress: Progress | None, spare: int):
+        self.by_id = {c.id: c for c in cases}
+        self.judge, self.store, self.result, self.progress = judge, store, result, progress
+        self.looks = judge.looks if judge is not None else Looks(1, 0.99)
+        self.spare = spare
+        # round -> case -> its requests of that round (longest first when handed out)
+        self.rounds: dict[int, dict[str, list[Request]]] = {look: {} for look in range(1, self.looks.count + 1)}
+        for case_id, requests in planned.items():
+            case = self.by_id[case_id]
+            for request in requests:
+                k = case.samples_of(request.item)
+                look = next(j for j in range(1, self.looks.count + 1) if request.repeat < self.looks.samples(k, j))
+                self.rounds[look].setdefault(case_id, []).append(request)
+        self.current = 1  # the round being finished: the first not judged yet
+        self.drawing = set(planned)
+        self.handed: dict[int, set[str]] = {}  # round -> the cases whose requests of it are all handed out
+        self.pending: dict[int, dict[int, Request]] = {}  # round -> its requests out or waiting, by id
+        self.given: set[int] = set()  # the requests handed out (ids)
+        self.finished = not planned
+
+    def _hand(self, look: int, most: int | None = None) -> list[Request]:
+        """Round `look`'s requests not handed out yet, of the cases drawing (at most `most`,
+        longest first): kept ones counted at once, the others to send."""
+        handed = self.handed.setdefault(look, set())
+        pending = self.pending.setdefault(look, {})
+        fresh = [r for case_id in sorted(self.drawing - handed) for r in self.rounds[look].get(case_id, [])
+                 if id(r) not in self.given]
+        fresh = longest_first(fresh)
+        if most is not None:
+            fresh = fresh[:most]
+        out = []
+        for request in fresh:
+            self.given.add(id(request))
+            self.result.requests += 1
+            if request.key in self.store:
+                self.result.kept += self.store.kept_earlier(request.key)
+                if self.progress is not None:
+                    self.progress.update(None, reused=True)
+            else:
+                pending[id(request)] = request
+                out.append(request)
+        for case_id in self.drawing - handed:
+            if all(id(r) in self.given for r in self.rounds[look].get(case_id, [])):
+                handed.add(case_id)
+        return out
+
+    def arrived(self, request: Request) -> None:
+        for pending in self.pending.values():
+            pending.pop(id(request), None)
+        self.advance()
+
+    def advance(self) -> None:
+        """Judge every round that is done, in order."""
+        while not self.finished:
+            look = self.current
+            pending = self.pending.get(look, {})
+            for key in [k for k, r in pending.items() if r.error is not None or r.key in self.store]:
+                del pending[key]  # failed for good (its case sends it again), or answered
+            if not self.drawing <= self.handed.get(look, set()) or pending:
+                return  # round `look` is not all handed out, or not all answered
+            if self.judge is None:
+                self.finished = True
+                return
+            for case_id in sorted(self.drawing):
+                self.judge.score(self.by_id[case_id], look, self.rounds[look].get(case_id, []), self.store)
+            going = self.judge.after(next(iter(self.by_id.values())).precision, look)
+            for request in self.pending.get(look + 1, {}).values():
+                if request.case_id not in going:
+                    request.dropped = True  # its case stopped: never sent, if it has not been
+            self.pending[look + 1] = {k: r for k, r in self.pending.get(look + 1, {}).items() if r.case_id in going}
+            self.drawing = going
+            self.current += 1
+            if not going or self.current > self.looks.count:
+                self.finished = True
+
+    def more(self) -> list[Request]:
+        """The next requests to send (none: none now, or none left)."""
+        while True:
+            self.advance()
+            if self.finished:
+                return []
+            now = self._hand(self.current)
+            if now:
+                return now
+            self.advance()  # a round all kept (a resumed run) is judged at once
+            if self.finished:
+                return []
+            if self.pending.get(self.current):  # its answers are coming: the next round's first, to keep the engine full
+                if self.current >= self.looks.count:
+                    return []
+                ahead = len(self.pending.get(self.current + 1, {}))
+                return self._hand(self.current + 1, max(0, self.spare - ahead))
+
+    def failed(self) -> list[Request]:
+        return [r for case in self.rounds.values() for requests in case.values() for r in requests if r.error is not None]
+
+
 def _send(client: Client, missing: list[Request], store: GenerationStore, result: PassResult, progress: Progress | None,
-          began: float, name: str) -> None:
-    """One round's requests through the pool, each kept in the store as it arrives."""
+          began: float, name: str, rounds: Rounds) -> None:
+    """The pass's requests through the pool (the first ones, then what `rounds` gives),
+    each kept in the store as it arrives."""
     def arrived(request: Request) -> None:
         store.put(request.key, request.case_id, request.response)
         result.sent += 1
@@ -147,15 +237,21 @@ def _send(client: Client, missing: list[Request], store: GenerationStore, result
         result.case_seconds[request.case_id] = time.monotonic() - began
         if progress is not None:
             progress.update(request.completion_tokens)
+        rounds.arrived(request)  # a round done is judged at once, while the next flows
 
     try:
-        client.send(longest_first(missing), arrived, keep_going=True,
-                    heartbeat=progress.heartbeat if progress is not None else None)
+        client.send(missing, arrived, keep_going=True, heartbeat=progress.heartbeat if progress is not None else None,
+                    more=rounds.more)
     except RequestError as exc:
         raise RequestError(f"{name}: {exc}") from exc
     finally:
         for counter, value in client.counters.items():  # the engine's counters, over every round
             result.engine[counter] = result.engine.get(counter, 0.0) + value
-        for request in missing:
-            if request.error is not None:
-                result.failed.setdefault(request.case_id, str(request.error))
+        if len(client.answered) > 1:
+            for url, count in client.answered.items():
+                result.answered[url] = result.answered.get(url, 0) + count
+        if progress is not None:
+            for url, why in client.gone.items():  # its requests went to the other replicas
+                progress.write(f"{name}: the replica at {url} is gone, its requests went to the others: {why}"[:2000])
+        for request in rounds.failed():
+            result.failed.setdefault(request.case_id, str(request.error))

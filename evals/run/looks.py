@@ -29,6 +29,7 @@ from evals.gate.sequential import Looks
 from evals.gate.stats import Strata
 from evals.lmeval.call import lm_eval_call
 from evals.lmeval.model import response_text
+from evals.planning.item_plan import case_items
 from evals.run.selection import Selection
 from scorers.registry import load_task_metrics
 
@@ -78,6 +79,19 @@ class Judge:
             return True
         counts = [self._baseline_counts(c) for c in test.cases]
         return all(k is not None and set(k) == set(self.drawn[c]) for k, c in zip(counts, test.cases))
+
+    def watches(self, cases: list[Case]) -> bool:
+        """Whether a test would judge any of these cases (a pass whose cases no test reads,
+        none compared with a baseline, draws them whole: it has nothing to stop for)."""
+        ids = {c.id for c in cases}
+        items = {c.id: set(case_items(c)) for c in cases}
+        for test in self.tests:
+            if test.cases[0] not in ids or not set(test.reads) <= ids | set(self.drawn):
+                continue
+            if test.recovery or all((k := self._baseline_counts(c)) is not None and set(k) == items.get(c, set(k))
+                                    for c in test.cases):
+                return True
+        return False
 
     def start(self, case: Case, requests: list[Request]) -> None:
         """A case of this pass: its requests (those the plan draws)."""

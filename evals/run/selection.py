@@ -39,7 +39,7 @@ class Selection:
     cases: tuple[Case, ...]  # this session's
     run_cases: tuple[Case, ...]  # the run's: a resumed run's all, though this session narrows them
     limit: int | None
-    remote: Mapping[str, str]  # precision -> URL of a server that is already running (--vllm-url)
+    remote: Mapping[str, tuple[str, ...]]  # precision -> URLs of its servers that are already running (--vllm-url)
     resume: Path | None
     replay: Path | None
     replayed: dict | None  # the replayed run's manifest

@@ -1,8 +1,8 @@
 """A session's servers: one endpoint per model (evals/engine/endpoints.py), opened once
 for all of its cases. A local vLLM server is made once (it may be launched ahead) and
 started when a request that is not kept needs it; what it says of itself once it answers
-(its command, kernels, KV cache) goes into the manifest. A remote server is used as it
-is; a replay has none."""
+(its command, kernels, KV cache) goes into the manifest. A remote server, or several
+replicas of one (evals/engine/replicas.py), is used as it is; a replay has none."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import contextlib
 import os
 
 from evals.artifacts.run_folder import RunArtifacts, engine_version
-from evals.config.matrix import Case
-from evals.engine import facts, ports
+from evals.config.matrix import Case, gpus_per_server
+from evals.engine import facts, ports, replicas
 from evals.engine.auth import redact_env
 from evals.engine import server as engines
-from evals.engine.endpoints import Expected, LocalEndpoint, RemoteEndpoint, Unreachable
+from evals.engine.endpoints import Expected, LocalEndpoint, Unreachable
 from evals.engine.weights import Weights
 from evals.run.selection import Selection
 from evals.run.stores import Stores
@@ -26,7 +26,7 @@ class Servers:
     def __init__(self, selection: Selection, artifacts: RunArtifacts, weights: Weights, stores: Stores):
         self.selection, self.artifacts, self.weights, self.stores = selection, artifacts, weights, stores
         self._local: dict[str, engines.VllmServer] = {}
-        self.kv_tokens: dict[str, int | None] = {}  # precision -> its local server's KV cache, in tokens
+        self.kv_tokens: dict[str, int | None] = {}  # a server's URL -> its KV cache, in tokens (all its DP ranks)
         worker = selection.worker
         self._worker = {"worker": worker.name} if worker else {}  # recorded per model
 
@@ -45,7 +45,7 @@ class Servers:
     @contextlib.contextmanager
     def endpoint(self, precision: str):
         """Where a model's requests go: a local vLLM server (started when the first request
-        that is not kept needs it), a remote one (--vllm-url), or none (--replay)."""
+        that is not kept needs it), a remote one or replicas of one (--vllm-url), or none (--replay)."""
         selection = self.selection
         case = selection.first_case(precision)
         if selection.replay:
@@ -59,19 +59,19 @@ class Servers:
                 "(the replayed run did not finish it, or the prompt or settings changed since)"))
             return
         if precision in selection.remote:
-            remote = RemoteEndpoint(selection.remote[precision], precision=precision, expected=self.expected(case))
+            remote = replicas.remote(selection.remote[precision], precision, self.expected(case))
             # Its GPU cannot be seen from here: baselines of remote runs say so.
-            context = self._context(case, engines.served_engine_version(remote.url), REMOTE_ARCHITECTURE)
-            self.artifacts.record_model(precision, url=remote.url, served_name=remote.served_name, served=remote.served,
-                                        context=context)
+            context = self._context(case, remote.engine, REMOTE_ARCHITECTURE)
+            self.kv_tokens.update((server.url, server.kv_cache_tokens) for server in replicas.members(remote))
+            self.artifacts.record_model(precision, served_name=remote.served_name, context=context, **remote.recorded)
             self.stores.open(precision, context)
             yield remote
             return
         server = self.local(precision)
-        # The server's own GPUs (the first tensor-parallel-size of its CUDA_VISIBLE_DEVICES), not
-        # those this process sees first, nor every GPU of the host.
+        # The server's own GPUs (the first tensor x data parallel size of its CUDA_VISIBLE_DEVICES),
+        # not those this process sees first, nor every GPU of the host.
         gpus = facts.server_gpus(server.env.get("CUDA_VISIBLE_DEVICES", os.environ.get("CUDA_VISIBLE_DEVICES")),
-                                 int(server.args.get("tensor_parallel_size", 1))) if case.gpu else []
+                                 gpus_per_server(server.args)) if case.gpu else []
         context = self._context(case, engine_version(), facts.architecture(gpus) if case.gpu else "cpu")
         self.artifacts.record_model(precision, path=server.model, context=context, gpus=gpus, **self._worker)
         store = self.stores.open(precision, context)
@@ -79,10 +79,10 @@ class Servers:
         def on_start() -> None:  # the server's session id is its guard's pid
             log = engines.log_by_start(server.log_path)
             text = "\n".join(log[-1] if log else [])
-            self.kv_tokens[precision] = facts.kv_cache_tokens(text)
+            self.kv_tokens[server.url] = facts.kv_cache_tokens(text)
             self.artifacts.record_model(precision, command=server.command(), env=redact_env(server.env), session=server.proc.pid,
                                         vllm_env=facts.vllm_env(server.env), kernels=facts.kernels(text),
-                                        kv_cache_tokens=self.kv_tokens[precision])
+                                        kv_cache_tokens=self.kv_tokens[server.url])
 
         with LocalEndpoint(server, on_start) as local:
             if not len(store):

@@ -91,7 +91,8 @@ class MatrixRun:
             label = f"{precision} generation pass ({len(cases)} cases)"
             made = self._passes[precision] = generation_pass(
                 cases, endpoint, self.stores.generations(precision), expected,
-                lambda: pool_size(most, self.servers.kv_tokens.get(precision)), self.progress(label), label, self.judge)
+                lambda server: pool_size(most, self.servers.kv_tokens.get(server.url)), self.progress(label), label,
+                self.judge)
             measured = made.measured()
             if measured is not None:  # what the planner's cost model reads (evals/planning/throughput.py)
                 self.artifacts.record_model(precision, generation_pass=measured)
