@@ -63,11 +63,12 @@ def find_or_make(tmp: Path) -> Path:
 
 
 def copy_of(run: Path, root: Path, regenerate: tuple[str, ...] = ()) -> Path:
-    """A copy of a kept run under root/artifacts, without the generations and drift scores
-    of the `regenerate` precisions (a resume of them starts their servers)."""
+    """A copy of a kept run under root/artifacts, without the generations, looks and drift
+    scores of the `regenerate` precisions (a resume of them starts their servers)."""
     copy = shutil.copytree(run, root / "artifacts" / run.name)
     for precision in regenerate:
-        for kept in (copy / "generations" / f"{precision}.jsonl", copy / "drift" / f"{precision}.jsonl"):
+        for kept in (copy / "generations" / f"{precision}.jsonl", copy / "drift" / f"{precision}.jsonl",
+                     copy / "looks" / f"{precision}.json"):
             kept.unlink(missing_ok=True)
     return copy
 

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from evals.report.looks import looks_data
 from evals.artifacts.jsonio import DamagedFile, fields_of, read_json, read_object, write_json
 from evals.artifacts.run_folder import latest_run, read_manifest
 from evals.artifacts.types import Record
@@ -68,6 +69,7 @@ def build_report(run_dir: Path, against: Path | None = None) -> dict[str, Any]:
         "pooled": read_object(run_dir / "pooled.json"),
         "drift": _drift(run_dir),
         "pooled_recovery": recovery,  # what is left: the pools' entries
+        "looks": looks_data(run_dir, manifest),  # what each precision drew, and where each test ended
     }
     if against is not None:
         report["against"] = compare_runs(run_dir, Path(against))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from evals.report.looks import looks_lines
 from evals.config.matrix import CaseId
 
 
@@ -164,10 +165,12 @@ def render_markdown(report: dict) -> str:
             lines.append(f"| {test_id} | {against} | {_pct(r['recovery'])}% | {_pct(low)}-{_pct(high)}% | "
                          f"{-r['drop'] * 100:+.1f} | {_points(r['margin'])} | {r['p_value']:.3g} | {r['status']} | {_flips(r)} |")
 
+    lines += looks_lines(report)
     lines += drift_table(report)
     lines += ["", "## Truncation and tokens", "",
               "Last response: seconds from the first request of the model's generation pass to the case's last "
               "response (— when an earlier session generated them).", "",
+              "n x k: items x the most samples of an item (a planned case's items draw fewer).", "",
               "| Case | n x k | Truncated | Mean tokens | Max tokens | Last response (s) |", "|---|---:|---:|---:|---:|---:|"]
     for case_id, c in report["cases"].items():
         seconds = c.get("generation_seconds")

@@ -122,8 +122,9 @@ def generation_pass(cases: list[Case], endpoint, store: GenerationStore, expecte
 
 class Rounds:
     """What the pool sends next. Without looks: every request the plan draws. With them,
-    round by round: round j's requests, then, while round j is finishing, up to `spare`
-    of round j+1's for the cases still drawing, so the engine stays full; when round j is
+    round by round: round j's requests, then, while round j is finishing, `spare` of round
+    j+1's (a server batch) for the cases still drawing, so the engine stays full through
+    round j's last answers at the cost of at most a batch a look stops; when round j is
     done the judge judges it (evals/run/looks.py), the cases it stops draw no more (their
     requests not yet sent are dropped) and round j+1 goes on."""
 
@@ -146,6 +147,7 @@ class Rounds:
         self.handed: dict[int, set[str]] = {}  # round -> the cases whose requests of it are all handed out
         self.pending: dict[int, dict[int, Request]] = {}  # round -> its requests out or waiting, by id
         self.given: set[int] = set()  # the requests handed out (ids)
+        self.ahead: dict[int, int] = {}  # round -> requests of it handed out before the round before it was judged
         self.finished = not planned
 
     def _hand(self, look: int, most: int | None = None) -> list[Request]:
@@ -218,8 +220,9 @@ class Rounds:
             if self.pending.get(self.current):  # its answers are coming: the next round's first, to keep the engine full
                 if self.current >= self.looks.count:
                     return []
-                ahead = len(self.pending.get(self.current + 1, {}))
-                return self._hand(self.current + 1, max(0, self.spare - ahead))
+                handed = self._hand(self.current + 1, max(0, self.spare - self.ahead.get(self.current + 1, 0)))
+                self.ahead[self.current + 1] = self.ahead.get(self.current + 1, 0) + len(handed)
+                return handed
 
     def failed(self) -> list[Request]:
         return [r for case in self.rounds.values() for requests in case.values() for r in requests if r.error is not None]

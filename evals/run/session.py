@@ -96,10 +96,12 @@ class MatrixRun:
             measured = made.measured()
             if measured is not None:  # what the planner's cost model reads (evals/planning/throughput.py)
                 self.artifacts.record_model(precision, generation_pass=measured)
-            # what the plan and the looks drew, beside what the profile's uniform k would have
+            # what the plan and the looks drew, beside what the profile's uniform k would have; `generated`
+            # also counts what was drawn ahead of a look that then stopped its case (kept, not scored)
             self.artifacts.record_model(precision, draws={
                 "uniform": sum(len(case_items(c)) * uniform_k(self.selection.matrix, c) for c in cases),
-                "planned": made.planned, "drawn": made.requests})
+                "planned": made.planned, "drawn": sum(sum(d.values()) for d in made.drawn.values()),
+                "generated": made.requests})
         return self._passes[precision]
 
     def drawn(self, case: Case) -> dict[str, int] | None:
