@@ -18,6 +18,7 @@ import pytest
 from evals.config.matrix import load_matrix
 from evals.engine.server import log_by_start
 from tests.evals_run import run_evals, the_run
+from tests.kept_run import narrowed_copy
 
 pytestmark = pytest.mark.engine
 
@@ -111,12 +112,16 @@ def test_day_one_no_baselines_smoke_baseline_run_killed_resumed_then_a_run(tiny_
     assert code == 0, output[-3000:]
     assert len(requests_per_start(log)) == 2, "everything was kept: no engine should start"
 
-    # A run against the new baselines (one case: a run's samples, its own seeds) passes.
+    # A run against the new baselines (one case: a run's samples, its own seeds) passes. The
+    # run is the kept tiny run's FP8 (tests/kept_run.py: a run, today's settings), replayed:
+    # only the verdict is new here, so no engine starts for it.
     runs = tmp_path / "runs"
-    code, outcomes, left, output = run_evals(runs, "", "--precision", "fp8", "--task", "aime24", "--mode", "int_only",
+    fp8_run = narrowed_copy(tiny_run, tmp_path / "kept", ("fp8",))  # FP8 alone: no BF16 reference for drift
+    code, outcomes, left, output = run_evals(runs, "", "--replay", str(fp8_run), "--task", "aime24", "--mode", "int_only",
                                              env={"SUITE_SNAPSHOTS_DIR": str(tmp_path / "snapshots")})
     assert code == 0 and not left, output[-3000:]
     assert outcomes[CASES[0]][0] == "passed" and json.loads((the_run(runs) / CASES[0] / "record.json").read_text())["k"] == RUN_K
+    assert not (the_run(runs) / "servers").exists()
 
     replay_root = tmp_path / "replay"
     replay_root.mkdir()
