@@ -4,9 +4,11 @@ its own; the baseline run (--snapshot-update: the profile's baseline_repeats sam
 drawn apart from a run's), the run most likely to be interrupted, killed halfway, regenerates
 when resumed (without repeating the flag) only what it had not kept and stays a baseline run;
 a resumed run with nothing left to generate starts no engine; a run then passes against the
-new baselines; a replay of the baseline run's generations needs no engine and reproduces its
-metrics exactly. Requests are counted by the vLLM server's own access log, not by the suite.
-Baselines are written to a temporary folder."""
+new baselines (the kept tiny run's FP8, tests/kept_run.py, replayed: only its verdict is new);
+a replay of the baseline run's generations needs no engine and reproduces its metrics exactly.
+Requests are counted by the vLLM server's own access log, not by the suite. Engines start three
+times: the smoke run's, the killed session's and its resume's. Baselines are written to a
+temporary folder."""
 
 import json
 import re
