@@ -4,9 +4,11 @@ its own; the baseline run (--snapshot-update: the profile's baseline_repeats sam
 drawn apart from a run's), the run most likely to be interrupted, killed halfway, regenerates
 when resumed (without repeating the flag) only what it had not kept and stays a baseline run;
 a resumed run with nothing left to generate starts no engine; a run then passes against the
-new baselines; a replay of the baseline run's generations needs no engine and reproduces its
-metrics exactly. Requests are counted by the vLLM server's own access log, not by the suite.
-Baselines are written to a temporary folder."""
+new baselines (the kept tiny run's FP8, tests/kept_run.py, replayed: only its verdict is new);
+a replay of the baseline run's generations needs no engine and reproduces its metrics exactly.
+Requests are counted by the vLLM server's own access log, not by the suite. Engines start three
+times: the smoke run's, the killed session's and its resume's. Baselines are written to a
+temporary folder."""
 
 import json
 import re
@@ -18,6 +20,7 @@ import pytest
 from evals.config.matrix import load_matrix
 from evals.engine.server import log_by_start
 from tests.evals_run import run_evals, the_run
+from tests.kept_run import narrowed_copy
 
 pytestmark = pytest.mark.engine
 
@@ -111,12 +114,16 @@ def test_day_one_no_baselines_smoke_baseline_run_killed_resumed_then_a_run(tiny_
     assert code == 0, output[-3000:]
     assert len(requests_per_start(log)) == 2, "everything was kept: no engine should start"
 
-    # A run against the new baselines (one case: a run's samples, its own seeds) passes.
+    # A run against the new baselines (one case: a run's samples, its own seeds) passes. The
+    # run is the kept tiny run's FP8 (tests/kept_run.py: a run, today's settings), replayed:
+    # only the verdict is new here, so no engine starts for it.
     runs = tmp_path / "runs"
-    code, outcomes, left, output = run_evals(runs, "", "--precision", "fp8", "--task", "aime24", "--mode", "int_only",
+    fp8_run = narrowed_copy(tiny_run, tmp_path / "kept", ("fp8",))  # FP8 alone: no BF16 reference for drift
+    code, outcomes, left, output = run_evals(runs, "", "--replay", str(fp8_run), "--task", "aime24", "--mode", "int_only",
                                              env={"SUITE_SNAPSHOTS_DIR": str(tmp_path / "snapshots")})
     assert code == 0 and not left, output[-3000:]
     assert outcomes[CASES[0]][0] == "passed" and json.loads((the_run(runs) / CASES[0] / "record.json").read_text())["k"] == RUN_K
+    assert not (the_run(runs) / "servers").exists()
 
     replay_root = tmp_path / "replay"
     replay_root.mkdir()
