@@ -75,13 +75,13 @@ def copy_of(run: Path, root: Path, regenerate: tuple[str, ...] = ()) -> Path:
 
 def narrowed_copy(run: Path, root: Path, precisions: tuple[str, ...]) -> Path:
     """A copy of a kept run under root/artifacts (its own name) as if it had run only
-    `precisions`: their cases, kept generations and drift scores, no servers' logs, and no
+    `precisions`: their cases, kept generations, looks and drift scores, no servers' logs, and no
     drift entry in the manifest (so it is no stored reference either)."""
     copy = root / "artifacts" / f"{run.name}-{'-'.join(precisions)}"
     shutil.copytree(run, copy, ignore=lambda folder, names: [
-        n for n in names if Path(folder) == run and (n == "servers" or n.split("-")[0] not in (*precisions, "drift", "generations")
+        n for n in names if Path(folder) == run and (n == "servers" or n.split("-")[0] not in (*precisions, "drift", "generations", "looks")
                                                     and (run / n).is_dir())])
-    for kept in [*copy.glob("generations/*.jsonl"), *copy.glob("drift/*")]:
+    for kept in [*copy.glob("generations/*.jsonl"), *copy.glob("drift/*"), *copy.glob("looks/*.json")]:
         if kept.name.split(".")[0] not in precisions:
             kept.unlink()
     manifest = json.loads((copy / "manifest.json").read_text())
