@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
-from evals.config.matrix import REFERENCE_PRECISION, Case, Matrix, load_matrix
+from evals.config.matrix import Matrix, load_matrix
 from evals.gate import noise
 from evals.gate.looks import Watch, bound, drawing_on, judge_at, watches
 from evals.gate.policy import Policy

@@ -10,6 +10,7 @@ else its runs are uniform (the profile's repeats), and `why` says what is missin
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,8 +41,14 @@ class ItemPlan:
 
 def case_items(case: Case) -> list[str]:
     """The case's item ids, in lm-eval's order (the first `limit` of its data set)."""
-    records = data.load(case.task.name)
-    return [str(r["id"]) for r in records[: case.limit or len(records)]]
+    ids = _item_ids(case.task.name)
+    return list(ids[: case.limit or len(ids)])
+
+
+@functools.cache
+def _item_ids(task: str) -> tuple[str, ...]:
+    """A data set's item ids, read (and checked against its digest) once per process."""
+    return tuple(str(r["id"]) for r in data.load(task))
 
 
 def uniform_k(matrix: Matrix, case: Case) -> int:

@@ -17,11 +17,13 @@ scored (a failed or odd answer) counts as not drawn: its case fails on it later 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from evals import data
 from evals.artifacts.jsonio import DamagedFile, read_json, write_json
-from evals.config.matrix import REFERENCE_PRECISION, Case
+from evals.config.matrix import Case
 from evals.engine.client import Request, answer_problem
 from evals.gate import baselines, noise
 from evals.gate.looks import Watch, bound, drawing_on, judge_at, watches
@@ -56,6 +58,7 @@ class Judge:
         self.stopped: set[str] = set()  # cases that draw no more
         self.ended: dict[str, dict] = {}  # test id -> how it ended (open tests have none)
         self._bounds: dict[str, float] = {}
+        self._baselines: dict[str, dict[str, tuple[int, int]] | None] = {}  # case -> its baseline's counts, read once
         # A resumed run keeps the looks it took: per precision, the looks judged and what they decided.
         self.kept: dict[str, dict] = {}
         for path in sorted((run_dir / "looks").glob("*.json")) if (run_dir / "looks").is_dir() else []:
@@ -64,34 +67,32 @@ class Judge:
             self.ended.update(kept.get("tests", {}))
 
     def _baseline_counts(self, case_id: str) -> dict[str, tuple[int, int]] | None:
-        try:
-            record = baselines.read(self.selection.profile, case_id)
-        except DamagedFile:
-            return None
-        return None if record is None else record.counts
+        if case_id not in self._baselines:
+            try:
+                record = baselines.read(self.selection.profile, case_id)
+            except DamagedFile:
+                record = None
+            self._baselines[case_id] = None if record is None else record.counts
+        return self._baselines[case_id]
+
+    def _comparable(self, test: Watch, items: dict[str, set[str]]) -> bool:
+        """A recovery test, or a test whose every case has a baseline over `items[case]`."""
+        return test.recovery or all((k := self._baseline_counts(c)) is not None and set(k) == items[c] for c in test.cases)
 
     def judged(self, test: Watch) -> bool:
         """Whether the looks judge this test: its cases' samples are drawn in this session's
         passes and what it compares them with is at hand."""
         if any(c not in self.drawn for c in test.reads):
             return False
-        if test.recovery:
-            return True
-        counts = [self._baseline_counts(c) for c in test.cases]
-        return all(k is not None and set(k) == set(self.drawn[c]) for k, c in zip(counts, test.cases))
+        return self._comparable(test, {c: set(self.drawn[c]) for c in test.cases})
 
     def watches(self, cases: list[Case]) -> bool:
         """Whether a test would judge any of these cases (a pass whose cases no test reads,
         none compared with a baseline, draws them whole: it has nothing to stop for)."""
         ids = {c.id for c in cases}
         items = {c.id: set(case_items(c)) for c in cases}
-        for test in self.tests:
-            if test.cases[0] not in ids or not set(test.reads) <= ids | set(self.drawn):
-                continue
-            if test.recovery or all((k := self._baseline_counts(c)) is not None and set(k) == items.get(c, set(k))
-                                    for c in test.cases):
-                return True
-        return False
+        return any(test.cases[0] in ids and set(test.reads) <= ids | set(self.drawn) and self._comparable(test, items)
+                   for test in self.tests)
 
     def start(self, case: Case, requests: list[Request]) -> None:
         """A case of this pass: its requests (those the plan draws)."""
@@ -193,12 +194,9 @@ class Judge:
                       **{c: {"last_look": self.last[c], "drawn": self.drawn[c]} for c in mine}}})
 
 
+@functools.cache
 def _golds(task: str) -> dict[str, str]:
     return {str(r["id"]): r["answer"] for r in data.load(task)}
-
-
-def reference_first(precisions: list[str]) -> list[str]:
-    return sorted(precisions, key=lambda p: p != REFERENCE_PRECISION)
 
 
 class LookAlphas:
