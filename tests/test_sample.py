@@ -16,7 +16,7 @@ LINE = {
     "chat_template_kwargs": {"enable_thinking": True}, "response": "<think>x</think>\\boxed{204}",
     "finish_reason": "stop", "prompt_tokens": 11, "completion_tokens": 9, "correct": True,
     "verdicts": {"exact_match": True, "math_equiv": True}, "extracted": {"exact_match": "204", "math_equiv": "204"},
-    "token_ids": None,
+    "token_ids": None, "notes": {"math_equiv": "timeout"},
 }
 
 
@@ -27,10 +27,10 @@ def test_a_sample_is_the_line_it_was_byte_for_byte():
     assert Sample.from_data(json.loads(json.dumps(LINE)), "s.jsonl:1") == sample
 
 
-def test_a_line_written_before_chat_template_kwargs_or_token_ids_were_kept_reads():
-    old = {k: v for k, v in LINE.items() if k not in ("chat_template_kwargs", "token_ids")}
+def test_a_line_written_before_chat_template_kwargs_token_ids_or_notes_were_kept_reads():
+    old = {k: v for k, v in LINE.items() if k not in ("chat_template_kwargs", "token_ids", "notes")}
     sample = Sample.from_data(old, "s.jsonl:1")
-    assert sample.chat_template_kwargs is None and sample.token_ids is None
+    assert sample.chat_template_kwargs is None and sample.token_ids is None and sample.notes is None
     assert Sample.from_data({**LINE, "token_ids": [1, 2]}, "s.jsonl:1").token_ids == [1, 2]
     with pytest.raises(DamagedFile, match="'token_ids'"):
         Sample.from_data({**LINE, "token_ids": "1 2"}, "s.jsonl:1")

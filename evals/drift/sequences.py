@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from evals.artifacts.jsonio import DamagedFile
+from evals.artifacts.run_folder import read_samples
 from evals.artifacts.types import Sample
 
 THINK_CLOSE = "</think>"
@@ -78,12 +78,7 @@ def reference_sequences(samples: list[Path], tokenizer, items: int, max_tokens: 
         if not path.exists():
             raise DriftError(f"{path}: no responses of the reference case (it did not finish in this run)")
         seen = 0
-        for number, line in enumerate(path.open(encoding="utf-8"), 1):
-            try:
-                data = json.loads(line)
-            except ValueError as exc:
-                raise DamagedFile(f"{path}:{number}: not a JSON line ({exc})") from None
-            sample = Sample.from_data(data, f"{path}:{number}")
+        for number, sample in enumerate(read_samples(path), 1):
             if sample.repeat != 0:
                 continue
             prompt = prompt_ids(tokenizer, sample.messages, sample.chat_template_kwargs)

@@ -40,7 +40,9 @@ def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, 
     }
 
 
-def build_record(case: Case, result: CaseResult, terms: GateTerms, engine: str | None, architecture: str) -> Record:
+def build_record(case: Case, result: CaseResult, terms: GateTerms, engine: str | None, architecture: str,
+                 run: str | None = None) -> Record:
+    """The case's record; `run` names the run folder whose samples.jsonl holds its responses."""
     items: dict[str, list[int]] = {}
     for sample in result.samples:
         correct_k = items.setdefault(sample.item, [0, 0])
@@ -51,7 +53,7 @@ def build_record(case: Case, result: CaseResult, terms: GateTerms, engine: str |
         fingerprint=fingerprint(case, engine, architecture), gate=terms, primary=result.primary, n=result.n,
         k=result.k, metrics=result.metrics, truncation_rate=result.truncation_rate,
         output_tokens=result.output_tokens.get("mean"),
-        items={item: f"{c}/{k}" for item, (c, k) in sorted(items.items())})
+        items={item: f"{c}/{k}" for item, (c, k) in sorted(items.items())}, run=run)
 
 
 def differing(current: Record, baseline: Record) -> dict[str, tuple[Any, Any]]:

@@ -130,6 +130,7 @@ def collect(case: Case, out: dict, gen_seconds: float | None = None) -> CaseResu
                 correct=verdicts[primary].correct,
                 verdicts={m: v.correct for m, v in verdicts.items()},
                 extracted={m: v.extracted for m, v in verdicts.items()},
+                notes={m: v.note for m, v in verdicts.items() if v.note} or None,
             ))
     metrics = {
         metric: {"mean": results[f"{metric},all"], "stderr": _stderr(results.get(f"{metric}_stderr,all"))}

@@ -1,6 +1,8 @@
-"""The report of a run, from its artifacts folder: Markdown, JSON and a PNG chart.
+"""The report of a run, from its artifacts folder: Markdown, JSON, PNG charts and, to look
+at, an HTML page (evals/report/html.py; a run writes it at its end).
 
     python -m evals report artifacts/20261126-101500-full            # writes report.{md,json,png} there
+    python -m evals report artifacts/RUN --html                      # and report.html
     python -m evals report artifacts/RUN --against artifacts/OLDER   # and compares the two runs, paired
     python -m evals report artifacts                                 # the newest run under a root
 
@@ -122,13 +124,14 @@ def compare_runs(run_dir: Path, other_dir: Path) -> dict[str, Any]:
     return out
 
 
-def write_report(run_dir: Path, against: Path | None = None, out_dir: Path | None = None) -> dict[str, Path]:
-    return save_report(build_report(run_dir, against), Path(out_dir or run_dir))
+def write_report(run_dir: Path, against: Path | None = None, out_dir: Path | None = None, html: bool = True) -> dict[str, Path]:
+    return save_report(build_report(run_dir, against), Path(out_dir or run_dir), html)
 
 
-def save_report(report: dict, out: Path) -> dict[str, Path]:
-    """report.json, report.md and report.png (if there is any case) in `out`."""
+def save_report(report: dict, out: Path, html: bool = True) -> dict[str, Path]:
+    """report.json, report.md, report.png (if there is any case) and report.html in `out`."""
     from evals.report.chart import accuracy_chart, drift_chart  # matplotlib only when a chart is drawn
+    from evals.report.html import write_html
 
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md", "png": out / "report.png"}
@@ -140,13 +143,17 @@ def save_report(report: dict, out: Path) -> dict[str, Path]:
         accuracy_chart(report, paths["png"])
     else:
         paths.pop("png").unlink(missing_ok=True)  # no stale chart of an earlier session
+    if html:
+        paths["html"] = write_html(report, out)
     return paths
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("artifacts", type=Path, help="a run folder, or an artifacts root (its newest run)")
     parser.add_argument("--against", type=Path, help="another run folder to compare with, item by item")
-    parser.add_argument("--out", type=Path, help="where to write report.{md,json,png} (default: the run folder)")
+    parser.add_argument("--out", type=Path, help="where to write report.{md,json,png,html} (default: the run folder)")
+    parser.add_argument("--html", action="store_true",
+                        help="also report.html: every item and response, flips, the baseline's responses and drift, offline")
 
 
 def command(args) -> int:
@@ -154,7 +161,7 @@ def command(args) -> int:
     other = None
     if args.against is not None:
         other = args.against if (args.against / "manifest.json").exists() else latest_run(args.against, replays=True)
-    paths = write_report(run, other, args.out)
+    paths = write_report(run, other, args.out, html=args.html)
     sys.stdout.write(paths["md"].read_text(encoding="utf-8"))
     print(f"\nwrote {', '.join(str(p) for p in paths.values())}", file=sys.stderr)
     return 0

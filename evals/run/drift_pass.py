@@ -12,6 +12,7 @@ from evals.drift import gate, reference
 from evals.drift.scoring import position_logprobs, score, token_ranks
 from evals.drift.sequences import DriftError, Sequence, reference_sequences, tokenizer_fingerprint
 from evals.drift.tokens import compare_sequence
+from evals.drift.worst import worst_responses
 from evals.artifacts.generations import GenerationStore
 from evals.engine.endpoints import Unreachable
 from evals.engine.weights import Weights
@@ -133,19 +134,21 @@ class DriftPass:
                 total += 1
         return reference.entry(len(self.sequences), total, top / max(1, total), sampleable / max(1, total), self.settings)
 
-    def measure(self, precision: str, endpoint) -> dict:
-        """The precision's drift record against the reference's kept scores."""
+    def measure(self, precision: str, endpoint) -> tuple[dict, list[dict]]:
+        """The precision's drift record against the reference's kept scores, and the responses
+        that moved most, token by token (evals/drift/worst.py, for the report)."""
         if self._vocabulary(precision) != self._vocabulary(REFERENCE_PRECISION):
             raise DriftError(f"{precision} has another tokenizer than {REFERENCE_PRECISION}: token ids cannot be compared")
-        ref = [position_logprobs(r) for r in self._score(REFERENCE_PRECISION, Unreachable("", self._not_kept(REFERENCE_PRECISION)),
-                                                          self._reference_store)]
-        cand = [position_logprobs(r) for r in self._score(precision, endpoint, self.stores.drift(precision))]
-        drifts = [compare_sequence(r, c, s.tokens, s.start) for s, r, c in zip(self.sequences, ref, cand)]
+        ref_raw = self._score(REFERENCE_PRECISION, Unreachable("", self._not_kept(REFERENCE_PRECISION)), self._reference_store)
+        cand_raw = self._score(precision, endpoint, self.stores.drift(precision))
+        drifts = [compare_sequence(position_logprobs(r), position_logprobs(c), s.tokens, s.start)
+                  for s, r, c in zip(self.sequences, ref_raw, cand_raw)]
         fingerprint = {**self.stores.fingerprint_facts(precision),
                        "models": {p: self._case(p).model.weights for p in (REFERENCE_PRECISION, precision)},
                        **{k: getattr(self.settings, k) for k in ("items", "max_tokens", "top_k")}}
-        return gate.record(precision, REFERENCE_PRECISION, self.sequences, drifts, fingerprint,
-                           dataclasses.asdict(self.settings), self._around)
+        record = gate.record(precision, REFERENCE_PRECISION, self.sequences, drifts, fingerprint,
+                             dataclasses.asdict(self.settings), self._around)
+        return record, worst_responses(self.sequences, drifts, ref_raw, cand_raw)
 
     def _not_kept(self, precision: str) -> DriftError:
         """Why a precision's drift scores cannot be had when its server is not running any more."""

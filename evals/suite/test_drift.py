@@ -19,6 +19,6 @@ def test_drift(drift_of, engine, run, drift, drift_baseline):
         run.artifacts.note_drift(REFERENCE_PRECISION, scored)  # later runs may take this one as their reference
         return
     run.records.wait_for(drift_test(REFERENCE_PRECISION))
-    record = drift.measure(drift_of, engine)
-    run.artifacts.write_drift(drift_of, record)
+    record, moved = drift.measure(drift_of, engine)
+    run.artifacts.write_drift(drift_of, record, moved)
     assert drift_baseline == record

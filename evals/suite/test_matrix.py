@@ -35,7 +35,7 @@ def test_case(case, engine, run, baseline):
     assert abs(own_mean - result.metrics[result.primary]["mean"]) < 1e-9
 
     terms = run.terms(case)  # at the alpha of the last look the case drew in
-    record = build_record(case, result, terms, **run.stores.fingerprint_facts(case.precision))
+    record = build_record(case, result, terms, **run.stores.fingerprint_facts(case.precision), run=run.artifacts.dir.name)
     run.records.finish(case, record)
     assert baseline == record  # the statistical gate (evals/gate/baselines.py, through syrupy)
     run.records.accepted(case.id)  # --snapshot-update: said only now, once syrupy wrote the baseline file
