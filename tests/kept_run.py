@@ -68,7 +68,7 @@ def copy_of(run: Path, root: Path, regenerate: tuple[str, ...] = ()) -> Path:
     copy = shutil.copytree(run, root / "artifacts" / run.name)
     for precision in regenerate:
         for kept in (copy / "generations" / f"{precision}.jsonl", copy / "drift" / f"{precision}.jsonl",
-                     copy / "looks" / f"{precision}.json"):
+                     copy / "drift" / "moved" / f"{precision}.json", copy / "looks" / f"{precision}.json"):
             kept.unlink(missing_ok=True)
     return copy
 
@@ -81,7 +81,8 @@ def narrowed_copy(run: Path, root: Path, precisions: tuple[str, ...]) -> Path:
     shutil.copytree(run, copy, ignore=lambda folder, names: [
         n for n in names if Path(folder) == run and (n == "servers" or n.split("-")[0] not in (*precisions, "drift", "generations", "looks")
                                                     and (run / n).is_dir())])
-    for kept in [*copy.glob("generations/*.jsonl"), *copy.glob("drift/*"), *copy.glob("looks/*.json")]:
+    for kept in [*copy.glob("generations/*.jsonl"), *copy.glob("drift/*.json*"), *copy.glob("drift/moved/*.json"),
+                 *copy.glob("looks/*.json")]:
         if kept.name.split(".")[0] not in precisions:
             kept.unlink()
     manifest = json.loads((copy / "manifest.json").read_text())

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
-from evals.artifacts.types import CaseResult, GateTerms, Record
+from evals.artifacts.types import CaseResult, GateTerms, Record, Sample
 from evals.config.matrix import Case
 from evals.gate.decision import NOT_COMPARABLE, Decision, Judgement, Status, judge_change
 from evals.gate.stats import Strata
@@ -43,17 +43,23 @@ def fingerprint(case: Case, engine: str | None, architecture: str) -> dict[str, 
 def build_record(case: Case, result: CaseResult, terms: GateTerms, engine: str | None, architecture: str,
                  run: str | None = None) -> Record:
     """The case's record; `run` names the run folder whose samples.jsonl holds its responses."""
-    items: dict[str, list[int]] = {}
-    for sample in result.samples:
-        correct_k = items.setdefault(sample.item, [0, 0])
-        correct_k[0] += bool(sample.correct)
-        correct_k[1] += 1
+    items = item_counts(result.samples)
     return Record(
         case=case.id, profile=case.profile, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         fingerprint=fingerprint(case, engine, architecture), gate=terms, primary=result.primary, n=result.n,
         k=result.k, metrics=result.metrics, truncation_rate=result.truncation_rate,
         output_tokens=result.output_tokens.get("mean"),
         items={item: f"{c}/{k}" for item, (c, k) in sorted(items.items())}, run=run)
+
+
+def item_counts(samples: Iterable[Sample]) -> dict[str, tuple[int, int]]:
+    """Per item: (samples its primary metric judged correct, samples)."""
+    items: dict[str, list[int]] = {}
+    for sample in samples:
+        correct_k = items.setdefault(sample.item, [0, 0])
+        correct_k[0] += bool(sample.correct)
+        correct_k[1] += 1
+    return {item: (c, k) for item, (c, k) in items.items()}
 
 
 def differing(current: Record, baseline: Record) -> dict[str, tuple[Any, Any]]:

@@ -63,21 +63,23 @@ def overview(report: dict, charts: Path) -> str:
             + markdown.render(render_markdown(report)))
 
 
-def _flips(report: dict, case_id: str) -> dict[str, str]:
-    """item -> "worse"/"better": against the run named by --against, else the case's gate."""
-    source = (report.get("against") or {}).get("cases", {}).get(case_id) if report.get("against") else report["cases"][case_id].get("gate")
-    source = source or {}
-    return {**{i: "better" for i in source.get("better") or []}, **{i: "worse" for i in source.get("worse") or []}}
+def _compared(report: dict, case_id: str) -> dict:
+    """What a case's items are compared with: the run --against names, else its gate."""
+    if report.get("against"):
+        return report["against"]["cases"].get(case_id) or {}
+    return report["cases"][case_id].get("gate") or {}
 
 
-def _case_meta(case_id: str, case: dict, report: dict) -> dict:
-    gate = (report.get("against") or {}).get("cases", {}).get(case_id) if report.get("against") else case.get("gate")
-    gate = gate or {}
+def _flips(compared: dict) -> dict[str, str]:
+    """item -> "worse"/"better"."""
+    return {**{i: "better" for i in compared.get("better") or []}, **{i: "worse" for i in compared.get("worse") or []}}
+
+
+def _case_meta(case_id: str, case: dict, compared: dict) -> dict:
     keys = ("status", "reference", "current", "drop", "upper", "margin", "detectable", "p_value", "ref_k", "cur_k")
-    return {"id": case_id, "precision": case["precision"], "task": case["task"], "mode": case["mode"],
-            "mean": case["mean"], "n": case["n"], "k": case["k"], "primary": case["primary"],
-            "gate": {k: gate[k] for k in keys if k in gate},
-            "worse": len(gate.get("worse") or []), "better": len(gate.get("better") or [])}
+    return {"id": case_id, **{k: case[k] for k in ("precision", "task", "mode", "mean", "n", "k", "primary")},
+            "gate": {k: compared[k] for k in keys if k in compared},
+            "worse": len(compared.get("worse") or []), "better": len(compared.get("better") or [])}
 
 
 def _moved(run_dir: Path) -> dict[str, list]:
@@ -88,9 +90,10 @@ def render(report: dict, run_dir: Path, charts: Path, against: Path | None = Non
     """The page, and per case the full texts of its cut responses."""
     blocks, fulls, metas = [], {}, []
     for case_id, case in report["cases"].items():
-        data, full = case_items(run_dir, case, _flips(report, case_id), against)
+        compared = _compared(report, case_id)
+        data, full = case_items(run_dir, case_id, case["primary"], _flips(compared), against)
         blocks.append(_block(f"case:{case_id}", data))
-        metas.append(_case_meta(case_id, case, report))
+        metas.append(_case_meta(case_id, case, compared))
         if full:
             fulls[case_id] = full
     moved = _moved(run_dir)

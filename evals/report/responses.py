@@ -22,6 +22,7 @@ from typing import Any
 from evals.artifacts.jsonio import DamagedFile, read_json
 from evals.artifacts.run_folder import read_samples
 from evals.artifacts.types import Record, Sample
+from evals.gate.records import item_counts
 
 WHOLE_CHARS = 8_000  # a response up to this long is kept whole
 HEAD_CHARS, TAIL_CHARS = 1_500, 4_500  # what a longer one keeps
@@ -83,15 +84,6 @@ def problem_of(sample: Sample) -> str:
     return users[-1] if users and isinstance(users[-1], str) else ""
 
 
-def _counts(samples: list[Sample]) -> dict[str, tuple[int, int]]:
-    out: dict[str, list[int]] = {}
-    for s in samples:
-        c = out.setdefault(s.item, [0, 0])
-        c[0] += s.correct
-        c[1] += 1
-    return {item: (c, k) for item, (c, k) in out.items()}
-
-
 def baseline_responses(run_dir: Path, case_id: str, against: Path | None) -> Baseline:
     """The responses the case was compared with (see the module's note)."""
     if against is not None:
@@ -99,7 +91,7 @@ def baseline_responses(run_dir: Path, case_id: str, against: Path | None) -> Bas
         if not path.exists():
             return Baseline(None, str(path), f"--against {against}: no responses of {case_id} there")
         samples = list(read_samples(path))
-        return Baseline(samples, str(path), counts=_counts(samples))
+        return Baseline(samples, str(path), counts=item_counts(samples))
     where = run_dir / case_id / "baseline.json"
     data = read_json(where)
     if data is None:
@@ -113,17 +105,15 @@ def baseline_responses(run_dir: Path, case_id: str, against: Path | None) -> Bas
         return Baseline(None, str(path), f"its baseline was made by run {record.run}, not found beside this run "
                                          f"({path}): copy that run folder there, or pass --against RUN", record.counts)
     samples = list(read_samples(path))
-    if _counts(samples) != record.counts:
+    if item_counts(samples) != record.counts:
         return Baseline(None, str(path), f"the responses in {path} are not those the baseline counts "
                                          "(another session replaced them): pass --against RUN", record.counts)
     return Baseline(samples, str(path), counts=record.counts)
 
 
-def case_items(run_dir: Path, case: dict, flips: dict[str, str], against: Path | None) -> tuple[dict, dict[str, str]]:
+def case_items(run_dir: Path, case_id: str, primary: str, flips: dict[str, str], against: Path | None) -> tuple[dict, dict[str, str]]:
     """A case's page data (its items, each with the run's and the baseline's samples) and the
     full texts of its cut responses, by "run|base/item/repeat"."""
-    case_id = f"{case['precision']}-{case['task']}-{case['mode']}"
-    primary = case["primary"]
     path = run_dir / case_id / "samples.jsonl"
     run_samples = list(read_samples(path)) if path.exists() else []
     try:
