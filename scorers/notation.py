@@ -46,7 +46,7 @@ _WORDS_THEN_UNIT = re.compile(r"(?P<number>" + NUMBER_WORDS + r")(?:\s+[A-Za-z]+
 _PERCENT = re.compile(r"(?<!\\)%")  # LaTeX reads a bare % as a comment
 _THOUSANDS = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _LIST_COMMA = re.compile(r"(,\s+)")  # a comma and a space: between list items, never in a number
-_SPACED_THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?:,\s+\d{3})+(?![\d.])")
+_SPACED_THOUSANDS = re.compile(r"(?<![\d,.])\d{1,3}(?:,\s+(?:\\!\s*)?\d{3})+(?![\d.])")  # `12, 345`, `10, \!080`
 # Unicode that writes math in prose (constants, roots, vulgar fractions, superscripts), and
 # a run of it with digits and operators, as a regex for readers of prose ("the area is 4π").
 UNICODE_MATH_CHARS = "π∞√θ" + "".join(_VULGAR) + "⁰¹²³⁴⁵⁶⁷⁸⁹"
