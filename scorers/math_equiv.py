@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 
 from scorers.math_answer import MAX_ANSWER_CHARS, quick_verdict, read_math_answer
-from scorers.notation import respell
+from scorers.notation import as_pmatrix, respell, respelling_note
 from scorers.sympy_worker import SympyWorker
-from scorers.verdict import Verdict, preview
+from scorers.verdict import Verdict, joined_notes, preview
 
 _worker = SympyWorker()
 # math-verify reads the end of the part: the final answer is there, and its patterns
@@ -30,14 +30,17 @@ def math_equiv(response: str, gold: str) -> Verdict:
     none in a box, an answer phrase or a final "... is X" sentence, math-verify's own
     extraction reads the same part of the response as a second candidate (prose and
     several-span answers it knows), and either being equivalent is a correct answer. Where
-    the project reads an answer firmly, its rules decide (a decimal comma: README)."""
+    the project reads an answer firmly, its rules decide (a decimal comma: README). The note
+    says why when it is not a plain comparison, and what a reading beyond the plain ones read
+    (boxes joined by prose, math spans as one list, an option letter, unicode in a sentence,
+    matrices in other brackets, equations joined by "and", a comma and a space)."""
     stated = read_math_answer(response)
     correct, note = (False, "no answer") if stated.answer is None else answers_equivalent(gold, stated.answer)
     if not correct and stated.source in _WEAK_READINGS and stated.part.strip():
         found_correct, _, found = _worker.extracted_equivalent(gold, stated.part[-_READ_CHARS:])
         if found_correct:
             return Verdict(True, preview(found or ""), READ_BY_MATH_VERIFY)
-    return Verdict(correct, None if stated.answer is None else preview(stated.answer), note)
+    return Verdict(correct, None if stated.answer is None else preview(stated.answer), joined_notes(note, stated.note))
 
 
 def answers_equivalent(gold: str, answer: str) -> tuple[bool, str | None]:
@@ -47,9 +50,11 @@ def answers_equivalent(gold: str, answer: str) -> tuple[bool, str | None]:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _cached_verdict(gold: str, answer: str) -> tuple[bool, str | None]:
+    read = respelling_note(answer)
     quick = quick_verdict(gold, answer)
     if quick is not None:
-        return quick, None
+        return quick, read
     if len(answer) > MAX_ANSWER_CHARS:
         return False, f"answer over {MAX_ANSWER_CHARS} chars, compared as text only"
-    return _worker.equivalent(gold, respell(answer))
+    verdict, note = _worker.equivalent(as_pmatrix(gold), respell(answer))
+    return verdict, joined_notes(note, read)

@@ -8,6 +8,7 @@ milliseconds.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
@@ -46,7 +47,19 @@ def strip_think(text: str) -> str:
 # (a stray "<|im_start|>user" and a made-up next turn): nothing after one is the answer.
 _TEMPLATE_MARK = re.compile(r"<\|(?:im_start|im_end|endoftext|eot_id|end_of_text)\|>")
 # What may stand between boxes that together state one answer: "\boxed{2} \text{ or } \boxed{-5}".
-_BOX_JOINER = re.compile(r"(?:\s|[$,;]|\\[()\[\]]|\\q?quad|\\text\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b)*")
+_JOINER_ATOMS = r"\s|[$,;]|\\[()\[\]]|\\q?quad|\\text\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b"
+_BOX_JOINER = re.compile(r"(?:" + _JOINER_ATOMS + r")*")
+# Prose that joins the boxes of an answer in several parts: equations that each box one side
+# ("x = \boxed{2}, y = \boxed{3}"), and part labels with a few small words ("\boxed{3} for part
+# (a) and \boxed{5} for part (b)"; "Part (a): \boxed{3}. Part (b): \boxed{5}."). Small words and
+# the end of a sentence may stand between two boxes only beside a part label.
+_LEFT_SIDE = r"[A-Za-z](?:_\{?\w{1,3}\}?)?\s*="
+_PART_LABEL = re.compile(r"(?<![A-Za-z])(?:(?i:part)\s*)?\((?:[a-h]|i{1,3}|iv|vi{0,3}|[1-9])\)"
+                         r"|(?<![A-Za-z])(?i:part)\s+(?:[a-h]|[1-9])(?![A-Za-z0-9])")
+_EQUATION_JOINER = re.compile(r"(?:" + _JOINER_ATOMS + "|" + _LEFT_SIDE + r")*")
+_LABELLED_JOINER = re.compile(r"(?:" + _JOINER_ATOMS + "|" + _LEFT_SIDE + "|" + _PART_LABEL.pattern
+                              + r"|[.:]|\*\*|\\text\{|\}|\b(?i:for|to|in|of|is|the|answer|part)\b)*")
+_MAX_JOINER_CHARS = 80
 _MAX_JOINED_BOXES = 8
 
 
@@ -65,22 +78,44 @@ def cut_template_tail(text: str) -> str:
     return text
 
 
-def final_boxes(text: str) -> tuple[int, list[str]]:
-    """(start of the last box, contents): the contents of the last box and of the boxes just
-    before it that are joined to it by nothing but spacing, commas, "and"/"or"
-    (`\\boxed{(1,3)} and \\boxed{(3,1)}`): together they are the answer. Repeats are dropped;
-    (-1, []) when there is no complete box."""
+class FinalBoxes(NamedTuple):
+    start: int  # of the last box; -1 when there is none
+    contents: list[str]
+    by_prose: bool  # joined by part labels or equations' left sides, not only by "and", commas, spacing
+
+
+def final_boxes(text: str) -> FinalBoxes:
+    """The contents of the last box and of the boxes just before it that are joined to it by
+    nothing but spacing, commas, "and"/"or" (`\\boxed{(1,3)} and \\boxed{(3,1)}`), or by the prose
+    of an answer in parts (see _LABELLED_JOINER): together they are the answer. Repeats are
+    dropped; (-1, [], False) when there is no complete box."""
     found = last_box(text)
     if found is None:
-        return -1, []
-    boxes = [found]
+        return FinalBoxes(-1, [], False)
+    boxes, by_prose = [found], False
     while len(boxes) < _MAX_JOINED_BOXES:
         earlier = last_box(text, end=boxes[-1][0])
-        if earlier is None or _BOX_JOINER.fullmatch(text, earlier[2], boxes[-1][0]) is None:
+        if earlier is None:
+            break
+        joined = _joined(text, earlier[2], boxes[-1][0])
+        if joined is None:
             break
         boxes.append(earlier)
+        by_prose = by_prose or joined
     contents = [content.strip() for _, content, _ in reversed(boxes)]
-    return found[0], list(dict.fromkeys(c for c in contents if c))
+    return FinalBoxes(found[0], list(dict.fromkeys(c for c in contents if c)), by_prose)
+
+
+def _joined(text: str, start: int, end: int) -> bool | None:
+    """Whether text[start:end] joins two boxes: None when not, else whether by prose."""
+    if _BOX_JOINER.fullmatch(text, start, end) is not None:
+        return False
+    if end - start > _MAX_JOINER_CHARS:
+        return None
+    between = text[start:end]
+    if _EQUATION_JOINER.fullmatch(between) or (_LABELLED_JOINER.fullmatch(between) and _PART_LABEL.search(between)):
+        return True
+    return None
 
 
 def last_boxed(text: str) -> str | None:

@@ -15,6 +15,11 @@ class Verdict:
     note: str | None = None
 
 
+def joined_notes(*notes: str | None) -> str | None:
+    """Several notes as one ("timeout; matrix brackets read as pmatrix"), None for none."""
+    return "; ".join(n for n in notes if n) or None
+
+
 PREVIEW_CHARS = 200
 
 

@@ -109,3 +109,110 @@ DECORATED_INTEGERS = [
     ("\\boxed{\\frac{82}{2}}", "41", False),
     ("\\boxed{a+b=42}", "41", False),
 ]
+
+# Issue 29: the last kinds the scorers misread. Each table holds the kind's answers and the near
+# misses that must stay wrong.
+
+_P22 = "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}"
+_COLUMN = "\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}"
+
+# A matrix in another bracket environment than the gold's: pmatrix, bmatrix, Bmatrix, matrix
+# and an array in parentheses or brackets are one matrix; vmatrix is a determinant, not one.
+MATRIX_BRACKETS = [
+    ("\\boxed{\\begin{Bmatrix} 1 & 2 \\\\ 3 & 4 \\end{Bmatrix}}", _P22, True),
+    ("\\boxed{\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}}", _P22, True),
+    ("\\boxed{\\begin{matrix} 1 & 2 \\\\ 3 & 4 \\end{matrix}}", _P22, True),
+    ("$\\boxed{\\left( \\begin{array}{cc} 1 & 2 \\\\ 3 & 4 \\end{array} \\right)}$", _P22, True),
+    ("\\boxed{\\left[\\begin{matrix} 1 & 2 \\\\ 3 & 4 \\end{matrix}\\right]}", _P22, True),
+    ("The answer is $\\begin{Bmatrix} 0.2 \\\\ -3.6 \\end{Bmatrix}$.", _COLUMN, True),
+    ("\\boxed{\\left[\\begin{array}{c} \\dfrac{1}{5} \\\\ -\\dfrac{18}{5} \\end{array}\\right]}", _COLUMN, True),
+    ("\\boxed{\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}}", "\\begin{Bmatrix} 1 & 2 \\\\ 3 & 4 \\end{Bmatrix}", True),
+    ("\\boxed{\\begin{vmatrix} 1 & 2 \\\\ 3 & 4 \\end{vmatrix}}", _P22, False),  # a determinant: -2
+    ("\\boxed{\\begin{Vmatrix} 1 & 2 \\\\ 3 & 4 \\end{Vmatrix}}", _P22, False),  # a norm
+    ("\\boxed{\\begin{Bmatrix} 1 & 2 \\\\ 3 & 5 \\end{Bmatrix}}", _P22, False),
+    ("\\boxed{\\begin{Bmatrix} 1 & 3 \\\\ 2 & 4 \\end{Bmatrix}}", _P22, False),  # transposed
+    ("\\boxed{\\begin{bmatrix} 0.2 & -3.6 \\end{bmatrix}}", _COLUMN, False),  # a row, not a column
+]
+
+# A named constant in unicode (π, √, ∞) stated by a final sentence of prose.
+UNICODE_IN_PROSE = [
+    ("So the circumference is 2π.", "2\\pi", True),
+    ("Thus the length of the diagonal is √3.", "\\sqrt{3}", True),
+    ("Therefore the limit is ∞.", "\\infty", True),
+    ("So the area of the circle is 4π square units.", "4\\pi", True),
+    ("Hence the angle is π/3 radians.", "\\frac{\\pi}{3}", True),
+    ("Hence the golden ratio is (1+√5)/2.", "\\frac{1+\\sqrt{5}}{2}", True),
+    ("Adding the two parts, the volume of the solid is 36π cm³.", "36\\pi", True),
+    ("<think>area 2π or 4π?</think>Each term is negative, so the infimum is −∞ here.", "-\\infty", True),
+    ("So the sum of the series equals 3√2.", "3\\sqrt{2}", True),
+    ("So the circumference is 2π.", "4\\pi", False),
+    ("Thus the length of the diagonal is √3.", "\\sqrt{2}", False),
+    ("Therefore the limit is ∞.", "-\\infty", False),
+]
+
+# A multiple-choice letter stated in prose.
+OPTION_LETTERS = [
+    ("The correct option is (B).", "\\text{(B)}", True),
+    ("The answer is option C", "\\text{(C)}", True),
+    ("The correct answer is choice (D).", "\\text{(D)}", True),
+    ("Checking each one, option B is correct.", "\\text{(B)}", True),
+    ("Comparing all five, the right choice is E.", "\\text{(E)}", True),
+    ("A quick check shows the correct option is (D).", "\\text{(D)}", True),  # "A" is an article
+    ("The answer is option (C), since the other four fail.", "\\text{(C)}", True),
+    ("Hence the correct option is **(A)**.", "\\text{(A)}", True),
+    ("The correct option is (B).", "\\text{(C)}", False),
+    ("The answer is option C", "\\text{(B)}", False),
+    ("Option (A) fails, while option (B) holds.", "\\text{(A)}", False),  # two letters: none read
+]
+
+# An answer in several boxes joined by prose: part labels, or equations each boxing one side.
+PROSE_JOINED_BOXES = [
+    ("\\boxed{3} for part (a) and \\boxed{5} for part (b)", "3, 5", True),
+    ("Part (a): $\\boxed{3}$. Part (b): $\\boxed{5}$.", "3, 5", True),
+    ("(a) \\boxed{12}; (b) \\boxed{7}", "12, 7", True),
+    ("The answer to part (a) is \\boxed{3} and to part (b) is \\boxed{5}.", "3, 5", True),
+    ("x = \\boxed{2}, y = \\boxed{3}", "2, 3", True),
+    ("So $x = \\boxed{2}$ and $y = \\boxed{3}$.", "x=2, y=3", True),
+    ("$a_1 = \\boxed{-1}$, $a_2 = \\boxed{4}$", "-1, 4", True),
+    ("\\boxed{3} for part (a) and \\boxed{5} for part (b)", "5", False),  # half of the answer
+    ("x = \\boxed{2}, y = \\boxed{3}", "2, 4", False),
+    ("We get $a = \\boxed{2}$, so $a + b = \\boxed{5}$.", "5", True),  # a result from a result: the last
+    ("x = \\boxed{2}. Then the other case gives y = \\boxed{3}", "3", True),  # prose, no label: the last
+]
+
+# A box broken by stray `$` signs, then a "Final Answer" sentence that states the whole answer.
+BROKEN_BOXES = [
+    ("\\boxed{$x = 2$, $y=3$}\n\nFinal Answer: The final answer is $x = 2$, $y = 3$.", "x=2, y=3", True),
+    ("$\\boxed{1, 2$}$\n\nFinal Answer: The final answer is $1$, $2$.", "1, 2", True),
+    ("$\\boxed{-1$, $3}$\n\n**Final Answer**\nThe solutions are $-1$ and $3$.", "-1, 3", True),
+    ("The roots are $\\boxed{-1$, $3}$.\nFinal Answer: The roots are $-1$ and $3$.", "-1, 3", True),
+    ("\\boxed{$x = 2$, $y=3$}", "x=2, y=3", True),
+    ("$\\boxed{1$}$, $\\boxed{2$}$", "1, 2", True),
+    ("\\boxed{$2$\\sqrt{3}$}", "2\\sqrt{3}", True),  # a `$` inside one expression: dropped
+    ("\\boxed{$x = 2$, $y=3$}\n\nFinal Answer: The final answer is $x = 2$, $y = 3$.", "3", False),
+    ("$\\boxed{1, 2$}$\n\nFinal Answer: The final answer is $1$, $2$.", "2", False),
+    ("$\\boxed{-1$, $3}$\n\n**Final Answer**\nThe solutions are $-1$ and $3$.", "3", False),
+]
+
+# Equations joined by a conjunction run together with its neighbours.
+RUN_TOGETHER = [
+    ("\\boxed{x=2andy=3}", "x=2, y=3", True),
+    ("\\boxed{x=2\\text{and}y=3}", "x=2, y=3", True),
+    ("\\boxed{x=2andy=3}", "2, 3", True),
+    ("\\boxed{a=\\frac{1}{2}andb=-4}", "a=\\frac12, b=-4", True),
+    ("The answer is $x=5\\text{or}x=-1$.", "5, -1", True),
+    ("\\boxed{x=2\\quad\\text{and}\\quad y=3}", "x=2, y=3", True),
+    ("\\boxed{x=2andy=4}", "x=2, y=3", False),
+    ("\\boxed{x=2andy=3}", "x=3, y=2", False),
+]
+
+# A comma and a space between digit groups separate list items; only `12,345` is one number.
+SPACED_COMMA = [
+    ("\\boxed{12, 345}", "12345", False),
+    ("\\boxed{12, 345}", "12, 345", True),
+    ("\\boxed{12, 345}", "345, 12", True),
+    ("\\boxed{12,345}", "12345", True),
+    ("The answer is 58, 500.", "58,500", False),
+    ("\\boxed{1,000, 2,000}", "1000, 2000", True),
+    ("\\boxed{3, 5, 7}", "3, 5, 7", True),
+]

@@ -8,7 +8,12 @@ from scorers import integer_match, math_equiv
 from tests import answer_kinds as kinds
 
 MATH_KINDS = {"several boxes": kinds.SEVERAL_BOXES, "prose": kinds.PROSE, "unicode and words": kinds.UNICODE_AND_WORDS,
-              "notation": kinds.NOTATION, "decimal comma": kinds.DECIMAL_COMMA}
+              "notation": kinds.NOTATION, "decimal comma": kinds.DECIMAL_COMMA,
+              # issue 29 (notes and properties: tests/test_answer_kinds_more.py)
+              "matrix brackets": kinds.MATRIX_BRACKETS, "unicode in prose": kinds.UNICODE_IN_PROSE,
+              "option letters": kinds.OPTION_LETTERS, "prose-joined boxes": kinds.PROSE_JOINED_BOXES,
+              "broken boxes": kinds.BROKEN_BOXES, "run-together conjunctions": kinds.RUN_TOGETHER,
+              "spaced comma": kinds.SPACED_COMMA}
 
 
 def cases(tables: dict[str, list]) -> list:

@@ -106,6 +106,12 @@ def test_integer_extraction_is_idempotent(text, policy):
 @given(text=st.text(max_size=300))
 @example(text="The answer is \\boxed{\\text{answer: 5}}")
 @example(text="The answer is $5$ apples.")
+@example(text="\\boxed{$x = 2$, $y=3$}")  # issue 29's kinds: a box broken by stray `$`
+@example(text="Final Answer: The roots are $-1$ and $3$.")
+@example(text="The answer is option C")
+@example(text="So the area is 2π.")
+@example(text="x = \\boxed{2}, y = \\boxed{3}")
+@example(text="$\\boxed{1$}$, $\\boxed{x is 2$}$")
 def test_math_extraction_is_idempotent(text):
     answer = extract_math_answer(text)
     if answer is not None:
