@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass
 
 THINK_MEDIAN_CHARS = {"math": 12_000, "aime": 40_000}
@@ -64,7 +65,10 @@ def _spelling(rng: random.Random, answer: str, kind: str) -> str:
     """The answer as a model might write it."""
     if kind == "aime":
         return rng.choice([answer, answer, answer, answer.zfill(3), f"\\textbf{{{answer}}}"])
-    variants = [answer, answer.replace("\\frac", "\\dfrac"), answer.replace(",", ", "), answer.replace(" ", "")]
+    # A comma and a space separate a list's items; a comma between digits alone groups thousands
+    # ("58,500" is one number, "58, 500" two): only a list's commas get the space.
+    spaced = re.sub(r",(?!\s)(?!\\!?[0-9])(?![0-9]{3}(?![0-9]))", ", ", answer)
+    variants = [answer, answer.replace("\\frac", "\\dfrac"), spaced, answer.replace(" ", "")]
     return rng.choice(variants)
 
 
