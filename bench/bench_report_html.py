@@ -29,14 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals.artifacts.types import GateTerms, Record  # noqa: E402
-from evals.config.matrix import load_matrix  # noqa: E402
-from evals.planning.power import items, output_tokens  # noqa: E402
+from evals.artifacts.types import GateTerms, Record
+from evals.config.matrix import load_matrix
+from evals.planning.power import items, output_tokens
 
 CHARS_PER_TOKEN = 4
-WORDS = ("so the we let then thus consider since which gives equals because note that if and or not "
-         "sum product root square triangle circle angle side area modulo prime divisor integer case "
-         "wait check again hmm alternatively therefore compute substitute factor expand simplify").split()
+WORDS = ["so", "the", "we", "let", "then", "thus", "consider", "since", "which", "gives", "equals", "because", "note", "that", "if", "and", "or", "not", "sum", "product", "root", "square", "triangle", "circle", "angle", "side", "area", "modulo", "prime", "divisor", "integer", "case", "wait", "check", "again", "hmm", "alternatively", "therefore", "compute", "substitute", "factor", "expand", "simplify"]
 LATEX = ["\\frac{a}{b}", "x^2", "\\sqrt{3}", "\\binom{n}{k}", "\\pmod{7}", "a_n", "\\cdot", "\\le", "2^{10}", "\\pi r^2"]
 
 

@@ -11,8 +11,8 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tests.evals_run import ROOT
 
@@ -57,12 +57,12 @@ class Page:
         self.requests.append(route.request.url)
         route.abort()
 
-    def open(self, path: Path, fragment: str = "") -> "Page":
+    def open(self, path: Path, fragment: str = "") -> Page:
         self.page.goto(path.resolve().as_uri() + (f"#{fragment}" if fragment else ""))
         self.ready()
         return self
 
-    def go(self, fragment: str) -> "Page":
+    def go(self, fragment: str) -> Page:
         self.page.evaluate("f => { document.body.removeAttribute('data-ready'); location.hash = f; }", fragment)
         self.ready()
         return self

@@ -8,10 +8,9 @@ import json
 import re
 import shutil
 import time
+from urllib.parse import quote
 
 import pytest
-
-from urllib.parse import quote
 
 from evals.artifacts.types import GateTerms, Record
 from evals.report.build import write_report

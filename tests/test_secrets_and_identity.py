@@ -1,8 +1,9 @@
 """Secrets and what is behind a URL (evals/engine/auth.py, evals/engine/endpoints.py): a key in
 the environment is sent to the servers that need it and never written down; a remote server
 that wants a key, or serves other weights than its precision's, is named before anything is
-sent to it. In process, against a small stand-in for vLLM's /v1/models; one engine run with
-VLLM_API_KEY set, every artifact searched for the key."""
+sent to it. In process, against a small stand-in for vLLM's /v1/models. The engine run with
+VLLM_API_KEY set, every artifact searched for the key, is the greedy run of
+tests/test_greedy_shape.py (one server start serves both)."""
 
 import json
 import threading
@@ -103,18 +104,3 @@ def test_the_weights_a_server_reports_are_read_as_hub_ids_cache_snapshots_or_fol
     tiny = Expected(("tiny-fp8",), str(tmp_path / "fp8"))
     assert weights_mismatch(str(tmp_path / "fp8"), tiny) is None
     assert weights_mismatch(str(tmp_path / "bf16"), tiny) == f"serves {tmp_path / 'bf16'}, not {tmp_path / 'fp8'}"
-
-
-@pytest.mark.engine
-def test_a_run_with_a_key_in_the_environment_passes_and_writes_it_nowhere(tmp_path):
-    from tests.evals_run import COMMITTED_BASELINES, run_evals, the_run
-
-    code, outcomes, left, output = run_evals(tmp_path, "", "--precision", "fp8", "--task", "aime24", "--mode", "int_only",
-                                             env={**COMMITTED_BASELINES, "VLLM_API_KEY": KEY})
-    assert code == 0 and not left, output[-3000:]  # the suite's server requires the key, and its clients send it
-    assert outcomes["fp8-aime24-int_only"][0] == "passed"
-    run = the_run(tmp_path)
-    manifest = json.loads((run / "manifest.json").read_text())
-    assert manifest["models"]["fp8"]["vllm_env"]["VLLM_API_KEY"] == auth.REDACTED
-    leaked = [str(p) for p in tmp_path.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
-    assert leaked == [] and KEY not in output

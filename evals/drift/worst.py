@@ -5,7 +5,7 @@ the report needs no tokenizer; kept beside the drift record (not in the baseline
 
 from __future__ import annotations
 
-from typing import Sequence as Seq
+from collections.abc import Sequence as Seq
 
 from evals.drift.sequences import Sequence
 from evals.drift.tokens import TokenDrift
