@@ -3,7 +3,7 @@
     python -m evals plan [--profile full]        the exact plan of a profile: server command lines, lm-eval calls (JSON)
     python -m evals estimate [--profile full]    what a run costs before it starts: requests, tokens, GPU-hours
     python -m evals power [--profile full] [--precision bf16] [--recommend]   what each gate test can detect
-    python -m evals report RUN [--against RUN] [--out DIR]   a run's report, from its folder alone
+    python -m evals report RUN [--against RUN] [--out DIR] [--html]   a run's report, from its folder alone
     python -m evals fetch [--profile full] [--precision fp8]  weights on disk at their pinned commits
 
 Each verb's module gives its own arguments (`add_arguments`) and runs it (`command`); a
@@ -24,7 +24,7 @@ VERBS = {
     "plan": ("evals.planning.plan", "the exact plan of a profile (server command lines, lm-eval calls)", True),
     "estimate": ("evals.planning.estimate", "a run's requests, output tokens and GPU-hours per precision", True),
     "power": ("evals.planning.power", "the drop each gate test detects, by samples per item, and its cost", True),
-    "report": ("evals.report.build", "a run's report (Markdown, JSON, charts) from its artifacts folder", False),
+    "report": ("evals.report.build", "a run's report (Markdown, JSON, charts; --html: the page) from its artifacts folder", False),
     "fetch": ("evals.engine.fetch", "download a profile's weights at their pinned revisions", True),
 }
 

@@ -133,6 +133,10 @@ def test_cli_renders_and_compares_and_names_a_bad_folder(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Accuracy report: 20261126-100000-tiny" in proc.stdout  # the newest run under the root
     assert "## Against `20261126-090000-tiny`" in proc.stdout and (new / "report.png").exists()
+    assert not (new / "report.html").exists()  # only with --html (a run writes it at its end)
+    assert main(["report", str(new), "--against", str(old), "--html"]) == 0
+    page = (new / "report.html").read_text(encoding="utf-8")
+    assert "<h1>Accuracy report: 20261126-100000-tiny</h1>" in page and 'data-block="case:bf16-aime24-think"' in page
     bad = subprocess.run([sys.executable, "-m", "evals", "report", str(tmp_path / "nowhere")], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "nowhere" in bad.stderr
