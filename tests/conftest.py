@@ -4,8 +4,8 @@ import pytest
 
 # Most of the time goes to child `pytest evals` runs and vLLM engines, each mostly on one
 # core and often waiting (a start, a child's imports): on CI's 2-core machines three xdist
-# workers keep both cores busier than two (531 s against 579 s for `pytest tests`, measured
-# side by side on one fresh clone).
+# workers keep both cores busier than two (531 s against 579 s for `pytest tests` on one clone,
+# one run after the other; within the noise of later fresh clones, 580 s and 598 s).
 DEFAULT_WORKERS = 3
 
 
