@@ -14,7 +14,15 @@ import pytest
 
 from evals.artifacts.types import GateTerms, Record
 from evals.report.build import write_report
-from evals.report.responses import HEAD_CHARS, TAIL_CHARS, WHOLE_CHARS, baseline_responses, read_span, shown_text
+from evals.report.responses import (
+    HEAD_CHARS,
+    TAIL_CHARS,
+    WHOLE_CHARS,
+    baseline_responses,
+    case_items,
+    read_span,
+    shown_text,
+)
 from tests.browser import Page, browser, page_data
 
 CASE = "fp8-aime24-think"
@@ -65,6 +73,15 @@ def test_a_baselines_responses_come_from_the_run_it_names_beside_this_one_or_it_
     (run / CASE / "baseline.json").write_text(json.dumps(_record(CASE, None, {"a": "1/1", "b": "0/1"})))
     assert "--against RUN" in baseline_responses(run, CASE, None).why
     assert baseline_responses(run, CASE, made_it).samples[0].item == "a"  # --against names the run
+
+
+def test_a_damaged_samples_file_is_named_on_its_case_and_the_page_still_written(tmp_path):
+    run = tmp_path / "artifacts" / "now"
+    _samples(run, CASE, {"a": True})
+    with open(run / CASE / "samples.jsonl", "a") as out:
+        out.write('{"case": "fp8-ai\n')
+    data, _ = case_items(run, CASE, "integer_match[prefer_final]", {}, None)
+    assert data["items"] == [] and data["missing"].startswith(f"{run / CASE / 'samples.jsonl'}:2: not a JSON line")
 
 
 def _hostile_copy(tiny_run, root):

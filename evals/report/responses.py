@@ -115,7 +115,11 @@ def case_items(run_dir: Path, case_id: str, primary: str, flips: dict[str, str],
     """A case's page data (its items, each with the run's and the baseline's samples) and the
     full texts of its cut responses, by "run|base/item/repeat"."""
     path = run_dir / case_id / "samples.jsonl"
-    run_samples = list(read_samples(path)) if path.exists() else []
+    missing = None if path.exists() else f"{path}: not there (the run's responses of this case are gone)"
+    try:
+        run_samples = list(read_samples(path)) if path.exists() else []
+    except DamagedFile as exc:  # the page shows the other cases, and names the file and line here
+        run_samples, missing = [], str(exc)
     try:
         base = baseline_responses(run_dir, case_id, against)
     except DamagedFile as exc:
@@ -137,5 +141,5 @@ def case_items(run_dir: Path, case_id: str, primary: str, flips: dict[str, str],
             item[side].sort(key=lambda e: e["r"])
         item["base_count"] = (base.counts or {}).get(item["id"])
     return {"case": case_id, "primary": primary, "baseline": {"source": base.source, "why": base.why},
-            "missing": None if path.exists() else f"{path}: not there (the run's responses of this case are gone)",
+            "missing": missing,
             "items": sorted(by_item.values(), key=lambda i: i["id"])}, full
