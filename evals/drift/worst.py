@@ -35,15 +35,15 @@ def worst_responses(sequences: Seq[Sequence], drifts: Seq[Seq[TokenDrift]], refe
     """The RESPONSES sequences with the largest mean KLD: case, item, mean KLD, where the
     answer starts, every response token [text, kld], and at the POSITIONS worst ones both
     servers' alternatives. `reference`/`candidate` are the servers' raw responses."""
-    ranked = sorted(range(len(sequences)), key=lambda i: -sum(t.kld for t in drifts[i]) / max(1, len(drifts[i])))
+    means = [sum(t.kld for t in drift) / max(1, len(drift)) for drift in drifts]
     out = []
-    for i in ranked[:RESPONSES]:
+    for i in sorted(range(len(sequences)), key=lambda i: -means[i])[:RESPONSES]:
         seq, drift, ref_rows, cand_rows = sequences[i], drifts[i], _rows(reference[i]), _rows(candidate[i])
         first = max(1, seq.start)  # compare_sequence's first scored position
         tokens = [[_text(ref_rows[p], seq.tokens[p]), round(t.kld, 6)] for p, t in zip(range(first, len(seq.tokens)), drift)]
         worst = sorted(range(len(drift)), key=lambda j: -drift[j].kld)[:POSITIONS]
         out.append({
-            "case": seq.case, "item": seq.item, "mean_kld": sum(t.kld for t in drift) / max(1, len(drift)),
+            "case": seq.case, "item": seq.item, "mean_kld": means[i],
             "answer_start": seq.answer_start - first, "tokens": tokens,
             "worst": [{"index": j, "token": tokens[j][0], "kld": tokens[j][1], "top1_agrees": drift[j].top1_agrees,
                        "reference": _alternatives(ref_rows[first + j]), "candidate": _alternatives(cand_rows[first + j])}

@@ -114,9 +114,11 @@ def full_texts_page(case_id: str, texts: dict[str, str]) -> str:
 
 def _fill(template: str | None = None, **parts: str) -> str:
     """A template's {{name}} slots filled in one pass (what is put in is never read again for
-    slots); without one, the page's shell (page/page.html) with its style sheet."""
+    slots); without one, the page's shell (page/page.html) with its style sheet, and the
+    script both pages share (page/blocks.js) before the page's own."""
     if template is None:
-        template, parts = _asset("page.html"), {"style": _asset("report.css"), **parts}
+        template = _asset("page.html")
+        parts = {**parts, "style": _asset("report.css"), "script": _asset("blocks.js") + "\n" + parts["script"]}
     return re.sub(r"\{\{(\w+)\}\}", lambda m: parts[m[1]], template)
 
 

@@ -71,11 +71,13 @@ def shown_text(text: str, span: tuple[int, int] | None) -> dict[str, Any]:
     return out
 
 
-def sample_entry(sample: Sample, primary: str) -> dict[str, Any]:
+def sample_entry(sample: Sample, primary: str, text: bool = True) -> dict[str, Any]:
+    """A sample as the page holds it: its verdict, what the scorer read, how it ended, and
+    (if `text`) the response as shown_text gives it."""
     extracted = sample.extracted.get(primary)
-    return {"r": sample.repeat, "ok": sample.correct, "ans": extracted, "note": (sample.notes or {}).get(primary),
-            "fin": sample.finish_reason, "tok": sample.completion_tokens,
-            **shown_text(sample.response, read_span(sample.response, extracted))}
+    entry = {"r": sample.repeat, "ok": sample.correct, "ans": extracted, "note": (sample.notes or {}).get(primary),
+             "fin": sample.finish_reason, "tok": sample.completion_tokens}
+    return {**entry, **shown_text(sample.response, read_span(sample.response, extracted))} if text else entry
 
 
 def problem_of(sample: Sample) -> str:
@@ -130,10 +132,9 @@ def case_items(run_dir: Path, case_id: str, primary: str, flips: dict[str, str],
         for s in samples:
             item = by_item.setdefault(s.item, {"id": s.item, "problem": problem_of(s), "gold": s.gold,
                                                "flip": flips.get(s.item), "run": [], "base": []})
-            entry = sample_entry(s, primary)
-            if side == "base" and not item["flip"]:  # a baseline holds several times a run's samples
-                entry = {k: v for k, v in entry.items() if k not in ("text", "head", "tail", "cut", "hl")}
-            elif "cut" in entry:
+            # A baseline holds several times a run's samples: its texts only where the item flipped.
+            entry = sample_entry(s, primary, text=side == "run" or bool(item["flip"]))
+            if "cut" in entry:
                 full[f"{side}/{s.item}/{s.repeat}"] = s.response
             item[side].append(entry)
     for item in by_item.values():

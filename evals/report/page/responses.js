@@ -2,10 +2,7 @@
 // names (#run/item/repeat) open and first; each other one drawn when it is opened.
 "use strict";
 (async () => {
-  const node = document.querySelector('script[data-block="full"]');
-  const bytes = Uint8Array.from(atob(node.textContent), (c) => c.charCodeAt(0));
-  const texts = JSON.parse(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text());
-  const visible = (s) => s.replace(/[\u0000-\u0008\u000b-\u000c\u000e-\u001f\u007f]/g, (c) => String.fromCharCode(c === "\u007f" ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+  const texts = await unpack("full");
   const wanted = decodeURIComponent(location.hash.slice(1));
   const keys = Object.keys(texts).sort((a, b) => (b === wanted) - (a === wanted));
   const out = document.getElementById("full");
