@@ -132,11 +132,13 @@ class SuiteChatCompletions(LocalChatCompletion):
         wanted = self.requests_for(requests)
         if self.collect:
             raise RequestsCollected(wanted)
-        drawn = [r for r in wanted if self.drawn is None or r.repeat < self.drawn.get(r.item, 0)]
-        self.answer(drawn)
+        def not_drawn(r: Request) -> bool:  # beyond the samples the run drew of its item
+            return self.drawn is not None and r.repeat >= self.drawn.get(r.item, 0)
+
+        self.answer([r for r in wanted if not not_drawn(r)])
         texts = []
         for instance, request in zip(requests, wanted):
-            if request.response is None and self.drawn is not None and request.repeat >= self.drawn.get(request.item, 0):
+            if request.response is None and not_drawn(request):
                 texts.append(NOT_DRAWN)
                 continue
             self.check(request)

@@ -64,9 +64,13 @@ class Items:
     rates: np.ndarray  # (item sets, items)
     tokens: np.ndarray
     hours: np.ndarray
-    ratio: np.ndarray  # per item: baseline over run samples of its case
     run_k: np.ndarray  # per item: the case's repeats
     baseline_k: np.ndarray
+
+    @property
+    def ratio(self) -> np.ndarray:
+        """Per item: baseline over run samples of its case."""
+        return self.baseline_k / self.run_k
 
     def mask(self, case_ids) -> np.ndarray:
         out = np.zeros(self.rates.shape[-1], bool)
@@ -87,7 +91,7 @@ def items_of(tests: list[Planned]) -> Items:
     run_k = np.concatenate([t.case_k("repeats") for t in singles])
     baseline_k = np.concatenate([t.case_k("baseline_repeats") for t in singles])
     return Items([t.cases[0].id for t in singles], spans, stack("rates"), stack("tokens"), stack("hours"),
-                 baseline_k / run_k, run_k, baseline_k)
+                 run_k, baseline_k)
 
 
 def as_seen(tests: list[Planned], items: Items, seed: int = 0) -> np.ndarray:
@@ -135,17 +139,24 @@ def expected_run_k(items: Items, plan: Allocation, tests: list[Watch], policy: P
         rates = k_of(test.cases, items.rates)
         first = k_of(test.cases, plan.run_k if test.recovery else plan.baseline_k)
         bounds[test.id] = bound(test, policy, rates, first, k_of(test.cases, plan.run_k))
+    settles: dict[tuple[str, int], np.ndarray] = {}  # (test, look) -> chance it settles there, per item set
+
+    def settles_at(test: Watch, look: int) -> np.ndarray:
+        if (test.id, look) not in settles:  # the same for every case the test reads
+            rates = k_of(test.cases, items.rates)
+            now = looks.samples(k_of(test.cases, plan.run_k), look)
+            first = now if test.recovery else k_of(test.cases, plan.baseline_k)
+            z = stats.t.ppf(looks.futility_confidence, max(1, rates.shape[-1] - 1))
+            settles[test.id, look] = stats.norm.cdf(bounds[test.id] / drop_stderr(rates, first, now) - z)
+        return settles[test.id, look]
+
     expected = looks.samples(plan.run_k, 1).astype(float)
     for case_id, span in items.span.items():
         going = np.ones(items.rates.shape[0])  # chance the case is still drawing, per item set
         for look in range(1, looks.count):
             settled = np.ones_like(going)
             for test in reading[case_id]:
-                rates = k_of(test.cases, items.rates)
-                now = looks.samples(k_of(test.cases, plan.run_k), look)
-                first = now if test.recovery else k_of(test.cases, plan.baseline_k)
-                z = stats.t.ppf(looks.futility_confidence, max(1, rates.shape[-1] - 1))
-                settled *= stats.norm.cdf(bounds[test.id] / drop_stderr(rates, first, now) - z)
+                settled *= settles_at(test, look)
             going = going * (1 - settled)
             step = looks.samples(plan.run_k[:, span], look + 1) - looks.samples(plan.run_k[:, span], look)
             expected[:, span] += going[:, None] * step

@@ -113,7 +113,7 @@ def plan_precision(matrix: Matrix, profile: str, precision: str, snapshots: Path
     row = lambda i: np.concatenate([p[i] for p in parts])[None, :]  # noqa: E731
     run_k = np.concatenate([np.full(len(p[0]), p[3].repeats) for p in parts])
     baseline_k = np.concatenate([np.full(len(p[0]), p[3].baseline_repeats) for p in parts])
-    items = Items([c.id for c in cases], spans, row(0), row(1), row(2), baseline_k / run_k, run_k, baseline_k)
+    items = Items([c.id for c in cases], spans, row(0), row(1), row(2), run_k, baseline_k)
     chosen = choose(matrix, profile, precision, items, items.rates)
     per_case = lambda k: {c.id: dict(zip(case_items(c), map(int, k[0, spans[c.id]]))) for c in cases}  # noqa: E731
     return ItemPlan(per_case(chosen.plan.run_k), per_case(chosen.plan.baseline_k),

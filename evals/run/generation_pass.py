@@ -248,11 +248,9 @@ def _send(client: Client, missing: list[Request], store: GenerationStore, result
     except RequestError as exc:
         raise RequestError(f"{name}: {exc}") from exc
     finally:
-        for counter, value in client.counters.items():  # the engine's counters, over every round
-            result.engine[counter] = result.engine.get(counter, 0.0) + value
+        result.engine = dict(client.counters)  # the engine's counters over the pass (one send, every round)
         if len(client.answered) > 1:
-            for url, count in client.answered.items():
-                result.answered[url] = result.answered.get(url, 0) + count
+            result.answered = dict(client.answered)
         if progress is not None:
             for url, why in client.gone.items():  # its requests went to the other replicas
                 progress.write(f"{name}: the replica at {url} is gone, its requests went to the others: {why}"[:2000])

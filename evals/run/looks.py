@@ -179,7 +179,7 @@ class Judge:
                            {t: e["ended"] for t, e in self.ended.items()}, self.looks.final(look))
         self.stopped.update(c for c in mine if c not in going)
         self._write(precision, look)
-        return {c for c in mine if c not in self.stopped}
+        return going
 
     def _write(self, precision: str, look: int) -> None:
         """The precision's looks so far, beside what an earlier session of the run kept of its other cases."""
@@ -218,25 +218,24 @@ class LookAlphas:
         return max(found) if found else None
 
     def _from_files(self, case_id: str) -> int | None:
+        entry = self._kept_entry(case_id)
+        return None if entry is None else int(entry["last_look"])
+
+    def _kept_entry(self, case_id: str) -> dict | None:
+        """The case's entry in the first looks file that has one (this run's, then a replayed run's)."""
         precision = case_id.split("-", 1)[0]
         for folder in self.folders:
             path = folder / "looks" / f"{precision}.json"
-            if path.exists():
-                entry = read_json(path).get("cases", {}).get(case_id)
-                if entry is not None:
-                    return int(entry["last_look"])
+            if path.exists() and case_id in (cases := read_json(path).get("cases", {})):
+                return cases[case_id]
         return None
 
     def drawn(self, case_id: str) -> dict[str, int] | None:
         """Per item, the samples the run drew of a case judged in looks (None: its plan's)."""
         if self.judge is not None and case_id in self.judge.drawn:
             return dict(self.judge.drawn[case_id])
-        precision = case_id.split("-", 1)[0]
-        for folder in self.folders:
-            path = folder / "looks" / f"{precision}.json"
-            if path.exists() and case_id in (cases := read_json(path).get("cases", {})):
-                return {item: int(k) for item, k in cases[case_id]["drawn"].items()}
-        return None
+        entry = self._kept_entry(case_id)
+        return None if entry is None else {item: int(k) for item, k in entry["drawn"].items()}
 
     def alpha(self, alpha: float, case_ids) -> float:
         if self.looks.count == 1:
